@@ -1,0 +1,106 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The file-system seam. Every walk and delete goes through FsOps, handle-relative
+// (openat/unlinkat on POSIX), so that no path string is ever re-resolved and so
+// that unit tests can inject a failure on the Nth call of any operation.
+namespace pycache_clean {
+
+// An open directory: a file descriptor on POSIX. -1 is "none".
+using Handle = std::intptr_t;
+inline constexpr Handle k_no_handle = -1;
+
+enum class EntryType : std::uint8_t { unknown, directory, file, symlink, other };
+
+// All entries of one directory ("." and ".." left out), names packed in one
+// buffer that is reused between reads so that a walk allocates almost nothing.
+class DirListing {
+ public:
+  struct Entry {
+    std::uint32_t offset;
+    std::uint32_t length;
+    EntryType type;
+  };
+  void clear() {
+    m_names.clear();
+    m_entries.clear();
+  }
+  void add(std::string_view name, EntryType type) {
+    m_entries.push_back({static_cast<std::uint32_t>(m_names.size()),
+                         static_cast<std::uint32_t>(name.size()), type});
+    m_names.append(name.data(), name.size());
+    m_names.push_back('\0');
+  }
+  std::size_t size() const { return m_entries.size(); }
+  bool empty() const { return m_entries.empty(); }
+  // NUL-terminated name of entry `i`.
+  const char* name(std::size_t i) const { return m_names.data() + m_entries[i].offset; }
+  std::string_view name_view(std::size_t i) const {
+    return {m_names.data() + m_entries[i].offset, m_entries[i].length};
+  }
+  EntryType type(std::size_t i) const { return m_entries[i].type; }
+  void set_type(std::size_t i, EntryType t) { m_entries[i].type = t; }
+
+ private:
+  std::string m_names;
+  std::vector<Entry> m_entries;
+};
+
+struct FileStat {
+  EntryType type = EntryType::unknown;
+  std::int64_t size = 0;
+  std::int64_t mtime_sec = 0;
+  std::int64_t mtime_nsec = 0;
+  std::int64_t ctime_sec = 0;
+  std::int64_t ctime_nsec = 0;
+};
+
+// Low-level operations return 0 or an errno value; expected failures (EACCES,
+// EBUSY, ENOENT) are results, never exceptions.
+class FsOps {
+ public:
+  virtual ~FsOps() = default;
+  // Opens the directory at `path` as named by the user (a symlink named on the
+  // command line is followed, like `find -H`). Sets `err` on failure.
+  virtual Handle open_root(const std::string& path, int& err) = 0;
+  // Opens directory `name` inside `parent` without following a symlink there.
+  // ELOOP/ENOTDIR mean "not a directory (any more)".
+  virtual Handle open_dir(Handle parent, const char* name, int& err) = 0;
+  virtual void close(Handle h) = 0;
+  // Replaces `out` by all entries of `dir`. Returns 0 or errno.
+  virtual int read_dir(Handle dir, DirListing& out) = 0;
+  // Removes `name` inside `parent`: a directory (must be empty) when `directory`.
+  virtual int remove(Handle parent, const char* name, bool directory) = 0;
+  // lstat of `name` inside `parent` (never follows a symlink).
+  virtual int stat(Handle parent, const char* name, FileStat& out) = 0;
+  // Reads at most `max_bytes` of regular file `name` inside `parent` into `out`.
+  virtual int read_file(Handle parent, const char* name, std::string& out,
+                        std::size_t max_bytes) = 0;
+};
+
+// The real file system of this platform.
+FsOps& real_fs();
+
+// Owns a handle and closes it through its FsOps.
+class ScopedHandle {
+ public:
+  ScopedHandle(FsOps& fs, Handle h) : m_fs(&fs), m_h(h) {}
+  ScopedHandle(const ScopedHandle&) = delete;
+  ScopedHandle& operator=(const ScopedHandle&) = delete;
+  ~ScopedHandle() {
+    if (m_h != k_no_handle) m_fs->close(m_h);
+  }
+  Handle get() const { return m_h; }
+  explicit operator bool() const { return m_h != k_no_handle; }
+
+ private:
+  FsOps* m_fs;
+  Handle m_h;
+};
+
+}  // namespace pycache_clean

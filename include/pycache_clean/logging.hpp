@@ -1,0 +1,15 @@
+#pragma once
+
+namespace pycache_clean {
+
+// Sets up the one stderr logger: `pycache-clean: warning: ...` lines, level
+// from `verbosity` (-1 = -q: warnings and errors only, 0 = info, 1 = debug,
+// 2+ = trace). SPDLOG_LEVEL in the environment applies when `verbosity` is 0.
+// Colour only on a terminal and never with NO_COLOR set.
+void configure_logging(int verbosity);
+
+// Hooks a live status line (progress) into the logger, so that a message first
+// erases it and it is redrawn afterwards. `redraw` may be empty to unhook.
+void set_status_line_hooks(void (*erase)(), void (*redraw)());
+
+}  // namespace pycache_clean

@@ -1,0 +1,101 @@
+// The command line: one CLI::App with a subcommand per file (cmd_*.cpp), the
+// default subcommand (`clean`), and the single error boundary that turns an
+// Error or a parse failure into a message and a documented exit status.
+#include <cstdio>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "command.hpp"
+#include <pycache_clean/edit_distance.hpp>
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/logging.hpp>
+#include <pycache_clean/version.hpp>
+
+namespace pycache_clean::cli {
+
+namespace {
+
+const char* const k_footer = R"(Without a subcommand, `clean` runs: `pycache-clean` sweeps the current directory.
+
+Exit status:
+  0    done (clean: even when locked entries were kept and reported)
+  1    clean --strict kept something, a PATH is missing, or another runtime error;
+       check: something suspect/corrupt/importable-orphan; pytest-running: none running
+  2    usage error (unknown option, bad value)
+  75   lock: not acquired within --wait (see --conflict-exit-code)
+  126  lock/unless-pytest/test: the command could not be executed
+  127  lock/unless-pytest/test: the command was not found
+  128+N  the command died of signal N
+
+Run `pycache-clean SUBCOMMAND --help` for a subcommand's options and examples.
+)";
+
+bool is_top_level_word(const std::string& arg, const std::vector<Command>& commands) {
+  if (arg == "-h" || arg == "--help" || arg == "--version") return true;
+  for (const auto& c : commands)
+    if (c.app->get_name() == arg) return true;
+  return false;
+}
+
+}  // namespace
+
+void add_common_options(CLI::App& sub, CommonOptions& options, bool with_json) {
+  sub.add_flag("-v,--verbose", options.verbose,
+               "More detail on stderr (-v debug, -vv trace); clean: list each removed directory");
+  sub.add_flag("-q,--quiet", options.quiet, "Only warnings and errors; no report line");
+  if (with_json) sub.add_flag("--json", options.json, "Print one JSON object instead of text");
+}
+
+void start_command(const CommonOptions& options) { configure_logging(options.verbosity()); }
+
+void print_line(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputc('\n', stdout);
+}
+
+int run(int argc, char** argv) {
+  configure_logging(0);
+  CLI::App app{"Clear Python bytecode caches safely and fast, and keep them from going stale.",
+               "pycache-clean"};
+  app.set_version_flag("--version", "pycache-clean " PYCACHE_CLEAN_VERSION);
+  app.require_subcommand(0, 1);
+  app.footer(k_footer);
+  std::vector<Command> commands;
+  commands.push_back(add_clean_command(app));
+
+  // No subcommand named: run `clean` with all the arguments.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || !is_top_level_word(args.front(), commands))
+    args.insert(args.begin(), "clean");
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    spdlog::error("{}", what);
+    std::fprintf(stderr, "Run 'pycache-clean --help' for usage.\n");
+    return k_exit_usage;
+  }
+  try {
+    for (auto& c : commands)
+      if (c.app->parsed()) return c.run();
+    return k_exit_usage;
+  } catch (const Error& e) {
+    spdlog::error("{}", e.what());
+    return e.exit_status();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return k_exit_failure;
+  }
+}
+
+}  // namespace pycache_clean::cli

@@ -1,0 +1,137 @@
+// `pycache-clean [clean]`: options -> SweepOptions -> sweep() -> report.
+#include <cstdlib>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "command.hpp"
+#include <pycache_clean/edit_distance.hpp>
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/sweep.hpp>
+#include <pycache_clean/sweep_report.hpp>
+
+namespace pycache_clean::cli {
+
+namespace {
+
+struct CleanOptions {
+  CommonOptions common;
+  std::vector<std::string> paths;
+  bool dry_run = false;
+  bool strict = false;
+  bool stray = false;
+  bool no_default_excludes = false;
+  std::vector<std::string> excludes;
+  std::string pycache_prefix;
+  unsigned jobs = 0;
+};
+
+class PrintingListener final : public SweepListener {
+ public:
+  PrintingListener(bool list_removed, bool json) : m_list(list_removed), m_json(json) {}
+  void on_removed(const std::string& path, bool) override {
+    if (m_list && !m_json) print_line(path);
+  }
+  void on_kept(const SweepProblem& p) override {
+    spdlog::warn("{}: {} (kept)", p.path, errno_text(p.error));
+  }
+  void on_unreadable(const SweepProblem& p) override {
+    spdlog::warn("{}: {} (not searched)", p.path, errno_text(p.error));
+  }
+  void on_bad_root(const SweepProblem& p) override {
+    spdlog::error("{}: {}", p.path, errno_text(p.error));
+  }
+
+ private:
+  bool m_list;
+  bool m_json;
+};
+
+// A lone missing PATH that looks like a mistyped subcommand is a usage error.
+void reject_mistyped_subcommand(const CLI::App& app, const std::vector<std::string>& paths) {
+  if (paths.size() != 1 || paths[0].find('/') != std::string::npos) return;
+  std::error_code ec;
+  if (std::filesystem::symlink_status(paths[0], ec).type() != std::filesystem::file_type::not_found)
+    return;
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_parent()->get_subcommands([](const CLI::App*) { return true; }))
+    names.push_back(sub->get_name());
+  std::string guess = closest_match(paths[0], names);
+  if (!guess.empty())
+    throw Error(paths[0] + ": no such directory or subcommand; did you mean '" + guess + "'?",
+                k_exit_usage);
+}
+
+int run_clean(const CLI::App& app, const CleanOptions& o) {
+  start_command(o.common);
+  reject_mistyped_subcommand(app, o.paths);
+  SweepOptions options;
+  options.dry_run = o.dry_run;
+  options.remove_stray = o.stray;
+  if (o.no_default_excludes) options.walk.excludes.clear();
+  options.walk.skip_virtualenvs = !o.no_default_excludes;
+  for (const auto& e : o.excludes) options.walk.excludes.push_back(e);
+  options.walk.jobs = o.jobs;
+  options.pycache_prefix = o.pycache_prefix;
+  if (options.pycache_prefix.empty()) {
+    const char* env = std::getenv("PYTHONPYCACHEPREFIX");
+    if (env) options.pycache_prefix = env;
+  }
+  std::vector<std::string> roots = o.paths.empty() ? std::vector<std::string>{"."} : o.paths;
+
+  PrintingListener listener(o.common.verbose > 0 || o.dry_run, o.common.json);
+  SweepReport report = sweep(real_fs(), roots, options, &listener);
+
+  if (o.common.json)
+    print_line(format_sweep_json(report));
+  else if (!o.common.quiet)
+    print_line(format_sweep_summary(report, o.stray));
+  std::fflush(stdout);
+
+  if (!report.bad_roots.empty()) return k_exit_failure;
+  if (o.strict && (!report.kept.empty() || !report.unreadable.empty())) return k_exit_failure;
+  return k_exit_ok;
+}
+
+}  // namespace
+
+Command add_clean_command(CLI::App& app) {
+  auto o = std::make_shared<CleanOptions>();
+  CLI::App* sub = app.add_subcommand("clean", "Remove every __pycache__ directory below PATHs");
+  sub->add_option("PATH", o->paths, "Directories to sweep (default: .)");
+  sub->add_flag("-n,--dry-run", o->dry_run, "List what would be removed; remove nothing");
+  sub->add_flag("--strict", o->strict,
+                "Exit 1 when anything was kept or a directory could not be searched");
+  sub->add_flag("--stray", o->stray,
+                "Also remove *.pyc/*.pyo outside __pycache__ (legacy caches Python still imports)");
+  sub->add_option("--exclude", o->excludes, "Also skip directories with this NAME (repeatable)")
+      ->type_name("NAME")
+      ->take_all();
+  sub->add_flag("--no-default-excludes", o->no_default_excludes,
+                "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");
+  sub->add_option("--pycache-prefix", o->pycache_prefix,
+                  "Also clear the mirror tree CPython writes under DIR "
+                  "(default: $PYTHONPYCACHEPREFIX)")
+      ->type_name("DIR");
+  sub->add_option("-j,--jobs", o->jobs, "Worker threads (default: one per core, at most 4)")
+      ->check(CLI::Range(1U, 64U));
+  add_common_options(*sub, o->common, true);
+  sub->footer(R"(Skipped below each PATH unless --no-default-excludes: directories named
+.git .hg .svn .tox .nox node_modules, and any directory holding pyvenv.cfg
+(a virtualenv). A PATH named on the command line is always swept. Symbolic
+links are never followed below a PATH; a symlink named __pycache__ is left alone.
+Entries that cannot be removed (permissions, immutable, busy, read-only) are
+reported as warnings and counted; the sweep goes on.
+
+Report: `Cleared N/Total __pycache__ directories` on stdout (N removed of Total found).
+
+Examples:
+  pycache-clean                       sweep the current directory
+  pycache-clean -v src tests          sweep two trees, list each removed directory
+  pycache-clean -n                    show what would go
+  pycache-clean --strict --json .     machine-readable, exit 1 if anything was kept)");
+  return Command{sub, [o, sub] { return run_clean(*sub, *o); }};
+}
+
+}  // namespace pycache_clean::cli

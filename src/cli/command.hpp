@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+// The command-line layer: each subcommand file turns its options into one call
+// of the core library. Nothing below src/cli is seen by the core or its tests.
+namespace pycache_clean::cli {
+
+// A registered subcommand and the function that runs it once parsed.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+// -v/-vv, -q and (optionally) --json, shared by every subcommand.
+struct CommonOptions {
+  int verbose = 0;
+  bool quiet = false;
+  bool json = false;
+  // -1 quiet, 0 normal, 1 debug, 2+ trace.
+  int verbosity() const { return quiet ? -1 : verbose; }
+};
+void add_common_options(CLI::App& sub, CommonOptions& options, bool with_json);
+
+// Applies the logging level of `options`; every command calls it first.
+void start_command(const CommonOptions& options);
+
+// Writes `text` and a newline to stdout.
+void print_line(const std::string& text);
+
+Command add_clean_command(CLI::App& app);
+
+// Owns the single error boundary: parses, runs one subcommand, maps errors to
+// exit statuses.
+int run(int argc, char** argv);
+
+}  // namespace pycache_clean::cli

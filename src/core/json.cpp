@@ -1,0 +1,133 @@
+// JsonWriter: just enough JSON for the reports, with byte-exact file names.
+#include <pycache_clean/json.hpp>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace pycache_clean {
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at `s[i]`, or 0 when invalid.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k)
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+  std::uint32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
+  for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (b(i + k) & 0x3F);
+  static const std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+}  // namespace
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('"');
+  for (std::size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    std::size_t len = utf8_sequence(text, i);
+    if (len == 0) {
+      out += fmt::format("\\udc{:02x}", c);
+      ++i;
+      continue;
+    }
+    if (len == 1) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          if (c < 0x20 || c == 0x7F)
+            out += fmt::format("\\u{:04x}", c);
+          else
+            out.push_back(static_cast<char>(c));
+      }
+    } else {
+      out.append(text.data() + i, len);
+    }
+    i += len;
+  }
+  out.push_back('"');
+  return out;
+}
+
+void JsonWriter::separate() {
+  if (m_need_comma) m_out.push_back(',');
+  m_need_comma = true;
+}
+
+JsonWriter& JsonWriter::begin_object() {
+  separate();
+  m_out.push_back('{');
+  m_need_comma = false;
+  return *this;
+}
+JsonWriter& JsonWriter::end_object() {
+  m_out.push_back('}');
+  m_need_comma = true;
+  return *this;
+}
+JsonWriter& JsonWriter::begin_array() {
+  separate();
+  m_out.push_back('[');
+  m_need_comma = false;
+  return *this;
+}
+JsonWriter& JsonWriter::end_array() {
+  m_out.push_back(']');
+  m_need_comma = true;
+  return *this;
+}
+JsonWriter& JsonWriter::key(std::string_view name) {
+  separate();
+  m_out += json_quote(name);
+  m_out.push_back(':');
+  m_need_comma = false;
+  return *this;
+}
+JsonWriter& JsonWriter::value(std::string_view text) {
+  separate();
+  m_out += json_quote(text);
+  return *this;
+}
+JsonWriter& JsonWriter::value(std::int64_t number) {
+  separate();
+  m_out += std::to_string(number);
+  return *this;
+}
+JsonWriter& JsonWriter::value(std::uint64_t number) {
+  separate();
+  m_out += std::to_string(number);
+  return *this;
+}
+JsonWriter& JsonWriter::value(double number) {
+  separate();
+  m_out += std::isfinite(number) ? fmt::format("{:.3f}", number) : "null";
+  return *this;
+}
+JsonWriter& JsonWriter::value(bool flag) {
+  separate();
+  m_out += flag ? "true" : "false";
+  return *this;
+}
+
+}  // namespace pycache_clean

@@ -1,0 +1,85 @@
+// The stderr logger. A small spdlog sink of our own instead of spdlog's
+// pattern formatter: the level word is left out for plain information
+// (`pycache-clean: [WAIT] ...`) and kept for the rest
+// (`pycache-clean: warning: src/__pycache__: Permission denied`), coloured only
+// when stderr is a terminal and NO_COLOR is unset; and a live progress line can
+// be erased before a message and redrawn after it.
+#include <pycache_clean/logging.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <pycache_clean/terminal.hpp>
+
+namespace pycache_clean {
+
+namespace {
+
+void (*g_erase_status)() = nullptr;
+void (*g_redraw_status)() = nullptr;
+
+class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit StderrSink(bool colour) : m_colour(colour) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::string line = "pycache-clean: ";
+    if (msg.level != spdlog::level::info) {
+      const char* colour = "";
+      switch (msg.level) {
+        case spdlog::level::warn:
+          colour = "\033[33m";
+          break;
+        case spdlog::level::err:
+        case spdlog::level::critical:
+          colour = "\033[1;31m";
+          break;
+        default:
+          colour = "\033[2m";
+      }
+      auto name = spdlog::level::to_string_view(msg.level);
+      if (m_colour) line += colour;
+      line.append(name.data(), name.size());
+      if (m_colour) line += "\033[0m";
+      line += ": ";
+    }
+    line.append(msg.payload.data(), msg.payload.size());
+    line.push_back('\n');
+    if (g_erase_status) g_erase_status();
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+    if (g_redraw_status) g_redraw_status();
+  }
+  void flush_() override { std::fflush(stderr); }
+
+ private:
+  bool m_colour;
+};
+
+}  // namespace
+
+void configure_logging(int verbosity) {
+  auto sink = std::make_shared<StderrSink>(use_colour(Stream::err));
+  auto logger = std::make_shared<spdlog::logger>("pycache-clean", sink);
+  spdlog::set_default_logger(logger);
+  spdlog::level::level_enum level = spdlog::level::info;
+  if (verbosity < 0) level = spdlog::level::warn;
+  if (verbosity == 1) level = spdlog::level::debug;
+  if (verbosity >= 2) level = spdlog::level::trace;
+  spdlog::set_level(level);
+  if (verbosity == 0) spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug etc.
+  spdlog::flush_on(spdlog::level::trace);
+}
+
+void set_status_line_hooks(void (*erase)(), void (*redraw)()) {
+  g_erase_status = erase;
+  g_redraw_status = redraw;
+}
+
+}  // namespace pycache_clean

@@ -1,0 +1,212 @@
+// The `clean` sweep: a WalkVisitor that removes each cache directory it is
+// handed, counts what it found and removed, and passes each event to a
+// listener under one lock so that -v lines and warnings never interleave.
+//
+// Counting rules (what the report line promises): a directory found and then
+// gone before we reached it counts as removed (someone else did the job); one
+// swapped for a symlink after listing is not a cache any more and is counted
+// neither found nor removed; a dry run counts exactly what a real run would
+// find.
+//
+// The PYTHONPYCACHEPREFIX mirror holds no `__pycache__` directories: CPython
+// writes `<prefix>/<abs dir>/NAME.TAG.pyc` directly. There each directory that
+// holds bytecode counts as one cache directory; only `*.pyc`/`*.pyo` files are
+// removed, then directories left empty, so nothing else living under a prefix
+// chosen carelessly is touched.
+#include <pycache_clean/sweep.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+
+#include <pycache_clean/remove.hpp>
+
+namespace pycache_clean {
+
+namespace {
+
+class SweepVisitor final : public WalkVisitor {
+ public:
+  SweepVisitor(FsOps& fs, const SweepOptions& options, SweepListener* listener, SweepReport& report)
+      : m_fs(fs), m_options(options), m_listener(listener), m_report(report) {}
+
+  void on_cache_dir(Handle parent, const char* name, const std::string& path) override {
+    if (m_options.dry_run) {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      ++m_report.found;
+      if (m_listener) m_listener->on_removed(path, true);
+      return;
+    }
+    RemoveFailure failure;
+    RemoveOutcome outcome = remove_directory_tree(m_fs, parent, name, path, failure);
+    std::lock_guard<std::mutex> lock(m_mutex);
+    switch (outcome) {
+      case RemoveOutcome::removed:
+        ++m_report.found;
+        ++m_report.removed;
+        if (m_listener) m_listener->on_removed(path, false);
+        break;
+      case RemoveOutcome::failed:
+        ++m_report.found;
+        kept(SweepProblem{failure.path, failure.error});
+        break;
+      case RemoveOutcome::not_a_directory:
+        break;
+    }
+  }
+
+  void on_stray_file(Handle parent, const char* name, const std::string& path) override {
+    int err = m_options.dry_run ? 0 : m_fs.remove(parent, name, false);
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (err == EISDIR) return;  // raced into a directory: not a stray file
+    ++m_report.stray_found;
+    if (err == 0 || err == ENOENT) {
+      if (!m_options.dry_run) ++m_report.stray_removed;
+      if (m_listener) m_listener->on_removed(path, m_options.dry_run);
+    } else {
+      kept(SweepProblem{path, err});
+    }
+  }
+
+  void on_unreadable(const std::string& path, int err) override {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_report.unreadable.push_back(SweepProblem{path, err});
+    if (m_listener) m_listener->on_unreadable(m_report.unreadable.back());
+  }
+
+  void on_bad_root(const std::string& path, int err) override {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_report.bad_roots.push_back(SweepProblem{path, err});
+    if (m_listener) m_listener->on_bad_root(m_report.bad_roots.back());
+  }
+
+  // Removes the bytecode of the mirror directory open as `dir`, then recurses.
+  // Returns true when `dir` ended up empty.
+  bool sweep_mirror(Handle dir, const std::string& path) {
+    DirListing entries;
+    int err = m_fs.read_dir(dir, entries);
+    if (err != 0) {
+      on_unreadable(path, err);
+      return false;
+    }
+    bool empty = true;
+    bool has_bytecode = false;
+    bool kept_bytecode = false;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const char* name = entries.name(i);
+      EntryType type = entries.type(i);
+      if (type == EntryType::unknown) {
+        FileStat st;
+        if (m_fs.stat(dir, name, st) != 0) continue;
+        type = st.type;
+      }
+      std::string child_path = join_path(path, entries.name_view(i));
+      if (type == EntryType::directory) {
+        int open_err = 0;
+        ScopedHandle child(m_fs, m_fs.open_dir(dir, name, open_err));
+        bool child_empty = false;
+        if (child) {
+          child_empty = sweep_mirror(child.get(), child_path);
+        } else if (open_err != ELOOP && open_err != ENOTDIR && open_err != ENOENT) {
+          on_unreadable(child_path, open_err);
+        }
+        if (child_empty && !m_options.dry_run && m_fs.remove(dir, name, true) == 0) continue;
+        empty = false;
+      } else if (type == EntryType::file && is_bytecode_name(entries.name_view(i))) {
+        has_bytecode = true;
+        err = m_options.dry_run ? 0 : m_fs.remove(dir, name, false);
+        if (err != 0 && err != ENOENT) {
+          std::lock_guard<std::mutex> lock(m_mutex);
+          if (!kept_bytecode) kept(SweepProblem{child_path, err});
+          kept_bytecode = true;
+        }
+        if (m_options.dry_run || err != 0) empty = false;
+      } else {
+        empty = false;
+      }
+    }
+    if (has_bytecode) {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      ++m_report.found;
+      if (!kept_bytecode) {
+        if (!m_options.dry_run) ++m_report.removed;
+        if (m_listener) m_listener->on_removed(path, m_options.dry_run);
+      }
+    }
+    return empty;
+  }
+
+ private:
+  void kept(SweepProblem problem) {
+    m_report.kept.push_back(std::move(problem));
+    if (m_listener) m_listener->on_kept(m_report.kept.back());
+  }
+
+  FsOps& m_fs;
+  const SweepOptions& m_options;
+  SweepListener* m_listener;
+  SweepReport& m_report;
+  std::mutex m_mutex;
+};
+
+std::string lexically_normal(const std::string& path) {
+  std::vector<std::string_view> parts;
+  std::string_view rest(path);
+  while (!rest.empty()) {
+    auto slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    if (!part.empty() && part != ".") parts.push_back(part);
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  std::string out;
+  for (auto p : parts) {
+    out.push_back('/');
+    out.append(p.data(), p.size());
+  }
+  return out.empty() ? "/" : out;
+}
+
+}  // namespace
+
+std::string pycache_prefix_mirror(const std::string& prefix, const std::string& root,
+                                  const std::string& cwd) {
+  // importlib._bootstrap_external.cache_from_source: a relative head is joined
+  // to os.getcwd(), then the leading separators are stripped and the result is
+  // joined to sys.pycache_prefix. No symlink resolution.
+  std::string abs_root = !root.empty() && root[0] == '/' ? root : cwd + "/" + root;
+  std::string abs_prefix = !prefix.empty() && prefix[0] == '/' ? prefix : cwd + "/" + prefix;
+  std::string normal_root = lexically_normal(abs_root);
+  std::string normal_prefix = lexically_normal(abs_prefix);
+  if (normal_root == "/") return normal_prefix;
+  return normal_prefix == "/" ? normal_root : normal_prefix + normal_root;
+}
+
+SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepOptions& options,
+                  SweepListener* listener) {
+  auto start = std::chrono::steady_clock::now();
+  SweepReport report;
+  report.dry_run = options.dry_run;
+  SweepVisitor visitor(fs, options, listener, report);
+  WalkOptions walk_options = options.walk;
+  walk_options.want_stray = options.remove_stray;
+  walk(fs, roots, walk_options, visitor);
+
+  if (!options.pycache_prefix.empty()) {
+    std::error_code ec;
+    std::string cwd = std::filesystem::current_path(ec).string();
+    if (ec) cwd = "/";
+    for (const auto& root : roots) {
+      std::string mirror = pycache_prefix_mirror(options.pycache_prefix, root, cwd);
+      int err = 0;
+      ScopedHandle dir(fs, fs.open_root(mirror, err));
+      if (dir) visitor.sweep_mirror(dir.get(), mirror);
+    }
+  }
+  report.elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace pycache_clean

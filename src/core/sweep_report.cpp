@@ -1,0 +1,58 @@
+// Text and JSON renderings of a SweepReport, kept apart from the sweep so that
+// the exact report line has one definition that tests can pin.
+#include <pycache_clean/sweep_report.hpp>
+
+#include <fmt/format.h>
+
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/json.hpp>
+
+namespace pycache_clean {
+
+namespace {
+
+void write_problems(JsonWriter& json, const char* key, const std::vector<SweepProblem>& problems) {
+  json.key(key).begin_array();
+  for (const auto& p : problems) {
+    json.begin_object().key("path").value(p.path).key("error").value(errno_text(p.error));
+    json.key("errno").value(p.error).end_object();
+  }
+  json.end_array();
+}
+
+}  // namespace
+
+std::string format_sweep_summary(const SweepReport& report, bool with_stray) {
+  std::string out =
+      report.dry_run
+          ? fmt::format("Would clear {}/{} __pycache__ directories (dry run)", report.found,
+                        report.found)
+          : fmt::format("Cleared {}/{} __pycache__ directories", report.removed, report.found);
+  if (with_stray) {
+    out += report.dry_run ? fmt::format("\nWould remove {}/{} stray bytecode files (dry run)",
+                                        report.stray_found, report.stray_found)
+                          : fmt::format("\nRemoved {}/{} stray bytecode files",
+                                        report.stray_removed, report.stray_found);
+  }
+  return out;
+}
+
+std::string format_sweep_json(const SweepReport& report) {
+  JsonWriter json;
+  json.begin_object();
+  json.key("command").value("clean");
+  json.key("dry_run").value(report.dry_run);
+  json.key("found").value(report.found);
+  json.key("removed").value(report.removed);
+  write_problems(json, "failures", report.kept);
+  write_problems(json, "unreadable", report.unreadable);
+  write_problems(json, "missing", report.bad_roots);
+  json.key("stray").begin_object();
+  json.key("found").value(report.stray_found).key("removed").value(report.stray_removed);
+  json.end_object();
+  json.key("elapsed_ms").value(report.elapsed_ms);
+  json.end_object();
+  return json.str();
+}
+
+}  // namespace pycache_clean

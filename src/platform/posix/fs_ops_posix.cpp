@@ -1,0 +1,193 @@
+// FsOps on POSIX: openat/unlinkat/fstatat relative to directory descriptors.
+//
+// Directories are opened with O_NOFOLLOW|O_DIRECTORY, so a symlink at the last
+// component fails with ELOOP (or ENOTDIR) instead of being followed, which is
+// what makes the walk safe against a directory swapped for a symlink. On Linux
+// entries are read with getdents64 into a per-thread 64 KiB buffer (twice
+// glibc's readdir buffer: fewer system calls on large directories, and no DIR
+// allocation per directory); elsewhere through fdopendir/readdir on a dup.
+#include <pycache_clean/fs_ops.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+namespace pycache_clean {
+
+namespace {
+
+EntryType type_from_mode(mode_t mode) {
+  if (S_ISDIR(mode)) return EntryType::directory;
+  if (S_ISREG(mode)) return EntryType::file;
+  if (S_ISLNK(mode)) return EntryType::symlink;
+  return EntryType::other;
+}
+
+EntryType type_from_dtype(unsigned char d_type) {
+  switch (d_type) {
+    case DT_DIR:
+      return EntryType::directory;
+    case DT_REG:
+      return EntryType::file;
+    case DT_LNK:
+      return EntryType::symlink;
+    case DT_UNKNOWN:
+      return EntryType::unknown;
+    default:
+      return EntryType::other;
+  }
+}
+
+bool is_dot_or_dotdot(const char* n) {
+  return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
+}
+
+int fd_of(Handle h) { return static_cast<int>(h); }
+
+class PosixFs final : public FsOps {
+ public:
+  Handle open_root(const std::string& path, int& err) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) err = errno;
+    return fd < 0 ? k_no_handle : fd;
+  }
+
+  Handle open_dir(Handle parent, const char* name, int& err) override {
+    int fd = ::openat(fd_of(parent), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) err = errno;
+    return fd < 0 ? k_no_handle : fd;
+  }
+
+  void close(Handle h) override {
+    if (h != k_no_handle) ::close(fd_of(h));
+  }
+
+  int read_dir(Handle dir, DirListing& out) override {
+    out.clear();
+#if defined(__linux__)
+    struct Buffer {
+      alignas(8) char bytes[64 * 1024];
+    };
+    thread_local Buffer buffer;
+    if (::lseek(fd_of(dir), 0, SEEK_SET) < 0) return errno;
+    for (;;) {
+      long n = ::syscall(SYS_getdents64, fd_of(dir), buffer.bytes, sizeof buffer.bytes);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno;
+      }
+      if (n == 0) return 0;
+      for (long pos = 0; pos < n;) {
+        // Layout of struct linux_dirent64 (getdents64(2)): ino, off, reclen, type, name.
+        const char* rec = buffer.bytes + pos;
+        unsigned short reclen;
+        std::memcpy(&reclen, rec + 16, sizeof reclen);
+        unsigned char d_type = static_cast<unsigned char>(rec[18]);
+        const char* name = rec + 19;
+        if (!is_dot_or_dotdot(name)) out.add(name, type_from_dtype(d_type));
+        pos += reclen;
+      }
+    }
+#else
+    int fd = ::dup(fd_of(dir));
+    if (fd < 0) return errno;
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      int err = errno;
+      ::close(fd);
+      return err;
+    }
+    ::rewinddir(d);
+    errno = 0;
+    while (struct dirent* e = ::readdir(d)) {
+      if (!is_dot_or_dotdot(e->d_name)) out.add(e->d_name, type_from_dtype(e->d_type));
+    }
+    int err = errno;
+    ::closedir(d);
+    return err;
+#endif
+  }
+
+  int remove(Handle parent, const char* name, bool directory) override {
+    return ::unlinkat(fd_of(parent), name, directory ? AT_REMOVEDIR : 0) == 0 ? 0 : errno;
+  }
+
+  int stat(Handle parent, const char* name, FileStat& out) override {
+    struct stat st;
+    if (::fstatat(fd_of(parent), name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+    out.type = type_from_mode(st.st_mode);
+    out.size = st.st_size;
+#if defined(__APPLE__)
+    out.mtime_sec = st.st_mtimespec.tv_sec;
+    out.mtime_nsec = st.st_mtimespec.tv_nsec;
+    out.ctime_sec = st.st_ctimespec.tv_sec;
+    out.ctime_nsec = st.st_ctimespec.tv_nsec;
+#else
+    out.mtime_sec = st.st_mtim.tv_sec;
+    out.mtime_nsec = st.st_mtim.tv_nsec;
+    out.ctime_sec = st.st_ctim.tv_sec;
+    out.ctime_nsec = st.st_ctim.tv_nsec;
+#endif
+    return 0;
+  }
+
+  int read_file(Handle parent, const char* name, std::string& out,
+                std::size_t max_bytes) override {
+    out.clear();
+    int fd = ::openat(fd_of(parent), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return errno;
+    struct stat st;
+    int err = ::fstat(fd, &st) != 0 ? errno : (S_ISREG(st.st_mode) ? 0 : EINVAL);
+    if (err != 0) {
+      ::close(fd);
+      return err;
+    }
+    char chunk[16 * 1024];
+    while (out.size() < max_bytes) {
+      std::size_t want = std::min(sizeof chunk, max_bytes - out.size());
+      ssize_t n = ::read(fd, chunk, want);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        err = errno;
+        ::close(fd);
+        return err;
+      }
+      if (n == 0) break;
+      out.append(chunk, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return 0;
+  }
+};
+
+}  // namespace
+
+FsOps& real_fs() {
+  static PosixFs fs;
+  return fs;
+}
+
+std::string errno_text(int err) {
+  // strerror is not thread-safe; strerror_r's GNU and XSI variants differ, so
+  // take whichever this libc provides.
+  char buf[256] = {};
+  auto r = ::strerror_r(err, buf, sizeof buf);
+  if constexpr (std::is_same_v<decltype(r), char*>) {
+    return r;
+  } else {
+    return r == 0 ? std::string(buf) : "error " + std::to_string(err);
+  }
+}
+
+}  // namespace pycache_clean
