@@ -107,6 +107,7 @@ Command add_clean_command(CLI::App& app) {
                 "Also remove *.pyc/*.pyo outside __pycache__ (legacy caches Python still imports)");
   sub->add_option("--exclude", o->excludes, "Also skip directories with this NAME (repeatable)")
       ->type_name("NAME")
+      ->allow_extra_args(false)
       ->take_all();
   sub->add_flag("--no-default-excludes", o->no_default_excludes,
                 "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");

@@ -44,6 +44,7 @@ bool empty_directory(FsOps& fs, Handle root, const std::string& root_path, Remov
   std::vector<Frame> stack;
   stack.push_back(Frame{root, root_path, {}, 0, true});
   int err = fs.read_dir(root, stack.back().entries);
+  if (err == ENOENT) return true;  // removed meanwhile by someone else
   if (err != 0) {
     note_failure(failure, have_failure, root_path, err);
     return false;
@@ -109,6 +110,10 @@ bool empty_directory(FsOps& fs, Handle root, const std::string& root_path, Remov
     std::string child_path = join_path(top.path, name);
     Frame frame{child, std::move(child_path), {}, 0, true};
     err = fs.read_dir(child, frame.entries);
+    if (err == ENOENT) {
+      fs.close(child);  // removed meanwhile; nothing left to empty
+      continue;
+    }
     if (err != 0) {
       note_failure(failure, have_failure, frame.path, err);
       fs.close(child);

@@ -136,6 +136,7 @@ class ParallelWalk {
     auto self = std::make_shared<DirNode>(m_fs, h);
     if (m_options.counters) m_options.counters->dirs_visited.fetch_add(1, std::memory_order_relaxed);
     err = m_fs.read_dir(h, listing);
+    if (err == ENOENT) return;  // removed meanwhile (getdents on a deleted directory)
     if (err != 0) {
       m_visitor.on_unreadable(task.path, err);
       return;

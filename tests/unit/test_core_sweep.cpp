@@ -1,0 +1,348 @@
+// Unit tests of the walker and the sweep on real trees, with FaultyFs injecting
+// each error class the sweep must tolerate.
+#include <pycache_clean/sweep.hpp>
+#include <pycache_clean/sweep_report.hpp>
+
+#include <cctype>
+
+#include "test_support.hpp"
+
+namespace pycache_clean::test {
+namespace {
+
+SweepReport run_sweep(FsOps& fs, const std::string& root, SweepOptions options = {}) {
+  options.walk.jobs = 2;
+  return sweep(fs, {root}, options, nullptr);
+}
+
+// Three caches: one plain, one nested deeper, one holding a subfolder and a
+// file that is not bytecode.
+void make_project(const TempDir& t) {
+  write_file(t / "pkg/__pycache__/a.cpython-311.pyc");
+  write_file(t / "pkg/sub/__pycache__/b.cpython-311.pyc");
+  write_file(t / "pkg/sub/__pycache__/nested/deeper/c.txt");
+  write_file(t / "pkg/sub/__pycache__/notes.txt");
+  write_file(t / "other/__pycache__/d.cpython-311.opt-1.pyc");
+  write_file(t / "pkg/a.py");
+}
+
+TEST(Sweep, RemovesEveryCacheWithEverythingInIt) {
+  TempDir t;
+  make_project(t);
+  SweepReport r = run_sweep(real_fs(), t.path());
+  EXPECT_EQ(r.found, 3u);
+  EXPECT_EQ(r.removed, 3u);
+  EXPECT_TRUE(r.kept.empty());
+  EXPECT_FALSE(exists(t / "pkg/__pycache__"));
+  EXPECT_FALSE(exists(t / "pkg/sub/__pycache__"));
+  EXPECT_FALSE(exists(t / "other/__pycache__"));
+  EXPECT_TRUE(exists(t / "pkg/a.py"));
+  EXPECT_EQ(format_sweep_summary(r, false), "Cleared 3/3 __pycache__ directories");
+}
+
+TEST(Sweep, EmptyTreeReportsZeroOfZero) {
+  TempDir t;
+  SweepReport r = run_sweep(real_fs(), t.path());
+  EXPECT_EQ(format_sweep_summary(r, false), "Cleared 0/0 __pycache__ directories");
+}
+
+TEST(Sweep, DryRunRemovesNothingAndFindsTheSame) {
+  TempDir t;
+  make_project(t);
+  SweepOptions dry;
+  dry.dry_run = true;
+  SweepReport r = run_sweep(real_fs(), t.path(), dry);
+  EXPECT_EQ(r.found, 3u);
+  EXPECT_EQ(r.removed, 0u);
+  EXPECT_TRUE(exists(t / "pkg/sub/__pycache__/notes.txt"));
+  SweepReport real = run_sweep(real_fs(), t.path());
+  EXPECT_EQ(real.found, r.found);
+}
+
+struct ErrorCase {
+  Op op;
+  const char* name;
+  int error;
+};
+
+std::string case_name(const ::testing::TestParamInfo<ErrorCase>& info) {
+  std::string name = info.param.op == Op::remove ? "remove_" : "open_";
+  for (char c : std::string(info.param.name)) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name + "_errno" + std::to_string(info.param.error);
+}
+
+class LockedEntry : public ::testing::TestWithParam<ErrorCase> {};
+
+// Each error class on one cache: that cache is kept and reported with the
+// path at fault, the others are removed, the walk goes on.
+TEST_P(LockedEntry, IsKeptReportedAndTheSweepGoesOn) {
+  TempDir t;
+  make_project(t);
+  FaultyFs fs;
+  fs.fail(GetParam().op, GetParam().name, GetParam().error, 1, 0);
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.found, 3u);
+  EXPECT_EQ(r.removed, 2u);
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].error, GetParam().error);
+  EXPECT_NE(r.kept[0].path.find(GetParam().name), std::string::npos) << r.kept[0].path;
+  EXPECT_EQ(format_sweep_summary(r, false), "Cleared 2/3 __pycache__ directories");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ErrorClasses, LockedEntry,
+    ::testing::Values(ErrorCase{Op::remove, "a.cpython-311.pyc", EACCES},      // permission
+                      ErrorCase{Op::remove, "b.cpython-311.pyc", EPERM},       // immutable
+                      ErrorCase{Op::remove, "d.cpython-311.opt-1.pyc", EBUSY},  // busy
+                      ErrorCase{Op::remove, "a.cpython-311.pyc", EROFS},       // read-only fs
+                      ErrorCase{Op::remove, "nested", EBUSY},  // a mount point inside a cache
+                      ErrorCase{Op::open_dir, "deeper", EACCES}),
+    case_name);
+
+TEST(Sweep, LockedFileDoesNotStopItsSiblingsFromGoing) {
+  TempDir t;
+  write_file(t / "__pycache__/a.pyc");
+  write_file(t / "__pycache__/b.pyc");
+  write_file(t / "__pycache__/c.pyc");
+  FaultyFs fs;
+  fs.fail(Op::remove, "b.pyc", EACCES, 1, 0);
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.removed, 0u);
+  EXPECT_TRUE(exists(t / "__pycache__/b.pyc"));
+  EXPECT_FALSE(exists(t / "__pycache__/a.pyc"));
+  EXPECT_FALSE(exists(t / "__pycache__/c.pyc"));
+}
+
+TEST(Sweep, DirectoryThatRefillsOnceIsEmptiedAgain) {
+  TempDir t;
+  make_project(t);
+  FaultyFs fs;
+  fs.fail(Op::remove, "__pycache__", ENOTEMPTY, 1, 1);
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.removed, 3u);
+  EXPECT_TRUE(r.kept.empty());
+}
+
+TEST(Sweep, DirectoryThatKeepsRefillingIsReportedNotEmpty) {
+  TempDir t;
+  write_file(t / "__pycache__/a.pyc");
+  FaultyFs fs;
+  fs.fail(Op::remove, "__pycache__", ENOTEMPTY, 1, 0);
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_EQ(r.removed, 0u);
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].error, ENOTEMPTY);
+}
+
+TEST(Sweep, VanishedCacheCountsAsRemoved) {
+  TempDir t;
+  make_project(t);
+  FaultyFs fs;
+  fs.fail(Op::open_dir, "__pycache__", ENOENT, 1, 1);
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.found, 3u);
+  EXPECT_EQ(r.removed, 3u);
+}
+
+TEST(Sweep, CacheSwappedForSymlinkIsNotCountedNorFollowed) {
+  TempDir t;
+  make_project(t);
+  FaultyFs fs;
+  fs.fail(Op::open_dir, "__pycache__", ELOOP, 1, 1);
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.found, 2u);
+  EXPECT_EQ(r.removed, 2u);
+  EXPECT_TRUE(r.kept.empty());
+}
+
+TEST(Sweep, UnreadableSubtreeIsReportedAndTheWalkGoesOn) {
+  TempDir t;
+  make_project(t);
+  FaultyFs fs;
+  fs.fail(Op::open_dir, "sub", EACCES, 1, 0);
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.found, 2u);
+  EXPECT_EQ(r.removed, 2u);
+  ASSERT_EQ(r.unreadable.size(), 1u);
+  EXPECT_EQ(r.unreadable[0].error, EACCES);
+  EXPECT_TRUE(exists(t / "pkg/sub/__pycache__"));
+}
+
+TEST(Sweep, ReadErrorInsideCacheKeepsIt) {
+  TempDir t;
+  write_file(t / "__pycache__/a.pyc");
+  FaultyFs fs;
+  fs.fail(Op::read_dir, "", EIO, 2, 1);  // 1st read: the root; 2nd: the cache
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.removed, 0u);
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].error, EIO);
+}
+
+TEST(Sweep, MissingRootIsReportedAndOtherRootsAreSwept) {
+  TempDir t;
+  make_project(t);
+  SweepOptions options;
+  SweepReport r = sweep(real_fs(), {t / "missing", t / "pkg"}, options, nullptr);
+  ASSERT_EQ(r.bad_roots.size(), 1u);
+  EXPECT_EQ(r.bad_roots[0].error, ENOENT);
+  EXPECT_EQ(r.removed, 2u);
+}
+
+TEST(Sweep, DefaultExcludesAndVirtualenvsAreSkipped) {
+  TempDir t;
+  for (const char* d : {".git", ".hg", ".svn", ".tox", ".nox", "node_modules"})
+    write_file(t / (std::string(d) + "/x/__pycache__/a.pyc"));
+  write_file(t / "venv/pyvenv.cfg");
+  write_file(t / "venv/lib/__pycache__/a.pyc");
+  write_file(t / "src/__pycache__/a.pyc");
+  SweepReport r = run_sweep(real_fs(), t.path());
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_TRUE(exists(t / "venv/lib/__pycache__/a.pyc"));
+  EXPECT_TRUE(exists(t / ".tox/x/__pycache__/a.pyc"));
+
+  SweepOptions all;
+  all.walk.excludes.clear();
+  all.walk.skip_virtualenvs = false;
+  r = run_sweep(real_fs(), t.path(), all);
+  EXPECT_EQ(r.found, 7u);
+}
+
+TEST(Sweep, ExtraExcludeAndExcludedRootIsStillSwept) {
+  TempDir t;
+  write_file(t / "build/__pycache__/a.pyc");
+  write_file(t / "src/__pycache__/a.pyc");
+  write_file(t / "node_modules/__pycache__/a.pyc");
+  SweepOptions options;
+  options.walk.excludes.push_back("build");
+  SweepReport r = run_sweep(real_fs(), t.path(), options);
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_TRUE(exists(t / "build/__pycache__"));
+  r = run_sweep(real_fs(), t / "node_modules", options);
+  EXPECT_EQ(r.removed, 1u);
+}
+
+TEST(Sweep, RootNamedPycacheIsRemovedItself) {
+  TempDir t;
+  write_file(t / "pkg/__pycache__/a.pyc");
+  SweepReport r = run_sweep(real_fs(), t / "pkg/__pycache__/");
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_FALSE(exists(t / "pkg/__pycache__"));
+}
+
+TEST(Sweep, SymlinksAreNeverFollowed) {
+  TempDir outside;
+  write_file(outside / "__pycache__/keep.pyc");
+  write_file(outside / "keep.txt");
+  TempDir t;
+  fs::create_directories(t / "proj");
+  fs::create_directory_symlink(outside.path(), t / "proj/__pycache__");
+  fs::create_directory_symlink(outside.path(), t / "proj/linked");
+  write_file(t / "proj/real/__pycache__/a.pyc");
+  fs::create_symlink(outside / "keep.txt", t / "proj/real/__pycache__/link");
+  SweepReport r = run_sweep(real_fs(), t / "proj");
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_TRUE(exists(outside / "__pycache__/keep.pyc"));
+  EXPECT_TRUE(exists(outside / "keep.txt"));
+  EXPECT_TRUE(fs::is_symlink(t / "proj/__pycache__"));
+}
+
+TEST(Sweep, StrayBytecodeOnlyWithStray) {
+  TempDir t;
+  write_file(t / "legacy.pyc");
+  write_file(t / "pkg/old.pyo");
+  write_file(t / "pkg/keep.py");
+  SweepReport r = run_sweep(real_fs(), t.path());
+  EXPECT_TRUE(exists(t / "legacy.pyc"));
+  SweepOptions options;
+  options.remove_stray = true;
+  r = run_sweep(real_fs(), t.path(), options);
+  EXPECT_EQ(r.stray_found, 2u);
+  EXPECT_EQ(r.stray_removed, 2u);
+  EXPECT_FALSE(exists(t / "legacy.pyc"));
+  EXPECT_TRUE(exists(t / "pkg/keep.py"));
+  EXPECT_EQ(format_sweep_summary(r, true),
+            "Cleared 0/0 __pycache__ directories\nRemoved 2/2 stray bytecode files");
+}
+
+TEST(Sweep, TreeDeeperThanPathMax) {
+  TempDir t;
+  std::string name(200, 'd');
+  int fd = ::open(t.path().c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  for (int i = 0; i < 40; ++i) {  // 40 * 201 bytes > PATH_MAX (4096)
+    ASSERT_EQ(::mkdirat(fd, name.c_str(), 0755), 0);
+    int next = ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY);
+    ::close(fd);
+    fd = next;
+  }
+  ASSERT_EQ(::mkdirat(fd, "__pycache__", 0755), 0);
+  int cache = ::openat(fd, "__pycache__", O_RDONLY | O_DIRECTORY);
+  ::close(::openat(cache, "m.pyc", O_CREAT | O_WRONLY, 0644));
+  ::close(cache);
+  SweepReport r = run_sweep(real_fs(), t.path());
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_EQ(::faccessat(fd, "__pycache__", F_OK, 0), -1);
+  ::close(fd);
+  // Let TempDir's remove_all cope with the depth: cut the chain from the top.
+  fs::rename(t / name, t / "x");
+  std::error_code ec;
+  fs::remove_all(t / "x", ec);
+}
+
+TEST(Sweep, PycachePrefixMirrorIsCleared) {
+  TempDir t;
+  write_file(t / "proj/pkg/mod.py");
+  std::string mirror = pycache_prefix_mirror(t / "prefix", t / "proj", "/");
+  EXPECT_EQ(mirror, t / "prefix" + t.path() + "/proj");
+  write_file(mirror + "/pkg/mod.cpython-311.pyc");
+  write_file(mirror + "/mod2.cpython-311.pyc");
+  write_file(mirror + "/pkg/README");  // not bytecode: stays
+  SweepOptions options;
+  options.pycache_prefix = t / "prefix";
+  SweepReport r = run_sweep(real_fs(), t / "proj", options);
+  EXPECT_EQ(r.found, 2u);
+  EXPECT_EQ(r.removed, 2u);
+  EXPECT_FALSE(exists(mirror + "/pkg/mod.cpython-311.pyc"));
+  EXPECT_TRUE(exists(mirror + "/pkg/README"));
+  EXPECT_TRUE(exists(t / "proj/pkg/mod.py"));
+}
+
+TEST(Sweep, PrefixMirrorPathIsLexical) {
+  EXPECT_EQ(pycache_prefix_mirror("/tmp/pc", "src/./pkg/", "/home/u/proj"),
+            "/tmp/pc/home/u/proj/src/pkg");
+  EXPECT_EQ(pycache_prefix_mirror("pc", ".", "/w"), "/w/pc/w");
+  EXPECT_EQ(pycache_prefix_mirror("/pc", "/", "/w"), "/pc");
+}
+
+TEST(Sweep, JsonReportNamesFailures) {
+  TempDir t;
+  write_file(t / "__pycache__/a.pyc");
+  FaultyFs fs;
+  fs.fail(Op::remove, "a.pyc", EACCES, 1, 0);
+  SweepReport r = run_sweep(fs, t.path());
+  std::string json = format_sweep_json(r);
+  EXPECT_NE(json.find("\"found\":1,\"removed\":0"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"error\":\"Permission denied\""), std::string::npos) << json;
+  EXPECT_NE(json.find("__pycache__/a.pyc"), std::string::npos) << json;
+}
+
+TEST(Walk, ManyThreadsFindEachCacheOnce) {
+  TempDir t;
+  for (int i = 0; i < 60; ++i)
+    for (int j = 0; j < 5; ++j)
+      write_file(t / ("p" + std::to_string(i) + "/q" + std::to_string(j) + "/__pycache__/m.pyc"));
+  SweepOptions options;
+  options.dry_run = true;
+  for (unsigned jobs : {1U, 2U, 4U, 8U}) {
+    options.walk.jobs = jobs;
+    SweepReport r = sweep(real_fs(), {t.path()}, options, nullptr);
+    EXPECT_EQ(r.found, 300u) << "jobs=" << jobs;
+  }
+}
+
+}  // namespace
+}  // namespace pycache_clean::test

@@ -1,0 +1,123 @@
+#pragma once
+
+// Shared helpers for the unit tests: a temporary directory per test (removed
+// when the test passed, kept for inspection when it failed), small file
+// helpers, and FaultyFs, the failure-injection seam over the real FsOps.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <pycache_clean/fs_ops.hpp>
+
+namespace pycache_clean::test {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "pycache-clean-unit-XXXXXX").string();
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+    m_path = buf.data();
+  }
+  ~TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    if (info && info->result()->Failed()) {
+      std::fprintf(stderr, "kept test directory %s\n", m_path.c_str());
+      return;
+    }
+    std::error_code ec;
+    fs::remove_all(m_path, ec);
+  }
+  const std::string& path() const { return m_path; }
+  std::string operator/(const std::string& rel) const { return m_path + "/" + rel; }
+
+ private:
+  std::string m_path;
+};
+
+inline void write_file(const std::string& path, const std::string& content = "x") {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << content;
+}
+
+inline bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+enum class Op { open_root, open_dir, read_dir, remove, stat, read_file };
+
+// Wraps the real file system; the `nth` call (1-based, counting only calls on
+// an entry named `name`, or every call when `name` is empty) of operation `op`
+// fails with `error`. `times` failures in a row (0 = from then on, always).
+class FaultyFs final : public FsOps {
+ public:
+  struct Rule {
+    Op op;
+    std::string name;
+    int nth = 1;
+    int error = EACCES;
+    int times = 1;
+    int seen = 0;
+  };
+  void fail(Op op, std::string name, int error, int nth = 1, int times = 1) {
+    m_rules.push_back(Rule{op, std::move(name), nth, error, times, 0});
+  }
+  int calls(Op op) const { return m_calls[static_cast<int>(op)]; }
+
+  Handle open_root(const std::string& path, int& err) override {
+    if (int e = check(Op::open_root, path)) return err = e, k_no_handle;
+    return real_fs().open_root(path, err);
+  }
+  Handle open_dir(Handle parent, const char* name, int& err) override {
+    if (int e = check(Op::open_dir, name)) return err = e, k_no_handle;
+    return real_fs().open_dir(parent, name, err);
+  }
+  void close(Handle h) override { real_fs().close(h); }
+  int read_dir(Handle dir, DirListing& out) override {
+    if (int e = check(Op::read_dir, "")) return e;
+    return real_fs().read_dir(dir, out);
+  }
+  int remove(Handle parent, const char* name, bool directory) override {
+    if (int e = check(Op::remove, name)) return e;
+    return real_fs().remove(parent, name, directory);
+  }
+  int stat(Handle parent, const char* name, FileStat& out) override {
+    if (int e = check(Op::stat, name)) return e;
+    return real_fs().stat(parent, name, out);
+  }
+  int read_file(Handle parent, const char* name, std::string& out, std::size_t max) override {
+    if (int e = check(Op::read_file, name)) return e;
+    return real_fs().read_file(parent, name, out, max);
+  }
+
+ private:
+  int check(Op op, const std::string& name) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    ++m_calls[static_cast<int>(op)];
+    for (auto& r : m_rules) {
+      if (r.op != op || (!r.name.empty() && r.name != name)) continue;
+      ++r.seen;
+      if (r.seen >= r.nth && (r.times == 0 || r.seen < r.nth + r.times)) return r.error;
+    }
+    return 0;
+  }
+  std::mutex m_mutex;
+  std::vector<Rule> m_rules;
+  int m_calls[6] = {};
+};
+
+}  // namespace pycache_clean::test
