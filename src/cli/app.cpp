@@ -64,6 +64,7 @@ int run(int argc, char** argv) {
   app.footer(k_footer);
   std::vector<Command> commands;
   commands.push_back(add_clean_command(app));
+  commands.push_back(add_lock_command(app));
 
   // No subcommand named: run `clean` with all the arguments.
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -34,6 +34,11 @@ void start_command(const CommonOptions& options);
 void print_line(const std::string& text);
 
 Command add_clean_command(CLI::App& app);
+Command add_lock_command(CLI::App& app);
+
+// --wait SECS: a number >= 0, or -1/inf for ever (returned as -1). Throws a
+// usage Error naming the bad value.
+double parse_wait_seconds(const std::string& text);
 
 // Owns the single error boundary: parses, runs one subcommand, maps errors to
 // exit statuses.

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pycache_clean/file_lock.hpp>
+
+namespace pycache_clean {
+
+// Who holds a lock: written into the lock file by the holder, read by waiters.
+struct HolderRecord {
+  long pid = 0;
+  std::string host;
+  std::uint64_t start_ticks = 0;  // process start time, to tell a reused pid
+  std::int64_t since = 0;         // unix seconds when the lock was taken
+  std::string command;
+};
+std::string format_holder_record(const HolderRecord& record);
+std::optional<HolderRecord> parse_holder_record(const std::string& text);
+
+// `pid 4242 (pre-commit run)`, or a phrase for an unknown holder (a
+// flock(1) user, or a record left by a holder that died) when `record` does
+// not name a live process on this host.
+std::string describe_holder(const std::optional<HolderRecord>& record);
+
+// The lock file `name` in the repository's common git directory (shared by all
+// worktrees, never shown by `git status`), or `./.name` outside a repository.
+// Sets `outside_repository` in that case.
+std::string default_lock_path(const std::string& name, bool& outside_repository);
+
+struct LockOptions {
+  std::string file;           // lock file; empty: default_lock_path("pycache-clean.lock")
+  double wait_seconds = 30;   // 0: try once; negative: wait forever
+  int conflict_exit_code = 75;
+  bool quiet = false;         // no [WAIT]/[LOCK] messages
+  std::vector<std::string> command;
+};
+
+// Takes the exclusive lock, runs the command while holding it (the command
+// inherits the lock, like flock(1)), and returns its shell-style status; or
+// `conflict_exit_code` when the lock was not had within the wait. Throws Error
+// (exit 2) for a lock file that cannot be opened or locked.
+int run_locked(const LockOptions& options);
+
+}  // namespace pycache_clean

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pycache_clean {
+
+// Environment changes for a child: set (value) or, with no value, unset.
+using EnvChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+struct ChildResult {
+  // What a shell would report: the exit status, 128+N when killed by signal N,
+  // 127 when the command was not found, 126 when it could not be executed.
+  int status = 0;
+  // The errno of a failed start (with 126/127), else 0.
+  int spawn_error = 0;
+};
+
+// Runs `argv` (searched in PATH) as a child and waits for it, forwarding
+// SIGINT/SIGTERM/SIGHUP sent to this process (a terminal's Ctrl-C already
+// reaches the whole process group, so it is not sent twice).
+ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& env = {});
+
+// This process's id, and its parent's.
+long current_pid();
+
+// Whether process `pid` exists, and when it started (an opaque number that
+// differs between two processes that had the same pid; Linux: clock ticks since
+// boot from /proc/PID/stat). Empty when unknown.
+bool process_exists(long pid);
+std::optional<std::uint64_t> process_start_time(long pid);
+
+std::string host_name();
+
+}  // namespace pycache_clean

@@ -1,0 +1,82 @@
+// `pycache-clean lock [OPTIONS] -- CMD [ARG...]`: options -> LockOptions -> run_locked().
+#include "command.hpp"
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/lock.hpp>
+
+namespace pycache_clean::cli {
+
+namespace {
+
+struct LockCliOptions {
+  CommonOptions common;
+  std::string wait = "30";
+  std::string file;
+  int conflict_exit_code = k_exit_lock_timeout;
+  std::vector<std::string> command;
+};
+
+int run_lock(const LockCliOptions& o) {
+  start_command(o.common);
+  if (o.command.empty())
+    throw Error("lock: no command given (usage: pycache-clean lock [OPTIONS] -- CMD [ARG...])",
+                k_exit_usage);
+  LockOptions options;
+  options.file = o.file;
+  options.wait_seconds = parse_wait_seconds(o.wait);
+  options.conflict_exit_code = o.conflict_exit_code;
+  options.quiet = o.common.quiet;
+  options.command = o.command;
+  return run_locked(options);
+}
+
+}  // namespace
+
+double parse_wait_seconds(const std::string& text) {
+  if (text == "inf" || text == "forever") return -1;
+  try {
+    std::size_t used = 0;
+    double value = std::stod(text, &used);
+    if (used == text.size() && value == -1) return -1;
+    if (used == text.size() && value >= 0 && value < 1e9) return value;
+  } catch (const std::exception&) {
+  }
+  throw Error("--wait: '" + text + "' is not a number of seconds (or -1/inf to wait forever)",
+              k_exit_usage);
+}
+
+Command add_lock_command(CLI::App& app) {
+  auto o = std::make_shared<LockCliOptions>();
+  CLI::App* sub =
+      app.add_subcommand("lock", "Run a command while holding an exclusive lock (flock)");
+  sub->add_option("--wait", o->wait,
+                  "Seconds to wait for the lock (default 30; 0: try once; -1 or inf: forever)")
+      ->type_name("SECS");
+  sub->add_option("--file", o->file,
+                  "Lock file (default: <git common dir>/pycache-clean.lock, shared by all "
+                  "worktrees; ./.pycache-clean.lock outside a repository)")
+      ->type_name("PATH");
+  sub->add_option("--conflict-exit-code", o->conflict_exit_code,
+                  "Exit status when the lock was not had in time (default 75)")
+      ->check(CLI::Range(0, 255));
+  sub->add_option("CMD", o->command, "The command and its arguments, after --")->type_name("");
+  add_common_options(*sub, o->common, false);
+  sub->footer(R"(The lock is flock(2) on the lock file: the kernel releases it when the holder
+dies in any way, so it is never stale and never broken by age. It excludes and
+is excluded by `flock FILE cmd` (util-linux) on the same file. The command
+inherits the lock, as with flock(1). A waiter says who holds the lock
+(pid and command line) on stderr.
+
+Exit status: the command's own; 128+N if it died of signal N; 75 (or
+--conflict-exit-code) when the lock was not had within --wait, without running
+the command; 127 command not found; 126 not executable; 2 bad usage or a lock
+file that cannot be opened or locked.
+
+Examples:
+  pycache-clean lock -- pre-commit run --all-files
+  pycache-clean lock --wait 120 -- git commit -m "message"
+  exec pycache-clean lock -- "$0.real" "$@"      (in a git hook script))");
+  return Command{sub, [o] { return run_lock(*o); }};
+}
+
+}  // namespace pycache_clean::cli
