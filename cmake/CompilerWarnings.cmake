@@ -4,7 +4,7 @@
 add_library(pycache_clean_warnings INTERFACE)
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(pycache_clean_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
-                         -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wnull-dereference)
+                         -Wnon-virtual-dtor -Wold-style-cast -Wcast-align)
   if(PYCACHE_CLEAN_WERROR)
     target_compile_options(pycache_clean_warnings INTERFACE -Werror)
   endif()

@@ -21,6 +21,8 @@ class FileLock {
 
   // Opens (creating if missing, never truncating) `path`. Returns 0 or errno.
   int open(const std::string& path);
+  // Opens `path` only when it exists (ENOENT otherwise), read-only.
+  int open_existing(const std::string& path);
   // Takes the lock without waiting: 0, EWOULDBLOCK when held elsewhere, or errno.
   int try_lock(Mode mode);
   // Waits for the lock at most `timeout` (negative: forever): 0, ETIMEDOUT, or

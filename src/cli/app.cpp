@@ -65,6 +65,9 @@ int run(int argc, char** argv) {
   std::vector<Command> commands;
   commands.push_back(add_clean_command(app));
   commands.push_back(add_lock_command(app));
+  commands.push_back(add_pytest_running_command(app));
+  commands.push_back(add_unless_pytest_command(app));
+  commands.push_back(add_test_command(app));
 
   // No subcommand named: run `clean` with all the arguments.
   std::vector<std::string> args(argv + 1, argv + argc);

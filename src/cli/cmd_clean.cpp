@@ -79,22 +79,24 @@ int run_clean(const CLI::App& app, const CleanOptions& o) {
     if (env) options.pycache_prefix = env;
   }
   std::vector<std::string> roots = o.paths.empty() ? std::vector<std::string>{"."} : o.paths;
-
-  PrintingListener listener(o.common.verbose > 0 || o.dry_run, o.common.json);
-  SweepReport report = sweep(real_fs(), roots, options, &listener);
-
-  if (o.common.json)
-    print_line(format_sweep_json(report));
-  else if (!o.common.quiet)
-    print_line(format_sweep_summary(report, o.stray));
-  std::fflush(stdout);
-
-  if (!report.bad_roots.empty()) return k_exit_failure;
-  if (o.strict && (!report.kept.empty() || !report.unreadable.empty())) return k_exit_failure;
-  return k_exit_ok;
+  return sweep_and_report(roots, options, o.common, o.strict);
 }
 
 }  // namespace
+
+int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
+                     const CommonOptions& common, bool strict) {
+  PrintingListener listener(common.verbose > 0 || options.dry_run, common.json);
+  SweepReport report = sweep(real_fs(), roots, options, &listener);
+  if (common.json)
+    print_line(format_sweep_json(report));
+  else if (!common.quiet)
+    print_line(format_sweep_summary(report, options.remove_stray));
+  std::fflush(stdout);
+  if (!report.bad_roots.empty()) return k_exit_failure;
+  if (strict && (!report.kept.empty() || !report.unreadable.empty())) return k_exit_failure;
+  return k_exit_ok;
+}
 
 Command add_clean_command(CLI::App& app) {
   auto o = std::make_shared<CleanOptions>();

@@ -7,6 +7,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <pycache_clean/pytest_probe.hpp>
+#include <pycache_clean/sweep.hpp>
+
 // The command-line layer: each subcommand file turns its options into one call
 // of the core library. Nothing below src/cli is seen by the core or its tests.
 namespace pycache_clean::cli {
@@ -35,6 +38,18 @@ void print_line(const std::string& text);
 
 Command add_clean_command(CLI::App& app);
 Command add_lock_command(CLI::App& app);
+Command add_pytest_running_command(CLI::App& app);
+Command add_unless_pytest_command(CLI::App& app);
+Command add_test_command(CLI::App& app);
+
+// Runs the sweep over `roots` and prints its report as `clean` does (text,
+// JSON or nothing); returns clean's exit status.
+int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
+                     const CommonOptions& common, bool strict);
+
+// --scope repo|user|all.
+CLI::Option* add_scope_option(CLI::App& sub, std::string& scope);
+PytestScope scope_from_name(const std::string& name);
 
 // --wait SECS: a number >= 0, or -1/inf for ever (returned as -1). Throws a
 // usage Error naming the bad value.

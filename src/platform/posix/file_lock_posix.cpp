@@ -56,6 +56,13 @@ int FileLock::open(const std::string& path) {
   return 0;
 }
 
+int FileLock::open_existing(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return errno;
+  m_fd = fd;
+  return 0;
+}
+
 int FileLock::try_lock(Mode mode) {
   int op = (mode == Mode::exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
   while (::flock(fd_of(m_fd), op) != 0) {

@@ -1,0 +1,82 @@
+// `pycache-clean pytest-running`: options -> probe_pytest() -> exit 0/1.
+#include <spdlog/spdlog.h>
+
+#include "command.hpp"
+#include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/json.hpp>
+#include <pycache_clean/pytest_guard.hpp>
+
+namespace pycache_clean::cli {
+
+namespace {
+
+struct Options {
+  CommonOptions common;
+  std::string scope = "repo";
+};
+
+int run(const Options& o) {
+  start_command(o.common);
+  PytestProbe probe = probe_pytest(scope_from_name(o.scope));
+  if (!probe.scan_supported)
+    spdlog::warn("no process scan on this platform: only the environment and marker lock count");
+  if (o.common.json) {
+    JsonWriter json;
+    json.begin_object().key("running").value(probe.running);
+    json.key("evidence").value(probe.evidence).key("scope").value(o.scope);
+    json.key("runs").begin_array();
+    for (const auto& r : probe.runs)
+      json.begin_object().key("pid").value(static_cast<std::int64_t>(r.pid))
+          .key("command").value(r.command).end_object();
+    json.end_array().end_object();
+    print_line(json.str());
+  }
+  if (!o.common.quiet) {
+    if (probe.running) {
+      for (const auto& r : probe.runs)
+        spdlog::info("pytest is running ({}): {}{}", probe.evidence,
+                     r.pid > 0 ? "pid " + std::to_string(r.pid) + " " : "", r.command);
+    } else {
+      spdlog::info("no pytest run in progress (scope: {})", o.scope);
+    }
+  }
+  return probe.running ? k_exit_ok : k_exit_failure;
+}
+
+}  // namespace
+
+CLI::Option* add_scope_option(CLI::App& sub, std::string& scope) {
+  return sub
+      .add_option("--scope", scope,
+                  "Which processes count: repo (working directory in this repository's "
+                  "worktrees; the default), user (any of yours), all")
+      ->check(CLI::IsMember({"repo", "user", "all"}));
+}
+
+PytestScope scope_from_name(const std::string& name) {
+  if (name == "user") return PytestScope::user;
+  if (name == "all") return PytestScope::all;
+  return PytestScope::repo;
+}
+
+Command add_pytest_running_command(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand("pytest-running", "Exit 0 when a pytest run is in progress");
+  add_scope_option(*sub, o->scope);
+  add_common_options(*sub, o->common, true);
+  sub->footer(R"(Evidence, in order: PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST in
+this process's environment; the marker lock held by `pycache-clean test`; a
+scan of the process table (Linux /proc) for pytest by command-line structure
+(pytest or py.test as the program or script, `-m pytest`, an IDE runner, an
+xdist worker of such a process), never by substring. This process and its
+ancestors are left out.
+
+Exit status: 0 running, 1 not running, 2 usage error.
+
+Examples:
+  pycache-clean pytest-running && echo "tests are running"
+  pycache-clean pytest-running --scope user --json)");
+  return Command{sub, [o] { return run(*o); }};
+}
+
+}  // namespace pycache_clean::cli

@@ -1,0 +1,229 @@
+// Is a pytest run in progress? The usual answer, `pgrep -f pytest`, matches its
+// own `bash -c '... pytest ...'` parent, any editor with test_pytest.py open
+// and `grep pytest`; and PYTEST_RUNNING=1 set inside pytest is invisible to
+// every process but its children. Here the evidence is, in order: our own
+// environment (we were started from inside a test run), the marker lock that
+// `pycache-clean test` holds for the whole run (a kernel lock: no false
+// positive once the run is gone), and a scan of the process table that
+// matches command lines by structure, excluding ourselves and our ancestors.
+#include <pycache_clean/pytest_probe.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <pycache_clean/file_lock.hpp>
+#include <pycache_clean/git_dir.hpp>
+#include <pycache_clean/process.hpp>
+
+namespace pycache_clean {
+
+namespace {
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.find_last_of("/\\");
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string strip_exe(std::string name) {
+  if (name.size() > 4) {
+    std::string tail = name.substr(name.size() - 4);
+    std::transform(tail.begin(), tail.end(), tail.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (tail == ".exe") name.resize(name.size() - 4);
+  }
+  return name;
+}
+
+bool is_version_suffix(const std::string& s) {  // "3", "3.11", "7.2"
+  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; });
+}
+
+bool is_pytest_name(const std::string& path) {
+  std::string name = strip_exe(basename_of(path));
+  for (const char* stem : {"pytest", "py.test"}) {
+    std::string s = stem;
+    if (name == s) return true;
+    if (name.size() > s.size() + 1 && name.compare(0, s.size() + 1, s + "-") == 0 &&
+        is_version_suffix(name.substr(s.size() + 1)))
+      return true;
+  }
+  return false;
+}
+
+bool is_ide_runner(const std::string& path) {
+  std::string name = basename_of(path);
+  return name == "_jb_pytest_runner.py" || name == "run_pytest_script.py";
+}
+
+bool is_pytest_module_arg(const std::vector<std::string>& argv, std::size_t i) {
+  if (argv[i] == "-mpytest") return true;
+  return argv[i] == "-m" && i + 1 < argv.size() && argv[i + 1] == "pytest";
+}
+
+std::string join(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out.push_back(' ');
+    out += a;
+  }
+  return out;
+}
+
+bool env_set(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v;
+}
+
+std::string canonical_or_same(const std::string& path) {
+  std::error_code ec;
+  auto c = std::filesystem::weakly_canonical(path, ec);
+  return ec ? path : c.string();
+}
+
+bool is_inside(const std::string& dir, const std::string& root) {
+  if (root == "/") return true;
+  return dir == root || (dir.size() > root.size() && dir.compare(0, root.size(), root) == 0 &&
+                         dir[root.size()] == '/');
+}
+
+// The directories whose processes count under --scope repo.
+std::vector<std::string> repo_roots() {
+  std::vector<std::string> roots;
+  if (auto dirs = find_git_dirs(".")) {
+    roots = list_worktrees(dirs->common_dir);
+    roots.push_back(dirs->worktree);
+  } else {
+    std::error_code ec;
+    roots.push_back(std::filesystem::current_path(ec).string());
+  }
+  for (auto& r : roots) r = canonical_or_same(r);
+  return roots;
+}
+
+}  // namespace
+
+bool is_python_interpreter(const std::string& argv0) {
+  std::string name = strip_exe(basename_of(argv0));
+  if (name == "py" || name == "pythonw") return true;
+  for (const char* stem : {"python", "pypy"}) {
+    std::string s = stem;
+    if (name.compare(0, s.size(), s) != 0) continue;
+    std::string rest = name.substr(s.size());
+    while (!rest.empty() && std::string("dmtu").find(rest.back()) != std::string::npos)
+      rest.pop_back();  // python3.13t, python3.11d
+    if (rest.empty() || is_version_suffix(rest)) return true;
+  }
+  return false;
+}
+
+bool is_pytest_command(const std::vector<std::string>& argv) {
+  if (argv.empty()) return false;
+  if (is_pytest_name(argv[0])) return true;
+  if (is_python_interpreter(argv[0])) {
+    // Interpreter options, then either -m MODULE, -c CODE or a script.
+    for (std::size_t i = 1; i < argv.size(); ++i) {
+      const std::string& a = argv[i];
+      if (is_pytest_module_arg(argv, i)) return true;
+      if (a == "-m" || a.compare(0, 2, "-m") == 0 || a == "-c" || a == "-" || a == "--")
+        return false;
+      if (a == "-W" || a == "-X" || a == "-Q") {
+        ++i;  // takes a value
+        continue;
+      }
+      if (!a.empty() && a[0] == '-') continue;
+      return is_pytest_name(a) || is_ide_runner(a);  // the script
+    }
+    return false;
+  }
+  // A launcher such as `coverage run -m pytest` or `uv run -m pytest`.
+  for (std::size_t i = 1; i < argv.size(); ++i)
+    if (is_pytest_module_arg(argv, i)) return true;
+  return false;
+}
+
+std::string pytest_marker_path() {
+  if (auto dirs = find_git_dirs(".")) return dirs->common_dir + "/pycache-clean-pytest.lock";
+  return ".pycache-clean-pytest.lock";
+}
+
+PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& processes) {
+  PytestProbe probe;
+  if ((env_set("PYTEST_RUNNING") && std::string(std::getenv("PYTEST_RUNNING")) == "1") ||
+      env_set("PYTEST_VERSION") || env_set("PYTEST_CURRENT_TEST")) {
+    probe.running = true;
+    probe.evidence = "environment";
+    probe.runs.push_back(PytestRun{0, "this process was started from inside a pytest run"});
+    return probe;
+  }
+
+  bool marker_held = false;
+  {
+    FileLock marker;
+    if (marker.open_existing(pytest_marker_path()) == 0) {
+      int err = marker.try_lock(FileLock::Mode::exclusive);
+      marker_held = err == EWOULDBLOCK;
+      if (err == 0) marker.unlock();
+    }
+  }
+
+  // Exclude this process and its ancestors: whatever started us (a shell whose
+  // command line mentions pytest, or pytest itself) is not "another run".
+  std::map<long, const ProcessInfo*> by_pid;
+  for (const auto& p : processes) by_pid[p.pid] = &p;
+  std::set<long> excluded;
+  for (long pid = current_pid(); pid > 0 && !excluded.count(pid);) {
+    excluded.insert(pid);
+    auto it = by_pid.find(pid);
+    if (it == by_pid.end()) break;
+    pid = it->second->ppid;
+  }
+
+  std::vector<std::string> roots;
+  if (scope == PytestScope::repo) roots = repo_roots();
+  long uid = current_uid();
+  std::set<long> pytest_pids;
+  for (const auto& p : processes)
+    if (is_pytest_command(p.argv)) pytest_pids.insert(p.pid);
+  for (const auto& p : processes) {
+    if (excluded.count(p.pid)) continue;
+    bool is_pytest = pytest_pids.count(p.pid) > 0;
+    // An xdist/execnet worker: an interpreter whose parent is a pytest run.
+    bool is_worker = !is_pytest && pytest_pids.count(p.ppid) && !p.argv.empty() &&
+                     is_python_interpreter(p.argv[0]);
+    if (!is_pytest && !is_worker) continue;
+    if (scope != PytestScope::all && p.uid != uid) continue;
+    if (scope == PytestScope::repo) {
+      if (p.cwd.empty()) continue;
+      bool inside = std::any_of(roots.begin(), roots.end(),
+                                [&](const std::string& r) { return is_inside(p.cwd, r); });
+      if (!inside) continue;
+    }
+    probe.runs.push_back(PytestRun{p.pid, join(p.argv)});
+  }
+  if (marker_held) {
+    probe.running = true;
+    probe.evidence = "marker";
+    if (probe.runs.empty()) probe.runs.push_back(PytestRun{0, "a `pycache-clean test` run"});
+  } else if (!probe.runs.empty()) {
+    probe.running = true;
+    probe.evidence = "process";
+  }
+  return probe;
+}
+
+PytestProbe probe_pytest(PytestScope scope) {
+  bool supported = true;
+  auto processes = list_processes(supported);
+  PytestProbe probe = probe_pytest(scope, processes);
+  probe.scan_supported = supported;
+  return probe;
+}
+
+}  // namespace pycache_clean

@@ -1,0 +1,127 @@
+#include <pycache_clean/process.hpp>
+#include <pycache_clean/pytest_probe.hpp>
+
+#include "test_support.hpp"
+
+namespace pycache_clean::test {
+namespace {
+
+using Argv = std::vector<std::string>;
+
+TEST(PytestMatch, RecognisesPytestByStructure) {
+  for (const Argv& argv : std::vector<Argv>{
+           {"pytest"},
+           {"/usr/bin/pytest", "-x", "tests"},
+           {"py.test"},
+           {"pytest-3"},
+           {"pytest-3.11", "-q"},
+           {"C:\\Python311\\Scripts\\pytest.exe"},
+           {"/usr/bin/python3", "/usr/bin/pytest", "-q"},
+           {"python3", "-m", "pytest"},
+           {"python3.11", "-mpytest", "-n", "2"},
+           {"python", "-X", "dev", "-W", "error", "-m", "pytest"},
+           {"py", "-3", "-m", "pytest"},
+           {"pypy3", "-m", "pytest"},
+           {"python3.13t", "-m", "pytest"},
+           {"python", "/opt/pycharm/plugins/python/helpers/pycharm/_jb_pytest_runner.py"},
+           {"python", "/x/run_pytest_script.py", "--path", "t"},
+           {"coverage", "run", "-m", "pytest"},
+       }) {
+    EXPECT_TRUE(is_pytest_command(argv)) << ::testing::PrintToString(argv);
+  }
+}
+
+TEST(PytestMatch, NeverBySubstring) {
+  for (const Argv& argv : std::vector<Argv>{
+           {"bash", "-c", "if pgrep -f pytest; then exit 0; fi; python -m pytest"},
+           {"vim", "test_pytest.py"},
+           {"vim", "pytest"},
+           {"grep", "pytest"},
+           {"pre-commit", "run", "--files", "pytest.ini"},
+           {"sleep", "100", "pytest"},
+           {"python3", "-c", "import pytest; pytest.main()"},
+           {"python3", "-m", "pip", "install", "pytest"},
+           {"python3", "mypytest.py"},
+           {"python3", "script.py", "-m", "pytest"},
+           {"pytestify"},
+           {"pytest-runner-thing"},
+           {},
+       }) {
+    EXPECT_FALSE(is_pytest_command(argv)) << ::testing::PrintToString(argv);
+  }
+}
+
+TEST(PytestMatch, Interpreters) {
+  EXPECT_TRUE(is_python_interpreter("/usr/bin/python3.11"));
+  EXPECT_TRUE(is_python_interpreter("python.exe"));
+  EXPECT_TRUE(is_python_interpreter("py"));
+  EXPECT_FALSE(is_python_interpreter("pythonista"));
+  EXPECT_FALSE(is_python_interpreter("bash"));
+}
+
+class ProbeTable : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* v : {"PYTEST_RUNNING", "PYTEST_VERSION", "PYTEST_CURRENT_TEST"}) ::unsetenv(v);
+    m_old_cwd = fs::current_path();
+    fs::create_directories(m_dir / "repo/.git");
+    fs::create_directories(m_dir / "repo/src");
+    fs::create_directories(m_dir / "elsewhere");
+    fs::current_path(m_dir / "repo/src");
+  }
+  void TearDown() override { fs::current_path(m_old_cwd); }
+  ProcessInfo process(long pid, long ppid, Argv argv, const std::string& cwd) {
+    return ProcessInfo{pid, ppid, current_uid(), std::move(argv), cwd, 0};
+  }
+  TempDir m_dir;
+  fs::path m_old_cwd;
+};
+
+TEST_F(ProbeTable, FindsPytestInThisRepositoryOnly) {
+  std::string repo = fs::canonical(m_dir / "repo").string();
+  std::string other = fs::canonical(m_dir / "elsewhere").string();
+  std::vector<ProcessInfo> table = {
+      process(900001, 1, {"python3", "-m", "pytest"}, repo + "/src"),
+      process(900002, 900001, {"python3", "-c", "import sys;exec(eval(sys.stdin.readline()))"},
+              repo),  // xdist worker
+      process(900003, 1, {"pytest"}, other),
+      process(900004, 1, {"bash", "-c", "pytest"}, repo),
+  };
+  PytestProbe repo_probe = probe_pytest(PytestScope::repo, table);
+  EXPECT_TRUE(repo_probe.running);
+  EXPECT_EQ(repo_probe.evidence, "process");
+  ASSERT_EQ(repo_probe.runs.size(), 2u);
+  EXPECT_EQ(repo_probe.runs[0].pid, 900001);
+  EXPECT_EQ(repo_probe.runs[1].pid, 900002);
+  PytestProbe user_probe = probe_pytest(PytestScope::user, table);
+  EXPECT_EQ(user_probe.runs.size(), 3u);
+}
+
+TEST_F(ProbeTable, OtherUsersCountOnlyWithScopeAll) {
+  std::vector<ProcessInfo> table = {process(900001, 1, {"pytest"}, "/")};
+  table[0].uid = current_uid() + 1;
+  EXPECT_FALSE(probe_pytest(PytestScope::user, table).running);
+  EXPECT_TRUE(probe_pytest(PytestScope::all, table).running);
+}
+
+TEST_F(ProbeTable, ThisProcessAndItsAncestorsAreExcluded) {
+  std::string repo = fs::canonical(m_dir / "repo").string();
+  long self = current_pid();
+  std::vector<ProcessInfo> table = {
+      process(900010, 1, {"pytest"}, repo),
+      process(900011, 900010, {"bash", "-c", "..."}, repo),
+      process(self, 900011, {"python3", "-m", "pytest"}, repo),
+  };
+  EXPECT_FALSE(probe_pytest(PytestScope::repo, table).running);
+}
+
+TEST_F(ProbeTable, EnvironmentIsTheFirstEvidence) {
+  ::setenv("PYTEST_CURRENT_TEST", "t.py::test (call)", 1);
+  PytestProbe p = probe_pytest(PytestScope::repo, {});
+  ::unsetenv("PYTEST_CURRENT_TEST");
+  EXPECT_TRUE(p.running);
+  EXPECT_EQ(p.evidence, "environment");
+}
+
+}  // namespace
+}  // namespace pycache_clean::test
