@@ -194,9 +194,11 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
   for (const auto& p : processes) {
     if (excluded.count(p.pid)) continue;
     bool is_pytest = pytest_pids.count(p.pid) > 0;
-    // An xdist/execnet worker: an interpreter whose parent is a pytest run.
-    bool is_worker = !is_pytest && pytest_pids.count(p.ppid) && !p.argv.empty() &&
-                     is_python_interpreter(p.argv[0]);
+    // An xdist/execnet worker: an interpreter started with -c by a pytest run
+    // that is not our own (the workers of our ancestor run are our siblings).
+    bool is_worker = !is_pytest && pytest_pids.count(p.ppid) && !excluded.count(p.ppid) &&
+                     p.argv.size() > 1 && is_python_interpreter(p.argv[0]) &&
+                     std::find(p.argv.begin(), p.argv.end(), "-c") != p.argv.end();
     if (!is_pytest && !is_worker) continue;
     if (scope != PytestScope::all && p.uid != uid) continue;
     if (scope == PytestScope::repo) {
