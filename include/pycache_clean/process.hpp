@@ -35,4 +35,7 @@ std::optional<std::uint64_t> process_start_time(long pid);
 
 std::string host_name();
 
+// The full path of executable `name` found on PATH, or empty.
+std::string find_program(const std::string& name);
+
 }  // namespace pycache_clean

@@ -17,14 +17,12 @@ namespace {
 
 struct CleanOptions {
   CommonOptions common;
-  std::vector<std::string> paths;
+  WalkCliOptions walk;
   bool dry_run = false;
   bool strict = false;
   bool stray = false;
-  bool no_default_excludes = false;
-  std::vector<std::string> excludes;
+  bool stale_only = false;
   std::string pycache_prefix;
-  unsigned jobs = 0;
 };
 
 class PrintingListener final : public SweepListener {
@@ -65,24 +63,58 @@ void reject_mistyped_subcommand(const CLI::App& app, const std::vector<std::stri
 
 int run_clean(const CLI::App& app, const CleanOptions& o) {
   start_command(o.common);
-  reject_mistyped_subcommand(app, o.paths);
+  reject_mistyped_subcommand(app, o.walk.paths);
+  if (o.stale_only) {
+    if (o.dry_run || o.stray || !o.pycache_prefix.empty())
+      throw Error("--stale-only does not combine with --dry-run, --stray or --pycache-prefix "
+                  "(use `pycache-clean check -v` to see what it would remove)",
+                  k_exit_usage);
+    return clean_stale_only(o.walk, o.common, o.strict);
+  }
   SweepOptions options;
   options.dry_run = o.dry_run;
   options.remove_stray = o.stray;
-  if (o.no_default_excludes) options.walk.excludes.clear();
-  options.walk.skip_virtualenvs = !o.no_default_excludes;
-  for (const auto& e : o.excludes) options.walk.excludes.push_back(e);
-  options.walk.jobs = o.jobs;
+  options.walk = o.walk.walk_options();
   options.pycache_prefix = o.pycache_prefix;
   if (options.pycache_prefix.empty()) {
     const char* env = std::getenv("PYTHONPYCACHEPREFIX");
     if (env) options.pycache_prefix = env;
   }
-  std::vector<std::string> roots = o.paths.empty() ? std::vector<std::string>{"."} : o.paths;
-  return sweep_and_report(roots, options, o.common, o.strict);
+  return sweep_and_report(o.walk.roots(), options, o.common, o.strict);
 }
 
 }  // namespace
+
+const char* const k_skip_help =
+    R"(Skipped below each PATH unless --no-default-excludes: directories named
+.git .hg .svn .tox .nox node_modules, and any directory holding pyvenv.cfg
+(a virtualenv). A PATH named on the command line is always swept. Symbolic
+links are never followed below a PATH; a symlink named __pycache__ is left alone.)";
+
+std::vector<std::string> WalkCliOptions::roots() const {
+  return paths.empty() ? std::vector<std::string>{"."} : paths;
+}
+
+WalkOptions WalkCliOptions::walk_options() const {
+  WalkOptions walk;
+  if (no_default_excludes) walk.excludes.clear();
+  walk.skip_virtualenvs = !no_default_excludes;
+  for (const auto& e : excludes) walk.excludes.push_back(e);
+  walk.jobs = jobs;
+  return walk;
+}
+
+void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
+  sub.add_option("PATH", options.paths, "Directories to walk (default: .)");
+  sub.add_option("--exclude", options.excludes, "Also skip directories with this NAME (repeatable)")
+      ->type_name("NAME")
+      ->allow_extra_args(false)
+      ->take_all();
+  sub.add_flag("--no-default-excludes", options.no_default_excludes,
+               "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");
+  sub.add_option("-j,--jobs", options.jobs, "Worker threads (default: one per core, at most 4)")
+      ->check(CLI::Range(1U, 64U));
+}
 
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
                      const CommonOptions& common, bool strict) {
@@ -101,29 +133,21 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
 Command add_clean_command(CLI::App& app) {
   auto o = std::make_shared<CleanOptions>();
   CLI::App* sub = app.add_subcommand("clean", "Remove every __pycache__ directory below PATHs");
-  sub->add_option("PATH", o->paths, "Directories to sweep (default: .)");
   sub->add_flag("-n,--dry-run", o->dry_run, "List what would be removed; remove nothing");
   sub->add_flag("--strict", o->strict,
                 "Exit 1 when anything was kept or a directory could not be searched");
   sub->add_flag("--stray", o->stray,
                 "Also remove *.pyc/*.pyo outside __pycache__ (legacy caches Python still imports)");
-  sub->add_option("--exclude", o->excludes, "Also skip directories with this NAME (repeatable)")
-      ->type_name("NAME")
-      ->allow_extra_args(false)
-      ->take_all();
-  sub->add_flag("--no-default-excludes", o->no_default_excludes,
-                "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");
+  sub->add_flag("--stale-only", o->stale_only,
+                "Remove only the caches `check` does not call ok (stale, suspect, orphan, "
+                "foreign, corrupt); report `Cleared N/Total stale caches`");
   sub->add_option("--pycache-prefix", o->pycache_prefix,
                   "Also clear the mirror tree CPython writes under DIR "
                   "(default: $PYTHONPYCACHEPREFIX)")
       ->type_name("DIR");
-  sub->add_option("-j,--jobs", o->jobs, "Worker threads (default: one per core, at most 4)")
-      ->check(CLI::Range(1U, 64U));
+  add_walk_options(*sub, o->walk);
   add_common_options(*sub, o->common, true);
-  sub->footer(R"(Skipped below each PATH unless --no-default-excludes: directories named
-.git .hg .svn .tox .nox node_modules, and any directory holding pyvenv.cfg
-(a virtualenv). A PATH named on the command line is always swept. Symbolic
-links are never followed below a PATH; a symlink named __pycache__ is left alone.
+  sub->footer(std::string(k_skip_help) + R"(
 Entries that cannot be removed (permissions, immutable, busy, read-only) are
 reported as warnings and counted; the sweep goes on.
 
@@ -133,7 +157,8 @@ Examples:
   pycache-clean                       sweep the current directory
   pycache-clean -v src tests          sweep two trees, list each removed directory
   pycache-clean -n                    show what would go
-  pycache-clean --strict --json .     machine-readable, exit 1 if anything was kept)");
+  pycache-clean --strict --json .     machine-readable, exit 1 if anything was kept
+  pycache-clean --stale-only          after an auto-fix: drop only the caches that lie)");
   return Command{sub, [o, sub] { return run_clean(*sub, *o); }};
 }
 

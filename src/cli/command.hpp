@@ -30,6 +30,21 @@ struct CommonOptions {
 };
 void add_common_options(CLI::App& sub, CommonOptions& options, bool with_json);
 
+// What to walk and skip, shared by `clean` and `check`.
+struct WalkCliOptions {
+  std::vector<std::string> paths;
+  std::vector<std::string> excludes;
+  bool no_default_excludes = false;
+  unsigned jobs = 0;
+  // The roots to walk (default ".") and the walker options they ask for.
+  std::vector<std::string> roots() const;
+  WalkOptions walk_options() const;
+};
+void add_walk_options(CLI::App& sub, WalkCliOptions& options);
+
+// The help footer part that says what is skipped.
+extern const char* const k_skip_help;
+
 // Applies the logging level of `options`; every command calls it first.
 void start_command(const CommonOptions& options);
 
@@ -41,11 +56,16 @@ Command add_lock_command(CLI::App& app);
 Command add_pytest_running_command(CLI::App& app);
 Command add_unless_pytest_command(CLI::App& app);
 Command add_test_command(CLI::App& app);
+Command add_check_command(CLI::App& app);
 
 // Runs the sweep over `roots` and prints its report as `clean` does (text,
 // JSON or nothing); returns clean's exit status.
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
                      const CommonOptions& common, bool strict);
+
+// clean --stale-only: removes the caches `check` does not call ok and prints
+// `Cleared N/Total stale caches`; returns clean's exit status.
+int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict);
 
 // --scope repo|user|all.
 CLI::Option* add_scope_option(CLI::App& sub, std::string& scope);

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <pycache_clean/fs_ops.hpp>
+#include <pycache_clean/sweep.hpp>
+#include <pycache_clean/walker.hpp>
+
+namespace pycache_clean {
+
+enum class CacheClass { ok, stale, suspect, orphan, orphan_importable, foreign, corrupt };
+inline constexpr int k_cache_class_count = 7;
+
+// `ok`, `stale`, `suspect`, `orphan`, `orphan-importable`, `foreign`, `corrupt`.
+const char* cache_class_name(CacheClass c);
+
+// Whether a finding of this class makes `check` exit 1: CPython would load
+// code that is not the source's (suspect, importable orphan) or the file is
+// not a cache at all (corrupt).
+bool is_gate_failure(CacheClass c);
+
+struct CacheVerdict {
+  std::string path;
+  CacheClass cls = CacheClass::ok;
+  std::string reason;
+  int error = 0;  // nonzero: the cache or its source could not be read (no verdict)
+};
+
+// Tells whether the CPython `major`.`minor` interpreter is installed.
+using InterpreterProbe = std::function<bool(int major, int minor)>;
+
+// Judges one bytecode file, as CPython would when importing its source:
+// `cache_dir` holds `pyc_name`; `source_dir` holds the source (the parent of
+// `__pycache__`, or the same directory for a legacy `foo.pyc`).
+CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, const char* pyc_name,
+                            bool in_pycache, const std::string& path,
+                            const InterpreterProbe& installed);
+
+struct CheckOptions {
+  WalkOptions walk;
+  // clean --stale-only: remove every cache not judged ok, then each
+  // __pycache__ left empty.
+  bool remove_not_ok = false;
+  InterpreterProbe installed;  // default: python3.X on PATH
+};
+
+struct CheckReport {
+  std::uint64_t checked = 0;
+  std::uint64_t counts[k_cache_class_count] = {};
+  std::vector<CacheVerdict> findings;  // every cache not ok
+  std::uint64_t removed = 0;           // with remove_not_ok
+  std::vector<SweepProblem> kept;      // caches that could not be removed
+  std::vector<SweepProblem> unreadable;
+  std::vector<SweepProblem> bad_roots;
+  double elapsed_ms = 0;
+  bool gate_failed() const;
+};
+
+// Walks `roots` like `clean` (same walker, excludes, symlink rules) and judges
+// every cache found; removes the bad ones with remove_not_ok.
+CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
+                         const CheckOptions& options);
+
+// `checked N caches: K ok, S stale, ...`
+std::string format_check_summary(const CheckReport& report);
+// `Cleared N/Total stale caches`
+std::string format_stale_clean_summary(const CheckReport& report);
+std::string format_check_json(const CheckReport& report, bool stale_clean);
+
+}  // namespace pycache_clean

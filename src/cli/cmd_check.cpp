@@ -1,0 +1,103 @@
+// `pycache-clean check` (and clean --stale-only): options -> check_caches() -> report.
+#include <spdlog/spdlog.h>
+
+#include "command.hpp"
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/stale_check.hpp>
+
+namespace pycache_clean::cli {
+
+namespace {
+
+struct Options {
+  CommonOptions common;
+  WalkCliOptions walk;
+};
+
+void warn_problems(const CheckReport& report) {
+  for (const auto& p : report.bad_roots) spdlog::error("{}: {}", p.path, errno_text(p.error));
+  for (const auto& p : report.unreadable)
+    spdlog::warn("{}: {} (not checked)", p.path, errno_text(p.error));
+  for (const auto& p : report.kept) spdlog::warn("{}: {} (kept)", p.path, errno_text(p.error));
+}
+
+// One line per finding: all of them, or only the gate failures.
+void list_findings(const CheckReport& report, bool all) {
+  for (const auto& f : report.findings)
+    if (all || is_gate_failure(f.cls))
+      print_line(fmt::format("{:<17} {}: {}", cache_class_name(f.cls), f.path, f.reason));
+}
+
+int run(const Options& o) {
+  start_command(o.common);
+  CheckOptions options;
+  options.walk = o.walk.walk_options();
+  CheckReport report = check_caches(real_fs(), o.walk.roots(), options);
+  warn_problems(report);
+  if (o.common.json) {
+    print_line(format_check_json(report, false));
+  } else {
+    // Gate failures are always listed: they are what the user must act on.
+    list_findings(report, o.common.verbose > 0);
+    if (!o.common.quiet) print_line(format_check_summary(report));
+  }
+  if (!report.bad_roots.empty()) return k_exit_failure;
+  return report.gate_failed() ? k_exit_failure : k_exit_ok;
+}
+
+}  // namespace
+
+int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict) {
+  CheckOptions options;
+  options.walk = walk.walk_options();
+  options.remove_not_ok = true;
+  CheckReport report = check_caches(real_fs(), walk.roots(), options);
+  warn_problems(report);
+  if (common.json) {
+    print_line(format_check_json(report, true));
+  } else {
+    if (common.verbose > 0) list_findings(report, true);
+    if (!common.quiet) print_line(format_stale_clean_summary(report));
+  }
+  if (!report.bad_roots.empty()) return k_exit_failure;
+  if (strict && (!report.kept.empty() || !report.unreadable.empty())) return k_exit_failure;
+  return k_exit_ok;
+}
+
+Command add_check_command(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  CLI::App* sub =
+      app.add_subcommand("check", "Find the stale bytecode caches CPython would still load");
+  add_walk_options(*sub, o->walk);
+  add_common_options(*sub, o->common, true);
+  sub->footer(std::string(k_skip_help) + R"(
+
+Each cache is judged as CPython judges it on import:
+  ok                 trusted, and matches its source
+  stale              header mtime/size (or checked hash) differ: CPython recompiles; dead weight
+  suspect            header matches but the source changed after the cache was written
+                     (its ctime is later than the cache's), or an unchecked-hash pyc does not
+                     match: CPython loads the OLD code
+  orphan             no source beside it (harmless inside __pycache__)
+  orphan-importable  a legacy foo.pyc whose foo.py is gone: `import foo` still loads it
+  foreign            magic not that of its tag's CPython, or that interpreter is not installed
+  corrupt            shorter than a pyc header, no magic, unknown flag bits
+pytest's assertion-rewrite caches (NAME.cpython-311-pytest-7.2.1.pyc) are judged the same way.
+
+Known false positives of `suspect`: a tree copied with timestamps preserved
+(cp -a, rsync -a, tar x: every file gets a new ctime, in copy order), and a
+chmod/chown/touch-less metadata change of the source after compiling.
+
+Prints suspect, corrupt and orphan-importable caches (every non-ok one with -v)
+and a summary line on stdout. Exit status: 0 nothing suspect/corrupt/
+orphan-importable, 1 otherwise (a CI or pre-commit gate), 2 usage error.
+
+Examples:
+  pycache-clean check
+  pycache-clean check -v src --json
+  pycache-clean clean --stale-only      remove just the caches check would not call ok)");
+  return Command{sub, [o] { return run(*o); }};
+}
+
+}  // namespace pycache_clean::cli

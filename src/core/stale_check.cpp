@@ -1,0 +1,314 @@
+// `check` and `clean --stale-only`: which caches would CPython still trust?
+//
+// importlib's SourceLoader trusts a timestamp pyc when the header's source
+// mtime (whole seconds, low 32 bits) and size (low 32 bits) equal the
+// source's (_bootstrap_external._validate_timestamp_pyc). A source rewritten
+// within the same second to the same size keeps its stale pyc alive. The
+// inode change time exposes that case: nothing but a write or metadata change
+// moves it and os.utime cannot set it back, so a source whose ctime is later
+// than its pyc's own ctime changed after the cache was written. Hash-based
+// pycs (PEP 552) are judged by recomputing the source hash exactly as
+// _imp.source_hash does.
+#include <pycache_clean/stale_check.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/json.hpp>
+#include <pycache_clean/process.hpp>
+#include <pycache_clean/pyc.hpp>
+
+namespace pycache_clean {
+
+namespace {
+
+constexpr std::size_t k_max_source_bytes = 256u << 20;
+
+CacheVerdict verdict(const std::string& path, CacheClass cls, std::string reason) {
+  return CacheVerdict{path, cls, std::move(reason), 0};
+}
+
+CacheVerdict unreadable(const std::string& path, int err) {
+  return CacheVerdict{path, CacheClass::ok, "", err};
+}
+
+bool later(std::int64_t a_sec, std::int64_t a_nsec, std::int64_t b_sec, std::int64_t b_nsec) {
+  return a_sec > b_sec || (a_sec == b_sec && a_nsec > b_nsec);
+}
+
+// Finds NAME.py (or NAME.pyw) in `dir`; returns the file name or empty.
+std::string find_source(FsOps& fs, Handle dir, const std::string& module, FileStat& st) {
+  for (const char* ext : {".py", ".pyw"}) {
+    std::string name = module + ext;
+    if (fs.stat(dir, name.c_str(), st) == 0 && st.type == EntryType::file) return name;
+  }
+  return {};
+}
+
+class CheckVisitor final : public WalkVisitor {
+ public:
+  CheckVisitor(FsOps& fs, const CheckOptions& options, CheckReport& report)
+      : m_fs(fs), m_options(options), m_report(report) {
+    m_installed = [this](int major, int minor) {
+      std::lock_guard<std::mutex> lock(m_probe_mutex);
+      auto key = std::make_pair(major, minor);
+      auto it = m_probe_cache.find(key);
+      if (it != m_probe_cache.end()) return it->second;
+      bool found = m_options.installed ? m_options.installed(major, minor)
+                                       : !find_program(fmt::format("python{}.{}", major, minor)).empty();
+      m_probe_cache[key] = found;
+      return found;
+    };
+  }
+
+  void on_cache_dir(Handle parent, const char* name, const std::string& path) override {
+    int err = 0;
+    ScopedHandle dir(m_fs, m_fs.open_dir(parent, name, err));
+    if (!dir) {
+      if (err != ENOENT && err != ELOOP && err != ENOTDIR) on_unreadable(path, err);
+      return;
+    }
+    DirListing entries;
+    if ((err = m_fs.read_dir(dir.get(), entries)) != 0) {
+      if (err != ENOENT) on_unreadable(path, err);
+      return;
+    }
+    bool removed_any = false;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      std::string_view file = entries.name_view(i);
+      if (file.size() < 5 || file.substr(file.size() - 4) != ".pyc") continue;
+      if (entries.type(i) != EntryType::file && entries.type(i) != EntryType::unknown) continue;
+      std::string file_path = join_path(path, file);
+      CacheVerdict v = classify_cache(m_fs, parent, dir.get(), entries.name(i), true, file_path,
+                                      m_installed);
+      removed_any |= record(v, dir.get(), entries.name(i));
+    }
+    if (removed_any) m_fs.remove(parent, name, true);  // only succeeds when left empty
+  }
+
+  void on_stray_file(Handle parent, const char* name, const std::string& path) override {
+    CacheVerdict v = classify_cache(m_fs, parent, parent, name, false, path, m_installed);
+    record(v, parent, name);
+  }
+
+  void on_unreadable(const std::string& path, int err) override {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_report.unreadable.push_back(SweepProblem{path, err});
+  }
+
+  void on_bad_root(const std::string& path, int err) override {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_report.bad_roots.push_back(SweepProblem{path, err});
+  }
+
+ private:
+  // Counts `v`; removes the file when asked and it is not ok. True if removed.
+  bool record(const CacheVerdict& v, Handle dir, const char* name) {
+    if (v.error != 0) {
+      on_unreadable(v.path, v.error);
+      return false;
+    }
+    int err = 0;
+    bool remove = m_options.remove_not_ok && v.cls != CacheClass::ok;
+    if (remove) err = m_fs.remove(dir, name, false);
+    std::lock_guard<std::mutex> lock(m_mutex);
+    ++m_report.checked;
+    ++m_report.counts[static_cast<int>(v.cls)];
+    if (v.cls != CacheClass::ok) m_report.findings.push_back(v);
+    if (!remove) return false;
+    if (err == 0 || err == ENOENT) {
+      ++m_report.removed;
+      return true;
+    }
+    m_report.kept.push_back(SweepProblem{v.path, err});
+    return false;
+  }
+
+  FsOps& m_fs;
+  const CheckOptions& m_options;
+  CheckReport& m_report;
+  std::mutex m_mutex;
+  std::mutex m_probe_mutex;
+  std::map<std::pair<int, int>, bool> m_probe_cache;
+  InterpreterProbe m_installed;
+};
+
+}  // namespace
+
+const char* cache_class_name(CacheClass c) {
+  switch (c) {
+    case CacheClass::ok:
+      return "ok";
+    case CacheClass::stale:
+      return "stale";
+    case CacheClass::suspect:
+      return "suspect";
+    case CacheClass::orphan:
+      return "orphan";
+    case CacheClass::orphan_importable:
+      return "orphan-importable";
+    case CacheClass::foreign:
+      return "foreign";
+    case CacheClass::corrupt:
+      return "corrupt";
+  }
+  return "?";
+}
+
+bool is_gate_failure(CacheClass c) {
+  return c == CacheClass::suspect || c == CacheClass::corrupt ||
+         c == CacheClass::orphan_importable;
+}
+
+bool CheckReport::gate_failed() const {
+  for (int i = 0; i < k_cache_class_count; ++i)
+    if (counts[i] > 0 && is_gate_failure(static_cast<CacheClass>(i))) return true;
+  return false;
+}
+
+CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, const char* pyc_name,
+                            bool in_pycache, const std::string& path,
+                            const InterpreterProbe& installed) {
+  std::string_view name(pyc_name);
+  std::string module;
+  std::optional<CacheName> parsed;
+  if (in_pycache) {
+    parsed = parse_cache_name(name);
+    if (!parsed) return verdict(path, CacheClass::foreign, "not named NAME.TAG.pyc");
+    module = parsed->module;
+  } else {
+    module = std::string(name.substr(0, name.size() - 4));  // legacy foo.pyc / foo.pyo
+  }
+
+  FileStat pyc_stat;
+  int err = fs.stat(cache_dir, pyc_name, pyc_stat);
+  if (err == 0 && pyc_stat.type != EntryType::file) err = EISDIR;
+  std::string header_bytes;
+  if (err == 0) err = fs.read_file(cache_dir, pyc_name, header_bytes, 16);
+  if (err != 0) return unreadable(path, err);
+
+  FileStat src;
+  std::string source = find_source(fs, source_dir, module, src);
+  if (!in_pycache) {
+    if (!source.empty())
+      return verdict(path, CacheClass::orphan,
+                     "legacy bytecode beside " + source + ": Python 3 imports the source");
+    if (name.substr(name.size() - 4) == ".pyo")
+      return verdict(path, CacheClass::orphan, "legacy .pyo: not imported by Python 3");
+    return verdict(path, CacheClass::orphan_importable,
+                   module + ".py is gone but `import " + module + "` still loads this file");
+  }
+
+  PycHeader header;
+  switch (parse_pyc_header(header_bytes, header)) {
+    case PycParse::too_short:
+      return verdict(path, CacheClass::corrupt,
+                     fmt::format("{} bytes: shorter than a pyc header", header_bytes.size()));
+    case PycParse::bad_magic:
+      return verdict(path, CacheClass::corrupt, "no pyc magic number");
+    case PycParse::unknown_flags:
+      return verdict(path, CacheClass::corrupt, fmt::format("unknown flag bits {:#x}", header.flags));
+    case PycParse::ok:
+      break;
+  }
+  if (source.empty())
+    return verdict(path, CacheClass::orphan, "no " + module + ".py beside __pycache__");
+
+  if (parsed->tag_minor < 0)
+    return verdict(path, CacheClass::foreign, "tag " + parsed->tag + " is not CPython's");
+  auto expected = magic_for_version(parsed->tag_major, parsed->tag_minor);
+  if (!expected)
+    return verdict(path, CacheClass::foreign,
+                   fmt::format("unknown CPython {}.{}", parsed->tag_major, parsed->tag_minor));
+  if (header.magic != expected->final)
+    return verdict(path, CacheClass::foreign,
+                   fmt::format("magic {} is not CPython {}.{}'s ({})", header.magic,
+                               expected->major, expected->minor, expected->final));
+  if (installed && !installed(expected->major, expected->minor))
+    return verdict(path, CacheClass::foreign,
+                   fmt::format("python{}.{} is not installed", expected->major, expected->minor));
+
+  if (header.hash_based) {
+    std::string text;
+    if ((err = fs.read_file(source_dir, source.c_str(), text, k_max_source_bytes)) != 0)
+      return unreadable(path, err);
+    if (source_hash_for_magic(header.magic, text) == header.source_hash)
+      return verdict(path, CacheClass::ok, "");
+    if (header.check_source)
+      return verdict(path, CacheClass::stale, "checked-hash pyc: source hash differs (recompiled)");
+    return verdict(path, CacheClass::suspect,
+                   "unchecked-hash pyc does not match " + source + ": Python loads the old code");
+  }
+  auto src_mtime = static_cast<std::uint32_t>(src.mtime_sec & 0xffffffff);
+  auto src_size = static_cast<std::uint32_t>(src.size & 0xffffffff);
+  if (src_mtime != header.mtime || src_size != header.size)
+    return verdict(path, CacheClass::stale,
+                   fmt::format("header mtime/size {}/{} differ from {}'s {}/{} (recompiled)",
+                               header.mtime, header.size, source, src_mtime, src_size));
+  if (later(src.ctime_sec, src.ctime_nsec, pyc_stat.ctime_sec, pyc_stat.ctime_nsec))
+    return verdict(path, CacheClass::suspect,
+                   source + " changed after this cache was written, keeping mtime and size: "
+                            "Python loads the old code");
+  return verdict(path, CacheClass::ok, "");
+}
+
+CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
+                         const CheckOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  CheckReport report;
+  CheckVisitor visitor(fs, options, report);
+  WalkOptions walk_options = options.walk;
+  walk_options.want_stray = true;
+  walk(fs, roots, walk_options, visitor);
+  std::sort(report.findings.begin(), report.findings.end(),
+            [](const CacheVerdict& a, const CacheVerdict& b) { return a.path < b.path; });
+  report.elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+std::string format_check_summary(const CheckReport& r) {
+  std::string out = fmt::format("checked {} caches", r.checked);
+  for (int i = 0; i < k_cache_class_count; ++i)
+    out += fmt::format("{} {} {}", i == 0 ? ":" : ",", r.counts[i],
+                       cache_class_name(static_cast<CacheClass>(i)));
+  return out;
+}
+
+std::string format_stale_clean_summary(const CheckReport& r) {
+  return fmt::format("Cleared {}/{} stale caches", r.removed, r.findings.size());
+}
+
+std::string format_check_json(const CheckReport& r, bool stale_clean) {
+  JsonWriter json;
+  json.begin_object().key("command").value(stale_clean ? "clean --stale-only" : "check");
+  json.key("checked").value(r.checked);
+  json.key("counts").begin_object();
+  for (int i = 0; i < k_cache_class_count; ++i)
+    json.key(cache_class_name(static_cast<CacheClass>(i))).value(r.counts[i]);
+  json.end_object();
+  json.key("findings").begin_array();
+  for (const auto& f : r.findings)
+    json.begin_object().key("path").value(f.path).key("class").value(cache_class_name(f.cls))
+        .key("reason").value(f.reason).end_object();
+  json.end_array();
+  if (stale_clean) json.key("removed").value(r.removed);
+  for (auto [key, list] : {std::pair{"failures", &r.kept}, std::pair{"unreadable", &r.unreadable},
+                           std::pair{"missing", &r.bad_roots}}) {
+    json.key(key).begin_array();
+    for (const auto& p : *list)
+      json.begin_object().key("path").value(p.path).key("error").value(errno_text(p.error))
+          .end_object();
+    json.end_array();
+  }
+  json.key("elapsed_ms").value(r.elapsed_ms).end_object();
+  return json.str();
+}
+
+}  // namespace pycache_clean

@@ -1,0 +1,188 @@
+// The pyc header parser, cache names, the magic table and SipHash, plus a
+// bounded random-input property test of the parsers (no crash, no out-of-range
+// read under ASan, consistent results).
+#include <pycache_clean/pyc.hpp>
+#include <pycache_clean/siphash.hpp>
+#include <pycache_clean/stale_check.hpp>
+
+#include <chrono>
+#include <random>
+
+#include "test_support.hpp"
+
+namespace pycache_clean::test {
+namespace {
+
+std::string le32(std::uint32_t v) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return s;
+}
+
+std::string header(std::uint16_t magic, std::uint32_t flags, std::uint32_t a, std::uint32_t b) {
+  return le32(magic | (0x0a0dU << 16)) + le32(flags) + le32(a) + le32(b);
+}
+
+TEST(SipHash, ReferenceVectorOfThePaper) {
+  // SipHash-2-4, key 00 01 .. 0f, message 00 01 .. 0e: 0xa129ca6149be45e5
+  // (Aumasson & Bernstein, "SipHash: a fast short-input PRF", appendix A).
+  unsigned char msg[15];
+  for (int i = 0; i < 15; ++i) msg[i] = static_cast<unsigned char>(i);
+  EXPECT_EQ(siphash(2, 4, 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL, msg, sizeof msg),
+            0xa129ca6149be45e5ULL);
+}
+
+TEST(MagicTable, ReleasesAndRanges) {
+  EXPECT_EQ(magic_info(3495)->minor, 11);
+  EXPECT_EQ(magic_info(3460)->minor, 11);  // a 3.11 alpha
+  EXPECT_EQ(magic_info(3379)->minor, 6);
+  EXPECT_EQ(magic_info(3627)->minor, 14);
+  EXPECT_FALSE(magic_info(62211));  // Python 2.7
+  EXPECT_EQ(magic_for_version(3, 13)->final, 3571);
+  EXPECT_FALSE(magic_for_version(3, 99));
+  EXPECT_FALSE(source_hash_for_magic(3379, "x"));  // 3.6: no hash-based pycs
+}
+
+TEST(PycHeader, TimestampHashAndLegacyForms) {
+  PycHeader h;
+  ASSERT_EQ(parse_pyc_header(header(3495, 0, 1700000000, 42), h), PycParse::ok);
+  EXPECT_FALSE(h.hash_based);
+  EXPECT_EQ(h.mtime, 1700000000u);
+  EXPECT_EQ(h.size, 42u);
+  ASSERT_EQ(parse_pyc_header(header(3495, 3, 0x11223344, 0x55667788), h), PycParse::ok);
+  EXPECT_TRUE(h.hash_based && h.check_source);
+  EXPECT_EQ(h.source_hash, 0x5566778811223344ULL);
+  std::string py36 = le32(3379 | (0x0a0dU << 16)) + le32(123) + le32(7);
+  ASSERT_EQ(parse_pyc_header(py36, h), PycParse::ok);
+  EXPECT_EQ(h.mtime, 123u);
+  EXPECT_EQ(h.size, 7u);
+}
+
+TEST(PycHeader, CorruptForms) {
+  PycHeader h;
+  EXPECT_EQ(parse_pyc_header("", h), PycParse::too_short);
+  EXPECT_EQ(parse_pyc_header(header(3495, 0, 0, 0).substr(0, 15), h), PycParse::too_short);
+  EXPECT_EQ(parse_pyc_header(std::string(16, 'x'), h), PycParse::bad_magic);
+  EXPECT_EQ(parse_pyc_header(header(3495, 4, 0, 0), h), PycParse::unknown_flags);
+}
+
+TEST(CacheName, PlainOptimisedAndPytest) {
+  auto n = parse_cache_name("mod.cpython-311.pyc");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->module, "mod");
+  EXPECT_EQ(n->tag_minor, 11);
+  n = parse_cache_name("mod.cpython-39.opt-2.pyc");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->tag_minor, 9);
+  n = parse_cache_name("test_x.cpython-311-pytest-7.2.1.pyc");
+  ASSERT_TRUE(n);
+  EXPECT_TRUE(n->pytest);
+  EXPECT_EQ(n->module, "test_x");
+  EXPECT_EQ(n->tag, "cpython-311");
+  n = parse_cache_name("mod.pypy39.pyc");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->tag_minor, -1);
+  EXPECT_FALSE(parse_cache_name("mod.pyc"));
+  EXPECT_FALSE(parse_cache_name("mod.cpython-311.opt.pyc"));
+  EXPECT_FALSE(parse_cache_name(".cpython-311.pyc"));
+  EXPECT_FALSE(parse_cache_name("mod.cpython-311.py"));
+}
+
+TEST(Classify, TimestampStaleSuspectOkOrphan) {
+  TempDir t;
+  write_file(t / "pkg/mod.py", "X = 1\n");
+  struct stat st;
+  ASSERT_EQ(::stat((t / "pkg/mod.py").c_str(), &st), 0);
+  write_file(t / "pkg/__pycache__/mod.cpython-311.pyc",
+             header(3495, 0, static_cast<std::uint32_t>(st.st_mtime), 6) + "code");
+  write_file(t / "pkg/__pycache__/gone.cpython-311.pyc", header(3495, 0, 1, 1));
+  write_file(t / "pkg/__pycache__/mod.cpython-312.pyc", header(3495, 0, 1, 1));
+  write_file(t / "pkg/__pycache__/mod.cpython-39.pyc", "\x01");
+  CheckOptions options;
+  options.installed = [](int, int) { return true; };
+  CheckReport r = check_caches(real_fs(), {t.path()}, options);
+  EXPECT_EQ(r.checked, 4u);
+  EXPECT_EQ(r.counts[static_cast<int>(CacheClass::ok)], 1u) << format_check_summary(r);
+  EXPECT_EQ(r.counts[static_cast<int>(CacheClass::orphan)], 1u);
+  EXPECT_EQ(r.counts[static_cast<int>(CacheClass::foreign)], 1u);  // 3.11 magic under a 3.12 tag
+  EXPECT_EQ(r.counts[static_cast<int>(CacheClass::corrupt)], 1u);
+  EXPECT_TRUE(r.gate_failed());
+
+  // Same size and mtime, but written after the cache: suspect.
+  ::usleep(20000);
+  write_file(t / "pkg/mod.py", "X = 2\n");
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (t / "pkg/mod.py").c_str(), times, 0), 0);
+  r = check_caches(real_fs(), {t / "pkg"}, options);
+  EXPECT_EQ(r.counts[static_cast<int>(CacheClass::suspect)], 1u) << format_check_summary(r);
+
+  // A different size: stale, and not a gate failure by itself.
+  write_file(t / "pkg/mod.py", "X = 22\n");
+  ::unlink((t / "pkg/__pycache__/mod.cpython-39.pyc").c_str());
+  r = check_caches(real_fs(), {t / "pkg"}, options);
+  EXPECT_EQ(r.counts[static_cast<int>(CacheClass::stale)], 1u) << format_check_summary(r);
+  EXPECT_FALSE(r.gate_failed());
+}
+
+TEST(Classify, UnreadableCacheIsAProblemNotAVerdict) {
+  TempDir t;
+  write_file(t / "mod.py", "X = 1\n");
+  write_file(t / "__pycache__/mod.cpython-311.pyc", header(3495, 0, 1, 1));
+  FaultyFs fs;
+  fs.fail(Op::read_file, "mod.cpython-311.pyc", EACCES, 1, 0);
+  CheckReport r = check_caches(fs, {t.path()}, CheckOptions{});
+  EXPECT_EQ(r.checked, 0u);
+  ASSERT_EQ(r.unreadable.size(), 1u);
+  EXPECT_EQ(r.unreadable[0].error, EACCES);
+}
+
+TEST(Classify, StaleOnlyRemovesWhatIsNotOkAndEmptyCacheDirs) {
+  TempDir t;
+  write_file(t / "a/mod.py", "X = 1\n");
+  write_file(t / "a/__pycache__/gone.cpython-311.pyc", header(3495, 0, 1, 1));
+  write_file(t / "b/legacy.pyc", header(3495, 0, 1, 1));
+  CheckOptions options;
+  options.remove_not_ok = true;
+  CheckReport r = check_caches(real_fs(), {t.path()}, options);
+  EXPECT_EQ(r.removed, 2u);
+  EXPECT_EQ(format_stale_clean_summary(r), "Cleared 2/2 stale caches");
+  EXPECT_FALSE(exists(t / "a/__pycache__"));
+  EXPECT_FALSE(exists(t / "b/legacy.pyc"));
+  EXPECT_TRUE(exists(t / "a/mod.py"));
+}
+
+// Random and mutated headers for a bounded time: parsers never crash, and
+// what they accept is consistent with its size and flags.
+TEST(PycHeader, PropertyRandomInputs) {
+  std::mt19937_64 rng(0x5eed);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  const std::string seeds[] = {header(3495, 0, 1, 2), header(3394, 3, 5, 6),
+                               le32(3379 | (0x0a0dU << 16)) + le32(1) + le32(2)};
+  long iterations = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string input = seeds[rng() % 3];
+    input.resize(rng() % 24, static_cast<char>(rng()));
+    for (int k = static_cast<int>(rng() % 4); k > 0 && !input.empty(); --k)
+      input[rng() % input.size()] = static_cast<char>(rng());
+    PycHeader h;
+    PycParse result = parse_pyc_header(input, h);
+    if (result == PycParse::ok) {
+      EXPECT_GE(input.size(), 12u);
+      EXPECT_EQ(input.substr(2, 2), "\r\n");
+      EXPECT_EQ(h.flags & ~3U, 0u);
+      EXPECT_EQ(h.hash_based, (h.flags & 1U) != 0);
+    }
+    std::string name(rng() % 40, 'a');
+    for (char& c : name) c = "abc.-_0123456789pyctesthon"[rng() % 26];
+    auto n = parse_cache_name(name);
+    if (n) {
+      EXPECT_FALSE(n->module.empty());
+      EXPECT_FALSE(n->tag.empty());
+    }
+    ++iterations;
+  }
+  EXPECT_GT(iterations, 1000);
+}
+
+}  // namespace
+}  // namespace pycache_clean::test
