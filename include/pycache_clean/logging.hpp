@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 namespace pycache_clean {
 
 // Sets up the one stderr logger: `pycache-clean: warning: ...` lines, level
@@ -11,5 +13,8 @@ void configure_logging(int verbosity);
 // Hooks a live status line (progress) into the logger, so that a message first
 // erases it and it is redrawn afterwards. `redraw` may be empty to unhook.
 void set_status_line_hooks(void (*erase)(), void (*redraw)());
+
+// Writes `text` and a newline to stdout, erasing the status line around it.
+void write_stdout_line(const std::string& text);
 
 }  // namespace pycache_clean

@@ -1,6 +1,7 @@
 // The command line: one CLI::App with a subcommand per file (cmd_*.cpp), the
 // default subcommand (`clean`), and the single error boundary that turns an
 // Error or a parse failure into a message and a documented exit status.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -11,6 +12,7 @@
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/logging.hpp>
+#include <pycache_clean/terminal.hpp>
 #include <pycache_clean/version.hpp>
 
 namespace pycache_clean::cli {
@@ -39,6 +41,27 @@ bool is_top_level_word(const std::string& arg, const std::vector<Command>& comma
   return false;
 }
 
+// "did you mean --strict?" for an unknown --option of the chosen subcommand.
+std::string suggest_option(const std::vector<std::string>& args, const std::vector<Command>& commands) {
+  if (args.empty()) return {};
+  for (const auto& c : commands) {
+    if (c.app->get_name() != args.front()) continue;
+    std::vector<std::string> known;
+    for (const CLI::Option* opt : c.app->get_options())
+      for (const auto& name : opt->get_lnames()) known.push_back("--" + name);
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      if (a == "--") break;
+      if (a.size() < 3 || a.compare(0, 2, "--") != 0) continue;
+      std::string word = a.substr(0, a.find('='));
+      if (std::find(known.begin(), known.end(), word) != known.end()) continue;
+      std::string guess = closest_match(word, known);
+      if (!guess.empty()) return "; did you mean " + guess + "?";
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 void add_common_options(CLI::App& sub, CommonOptions& options, bool with_json) {
@@ -50,10 +73,11 @@ void add_common_options(CLI::App& sub, CommonOptions& options, bool with_json) {
 
 void start_command(const CommonOptions& options) { configure_logging(options.verbosity()); }
 
-void print_line(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fputc('\n', stdout);
+bool show_progress(const CommonOptions& options) {
+  return !options.quiet && is_terminal(Stream::err);
 }
+
+void print_line(const std::string& text) { write_stdout_line(text); }
 
 int run(int argc, char** argv) {
   configure_logging(0);
@@ -74,10 +98,10 @@ int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || !is_top_level_word(args.front(), commands))
     args.insert(args.begin(), "clean");
-  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes it reversed
 
   try {
-    app.parse(args);
+    app.parse(reversed);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -85,8 +109,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string what = e.what();
-    spdlog::error("{}", what);
+    spdlog::error("{}{}", e.what(), suggest_option(args, commands));
     std::fprintf(stderr, "Run 'pycache-clean --help' for usage.\n");
     return k_exit_usage;
   }

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "command.hpp"
+#include "progress.hpp"
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/stale_check.hpp>
@@ -29,11 +30,19 @@ void list_findings(const CheckReport& report, bool all) {
       print_line(fmt::format("{:<17} {}: {}", cache_class_name(f.cls), f.path, f.reason));
 }
 
+CheckReport check_with_progress(const std::vector<std::string>& roots, CheckOptions options,
+                                const CommonOptions& common) {
+  WalkCounters counters;
+  options.walk.counters = &counters;
+  Progress progress(counters, show_progress(common));
+  return check_caches(real_fs(), roots, options);
+}
+
 int run(const Options& o) {
   start_command(o.common);
   CheckOptions options;
   options.walk = o.walk.walk_options();
-  CheckReport report = check_caches(real_fs(), o.walk.roots(), options);
+  CheckReport report = check_with_progress(o.walk.roots(), options, o.common);
   warn_problems(report);
   if (o.common.json) {
     print_line(format_check_json(report, false));
@@ -52,7 +61,7 @@ int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bo
   CheckOptions options;
   options.walk = walk.walk_options();
   options.remove_not_ok = true;
-  CheckReport report = check_caches(real_fs(), walk.roots(), options);
+  CheckReport report = check_with_progress(walk.roots(), options, common);
   warn_problems(report);
   if (common.json) {
     print_line(format_check_json(report, true));

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "command.hpp"
+#include "progress.hpp"
 #include <pycache_clean/edit_distance.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
@@ -119,7 +120,14 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
                      const CommonOptions& common, bool strict) {
   PrintingListener listener(common.verbose > 0 || options.dry_run, common.json);
-  SweepReport report = sweep(real_fs(), roots, options, &listener);
+  WalkCounters counters;
+  SweepOptions with_counters = options;
+  with_counters.walk.counters = &counters;
+  SweepReport report;
+  {
+    Progress progress(counters, show_progress(common));
+    report = sweep(real_fs(), roots, with_counters, &listener);
+  }
   if (common.json)
     print_line(format_sweep_json(report));
   else if (!common.quiet)

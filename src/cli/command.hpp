@@ -48,6 +48,9 @@ extern const char* const k_skip_help;
 // Applies the logging level of `options`; every command calls it first.
 void start_command(const CommonOptions& options);
 
+// Whether a live progress line may be drawn: stderr is a terminal and not -q.
+bool show_progress(const CommonOptions& options);
+
 // Writes `text` and a newline to stdout.
 void print_line(const std::string& text);
 

@@ -6,6 +6,7 @@
 // be erased before a message and redrawn after it.
 #include <pycache_clean/logging.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -20,8 +21,20 @@ namespace pycache_clean {
 
 namespace {
 
-void (*g_erase_status)() = nullptr;
-void (*g_redraw_status)() = nullptr;
+std::atomic<void (*)()> g_erase_status{nullptr};
+std::atomic<void (*)()> g_redraw_status{nullptr};
+
+// Runs `write` with the status line erased before and redrawn after.
+template <typename Write>
+void around_status_line(Write write) {
+  // Both hooks or neither: they may be unset while this is written.
+  auto erase = g_erase_status.load();
+  auto redraw = g_redraw_status.load();
+  if (!erase || !redraw) erase = redraw = nullptr;
+  if (erase) erase();
+  write();
+  if (redraw) redraw();
+}
 
 class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
@@ -51,10 +64,10 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     }
     line.append(msg.payload.data(), msg.payload.size());
     line.push_back('\n');
-    if (g_erase_status) g_erase_status();
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    std::fflush(stderr);
-    if (g_redraw_status) g_redraw_status();
+    around_status_line([&] {
+      std::fwrite(line.data(), 1, line.size(), stderr);
+      std::fflush(stderr);
+    });
   }
   void flush_() override { std::fflush(stderr); }
 
@@ -75,6 +88,14 @@ void configure_logging(int verbosity) {
   spdlog::set_level(level);
   if (verbosity == 0) spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug etc.
   spdlog::flush_on(spdlog::level::trace);
+}
+
+void write_stdout_line(const std::string& text) {
+  around_status_line([&] {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
+    if (g_erase_status.load()) std::fflush(stdout);  // keep order with the status line
+  });
 }
 
 void set_status_line_hooks(void (*erase)(), void (*redraw)()) {

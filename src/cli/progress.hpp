@@ -1,0 +1,32 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <pycache_clean/walker.hpp>
+
+namespace pycache_clean::cli {
+
+// A live one-line counter on stderr (directories visited, caches found) for a
+// walk that runs longer than about half a second, on a terminal only. It
+// erases itself when the walk ends; log messages erase and redraw it.
+class Progress {
+ public:
+  // Shows nothing unless `enabled` (stderr is a terminal and not -q).
+  Progress(const WalkCounters& counters, bool enabled);
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  ~Progress();
+
+ private:
+  void run();
+  const WalkCounters& m_counters;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_stop = false;
+  std::thread m_thread;
+};
+
+}  // namespace pycache_clean::cli
