@@ -1,0 +1,248 @@
+"""Every example of the README, run with the real pre-commit, git and GNU make.
+
+Blocks are found by their `<!-- example: ID -->` marker; a fenced yaml/sh/make
+block without one fails the suite, so the documentation cannot drift from
+what is tested. `ruff` is not packaged by Debian: a stand-in on PATH plays it
+(it appends a marker line to each file it is given, as a fixer rewrites them).
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, base_env
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+SYS_PATH = "/usr/local/bin:/usr/bin:/bin"
+TESTED_LANGS = {"yaml", "sh", "make"}
+
+
+def examples():
+    text = README.read_text()
+    found = {}
+    for m in re.finditer(r"(?:<!-- example: ([\w-]+)[^>]*-->\n)?```(\w*)\n(.*?)```", text, re.S):
+        ident, lang, body = m.groups()
+        if ident:
+            found[ident] = (lang, body)
+        elif lang in TESTED_LANGS:
+            found.setdefault("<untagged>", []).append(body)
+    return found
+
+
+EXAMPLES = examples()
+
+
+def example(ident):
+    return EXAMPLES[ident][1]
+
+
+def test_every_example_is_tagged_and_tested():
+    assert "<untagged>" not in EXAMPLES, EXAMPLES.get("<untagged>")
+    tested = {"setup", "precommit-manifest", "precommit-local", "precommit-lock-entry",
+              "git-hook-lock", "makefile"}
+    assert set(EXAMPLES) == tested
+
+
+def test_setup_commands_are_what_ci_runs():
+    ci = (ROOT / ".ci/run").read_text()
+    for line in example("setup").splitlines():
+        command = line.split("#")[0].strip()
+        if command:
+            assert command in ci, command
+
+
+def need(tool):
+    if not shutil.which(tool, path=SYS_PATH):
+        pytest.skip(f"needs {tool}")
+
+
+@pytest.fixture
+def tools(tmp_path):
+    """A PATH with pycache-clean and the ruff stand-in first."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    os.symlink(BIN, bindir / "pycache-clean")
+    ruff = bindir / "ruff"
+    ruff.write_text('#!/bin/sh\n# stand-in for `ruff check --fix FILE...`\n'
+                    'shift; [ "$1" = --fix ] && shift\n'
+                    'for f in "$@"; do echo "# fixed" >> "$f"; done\n')
+    ruff.chmod(0o755)
+    return str(bindir) + ":" + SYS_PATH
+
+
+def git(*args, cwd, env=None):
+    e = env or base_env(PATH=SYS_PATH)
+    e.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+             GIT_COMMITTER_EMAIL="t@t")
+    return subprocess.run(["git", *args], cwd=cwd, env=e, check=True, capture_output=True,
+                          text=True)
+
+
+def make_repo(path, config):
+    need("git")
+    path.mkdir()
+    git("init", "-q", "-b", "main", cwd=path)
+    (path / ".pre-commit-config.yaml").write_text(config)
+    (path / "pkg").mkdir()
+    (path / "pkg/__init__.py").write_text("")
+    (path / "pkg/mod.py").write_text("X = 1\n")
+    subprocess.run(["/usr/bin/python3", "-m", "compileall", "-q", str(path / "pkg")], check=True)
+    git("add", "-A", cwd=path)
+    return path
+
+
+def pre_commit(repo, path, *args):
+    need("pre-commit")
+    env = base_env(PATH=path, PRE_COMMIT_HOME=str(repo.parent / "pre-commit-home"))
+    return subprocess.run(["pre-commit", *args], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_precommit_local(tmp_path, tools):
+    repo = make_repo(tmp_path / "repo", example("precommit-local"))
+    assert (repo / "pkg/__pycache__").is_dir()
+    r = pre_commit(repo, tools, "run", "--all-files")
+    assert r.returncode in (0, 1), r.stdout + r.stderr  # 1: the fixer changed files
+    assert "Cleared 1/1 __pycache__ directories" in r.stdout, r.stdout
+    assert not (repo / "pkg/__pycache__").exists()
+    assert "# fixed" in (repo / "pkg/mod.py").read_text()
+    git("add", "-A", cwd=repo)
+    r = pre_commit(repo, tools, "run", "--all-files")
+    assert "Cleared 0/0 __pycache__ directories" in r.stdout, r.stdout
+
+
+def test_precommit_local_skips_the_fixer_while_pytest_runs(tmp_path, tools):
+    if subprocess.run(["/usr/bin/python3", "-c", "import pytest"]).returncode:
+        pytest.skip("needs Debian's python3-pytest")
+    repo = make_repo(tmp_path / "repo", example("precommit-local"))
+    (repo / "test_wait.py").write_text(
+        "import os, time\n\ndef test_wait():\n    open('started', 'w').close()\n"
+        "    while not os.path.exists('stop'):\n        time.sleep(0.05)\n")
+    before = (repo / "pkg/mod.py").read_text()
+    tests = subprocess.Popen(["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                              "test_wait.py"], cwd=repo, env=base_env(PATH=SYS_PATH),
+                             stdout=subprocess.DEVNULL)
+    try:
+        while not (repo / "started").exists():
+            assert tests.poll() is None
+            time.sleep(0.05)
+        r = pre_commit(repo, tools, "run", "--all-files")
+        assert r.returncode == 0, r.stdout
+        assert (repo / "pkg/mod.py").read_text() == before  # the fixer did not run
+    finally:
+        (repo / "stop").touch()
+        tests.wait(timeout=60)
+
+
+def test_precommit_manifest(tmp_path, tools):
+    if not (ROOT / ".git").exists():
+        pytest.skip("the source tree is not a git checkout")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip()
+    listed = subprocess.run(["git", "ls-tree", "HEAD", ".pre-commit-hooks.yaml"], cwd=ROOT,
+                            capture_output=True, text=True).stdout
+    if not head or not listed:
+        pytest.skip("the manifest is not committed in this checkout")
+    config = example("precommit-manifest")
+    config = re.sub(r"repo: \S+", f"repo: {ROOT}", config, count=1)
+    config = re.sub(r"rev: \S+", f"rev: {head}", config, count=1)
+    repo = make_repo(tmp_path / "repo", config)
+    r = pre_commit(repo, tools, "run", "--all-files")
+    assert "Cleared 1/1 __pycache__ directories" in r.stdout, r.stdout + r.stderr
+    assert "# fixed" in (repo / "pkg/mod.py").read_text()
+    git("add", "-A", cwd=repo)
+    r = pre_commit(repo, tools, "run", "--all-files")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_precommit_lock_entry(tmp_path, tools):
+    repo = make_repo(tmp_path / "repo", example("precommit-lock-entry"))
+    r = pre_commit(repo, tools, "run", "--all-files")
+    assert "# fixed" in (repo / "pkg/mod.py").read_text(), r.stdout
+    # While another session holds the repository's lock, the hook waits for it.
+    holder = subprocess.Popen([BIN, "lock", "--", "sleep", "2"], cwd=repo,
+                              env=base_env(PATH=SYS_PATH))
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    git("add", "-A", cwd=repo)
+    r = pre_commit(repo, tools, "run", "--all-files")
+    holder.wait()
+    assert time.monotonic() - t0 > 1.2, r.stdout
+
+
+def test_git_hook_lock_serialises_two_commits(tmp_path, tools):
+    config = """repos:
+  - repo: local
+    hooks:
+      - id: slow
+        name: slow hook
+        entry: sh -c 'echo "start $(date +%s.%N)" >> "$LOG"; sleep 1; echo "end $(date +%s.%N)" >> "$LOG"'
+        language: system
+        pass_filenames: false
+        always_run: true
+"""
+    repo = make_repo(tmp_path / "repo", config)
+    git("commit", "-q", "--no-verify", "-m", "init", cwd=repo)
+    r = pre_commit(repo, tools, "install")
+    assert r.returncode == 0, r.stderr
+    subprocess.run(["sh", "-c", example("git-hook-lock")], cwd=repo, check=True,
+                   env=base_env(PATH=tools))
+    wt = tmp_path / "wt"
+    git("worktree", "add", "-q", "-b", "other", str(wt), cwd=repo)
+    log = tmp_path / "hook.log"
+    env = base_env(PATH=tools, LOG=str(log), PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
+                   GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                   GIT_COMMITTER_EMAIL="t@t")
+    procs = []
+    for d in (repo, wt):
+        (d / "new.txt").write_text(str(d))
+        subprocess.run(["git", "add", "new.txt"], cwd=d, check=True, env=env)
+        procs.append(subprocess.Popen(["git", "commit", "-q", "-m", "racing"], cwd=d, env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    events = [line.split() for line in log.read_text().splitlines()]
+    assert [e[0] for e in events] == ["start", "end", "start", "end"], events
+    assert float(events[2][1]) >= float(events[1][1])  # the second started after the first ended
+
+
+def locked_cache_tree(path):
+    """Two caches, one holding an immutable file; skip where chattr +i is unavailable."""
+    for d in ("a", "b"):
+        (path / d / "__pycache__").mkdir(parents=True)
+        (path / d / "__pycache__/m.cpython-311.pyc").write_bytes(b"x")
+    target = path / "b/__pycache__/m.cpython-311.pyc"
+    if os.geteuid() != 0 or subprocess.run(["chattr", "+i", str(target)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root and a file system with the immutable attribute")
+    return target
+
+
+def test_makefile(tmp_path):
+    need("make")
+    if subprocess.run(["/usr/bin/python3", "-c", "import pytest"]).returncode:
+        pytest.skip("needs Debian's python3-pytest")
+    (tmp_path / "Makefile").write_text(example("makefile"))
+    (tmp_path / "test_ok.py").write_text("def test_ok():\n    assert True\n")
+    locked = locked_cache_tree(tmp_path)
+    env = base_env(PATH=SYS_PATH)
+    try:
+        r = subprocess.run(["make", "test", f"PYCACHE_CLEAN={BIN}"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "Cleared 1/2 __pycache__ directories" in r.stdout
+        assert "1 passed" in r.stdout
+        assert "Operation not permitted" in r.stderr
+        r = subprocess.run(["make", "test", f"PYCACHE_CLEAN={BIN}", "PYCACHE_CLEAN_FLAGS=--strict"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert r.returncode != 0
+        assert "Cleared 0/1 __pycache__ directories" in r.stdout
+        assert "passed" not in r.stdout  # the tests did not run
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)])
