@@ -45,7 +45,7 @@ Command add_unless_pytest_command(CLI::App& app) {
 stderr and exits 0; otherwise runs CMD and exits with its status. Detection as
 in `pycache-clean pytest-running`.
 
-Examples (a pre-commit `entry:`):
+Examples: (a pre-commit `entry:`)
   pycache-clean unless-pytest -- ruff check --fix
   pycache-clean unless-pytest --wait 600 -- ruff format)");
   return Command{sub, [o] { return run(*o); }};

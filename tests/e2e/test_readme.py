@@ -71,7 +71,7 @@ def tools(tmp_path):
     ruff = bindir / "ruff"
     ruff.write_text('#!/bin/sh\n# stand-in for `ruff check --fix FILE...`\n'
                     'shift; [ "$1" = --fix ] && shift\n'
-                    'for f in "$@"; do echo "# fixed" >> "$f"; done\n')
+                    'for f in "$@"; do grep -qx "# fixed" "$f" || echo "# fixed" >> "$f"; done\n')
     ruff.chmod(0o755)
     return str(bindir) + ":" + SYS_PATH
 
@@ -89,6 +89,7 @@ def make_repo(path, config):
     path.mkdir()
     git("init", "-q", "-b", "main", cwd=path)
     (path / ".pre-commit-config.yaml").write_text(config)
+    (path / ".gitignore").write_text("__pycache__/\n*.pyc\n")
     (path / "pkg").mkdir()
     (path / "pkg/__init__.py").write_text("")
     (path / "pkg/mod.py").write_text("X = 1\n")
