@@ -31,10 +31,10 @@ std::string describe_holder(const std::optional<HolderRecord>& record);
 std::string default_lock_path(const std::string& name, bool& outside_repository);
 
 struct LockOptions {
-  std::string file;           // lock file; empty: default_lock_path("pycache-clean.lock")
-  double wait_seconds = 30;   // 0: try once; negative: wait forever
+  std::string file;          // lock file; empty: default_lock_path("pycache-clean.lock")
+  double wait_seconds = 30;  // 0: try once; negative: wait forever
   int conflict_exit_code = 75;
-  bool quiet = false;         // no [WAIT]/[LOCK] messages
+  bool quiet = false;  // no [WAIT]/[LOCK] messages
   std::vector<std::string> command;
 };
 

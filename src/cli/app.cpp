@@ -7,19 +7,20 @@
 
 #include <spdlog/spdlog.h>
 
-#include "command.hpp"
 #include <pycache_clean/edit_distance.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/logging.hpp>
 #include <pycache_clean/terminal.hpp>
 #include <pycache_clean/version.hpp>
+#include "command.hpp"
 
 namespace pycache_clean::cli {
 
 namespace {
 
-const char* const k_footer = R"(Without a subcommand, `clean` runs: `pycache-clean` sweeps the current directory.
+const char* const k_footer =
+    R"(Without a subcommand, `clean` runs: `pycache-clean` sweeps the current directory.
 
 Exit status:
   0    done (clean: even when locked entries were kept and reported)
@@ -42,7 +43,8 @@ bool is_top_level_word(const std::string& arg, const std::vector<Command>& comma
 }
 
 // "did you mean --strict?" for an unknown --option of the chosen subcommand.
-std::string suggest_option(const std::vector<std::string>& args, const std::vector<Command>& commands) {
+std::string suggest_option(const std::vector<std::string>& args,
+                           const std::vector<Command>& commands) {
   if (args.empty()) return {};
   for (const auto& c : commands) {
     if (c.app->get_name() != args.front()) continue;
@@ -71,13 +73,17 @@ void add_common_options(CLI::App& sub, CommonOptions& options, bool with_json) {
   if (with_json) sub.add_flag("--json", options.json, "Print one JSON object instead of text");
 }
 
-void start_command(const CommonOptions& options) { configure_logging(options.verbosity()); }
+void start_command(const CommonOptions& options) {
+  configure_logging(options.verbosity());
+}
 
 bool show_progress(const CommonOptions& options) {
   return !options.quiet && is_terminal(Stream::err);
 }
 
-void print_line(const std::string& text) { write_stdout_line(text); }
+void print_line(const std::string& text) {
+  write_stdout_line(text);
+}
 
 int run(int argc, char** argv) {
   configure_logging(0);

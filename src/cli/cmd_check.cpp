@@ -1,11 +1,11 @@
 // `pycache-clean check` (and clean --stale-only): options -> check_caches() -> report.
 #include <spdlog/spdlog.h>
 
-#include "command.hpp"
-#include "progress.hpp"
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/stale_check.hpp>
+#include "command.hpp"
+#include "progress.hpp"
 
 namespace pycache_clean::cli {
 

@@ -4,13 +4,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "command.hpp"
-#include "progress.hpp"
 #include <pycache_clean/edit_distance.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/sweep.hpp>
 #include <pycache_clean/sweep_report.hpp>
+#include "command.hpp"
+#include "progress.hpp"
 
 namespace pycache_clean::cli {
 
@@ -67,9 +67,10 @@ int run_clean(const CLI::App& app, const CleanOptions& o) {
   reject_mistyped_subcommand(app, o.walk.paths);
   if (o.stale_only) {
     if (o.dry_run || o.stray || !o.pycache_prefix.empty())
-      throw Error("--stale-only does not combine with --dry-run, --stray or --pycache-prefix "
-                  "(use `pycache-clean check -v` to see what it would remove)",
-                  k_exit_usage);
+      throw Error(
+          "--stale-only does not combine with --dry-run, --stray or --pycache-prefix "
+          "(use `pycache-clean check -v` to see what it would remove)",
+          k_exit_usage);
     return clean_stale_only(o.walk, o.common, o.strict);
   }
   SweepOptions options;

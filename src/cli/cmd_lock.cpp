@@ -1,8 +1,8 @@
 // `pycache-clean lock [OPTIONS] -- CMD [ARG...]`: options -> LockOptions -> run_locked().
-#include "command.hpp"
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/lock.hpp>
+#include "command.hpp"
 
 namespace pycache_clean::cli {
 

@@ -1,10 +1,10 @@
 // `pycache-clean pytest-running`: options -> probe_pytest() -> exit 0/1.
 #include <spdlog/spdlog.h>
 
-#include "command.hpp"
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/json.hpp>
 #include <pycache_clean/pytest_guard.hpp>
+#include "command.hpp"
 
 namespace pycache_clean::cli {
 
@@ -26,8 +26,12 @@ int run(const Options& o) {
     json.key("evidence").value(probe.evidence).key("scope").value(o.scope);
     json.key("runs").begin_array();
     for (const auto& r : probe.runs)
-      json.begin_object().key("pid").value(static_cast<std::int64_t>(r.pid))
-          .key("command").value(r.command).end_object();
+      json.begin_object()
+          .key("pid")
+          .value(static_cast<std::int64_t>(r.pid))
+          .key("command")
+          .value(r.command)
+          .end_object();
     json.end_array().end_object();
     print_line(json.str());
   }

@@ -1,7 +1,7 @@
 // `pycache-clean test -- [CMD]`: sweep the repository, then run_test_command().
-#include "command.hpp"
 #include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/pytest_guard.hpp>
+#include "command.hpp"
 
 namespace pycache_clean::cli {
 

@@ -1,8 +1,8 @@
 // `pycache-clean unless-pytest -- CMD`: options -> run_unless_pytest().
-#include "command.hpp"
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/pytest_guard.hpp>
+#include "command.hpp"
 
 namespace pycache_clean::cli {
 
@@ -18,9 +18,10 @@ struct Options {
 int run(const Options& o) {
   start_command(o.common);
   if (o.command.empty())
-    throw Error("unless-pytest: no command given "
-                "(usage: pycache-clean unless-pytest [OPTIONS] -- CMD [ARG...])",
-                k_exit_usage);
+    throw Error(
+        "unless-pytest: no command given "
+        "(usage: pycache-clean unless-pytest [OPTIONS] -- CMD [ARG...])",
+        k_exit_usage);
   UnlessPytestOptions options;
   options.scope = scope_from_name(o.scope);
   options.wait_seconds = parse_wait_seconds(o.wait);

@@ -12,12 +12,12 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
-#include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/git_dir.hpp>
@@ -28,18 +28,6 @@ namespace pycache_clean {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string join_command(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) {
-    if (!out.empty()) out.push_back(' ');
-    out += a;
-  }
-  if (out.size() > 200) out = out.substr(0, 197) + "...";
-  for (char& c : out)
-    if (c == '\n' || c == '\r') c = ' ';
-  return out;
-}
 
 // Seconds at which a waiter says it is still waiting: often at first, then
 // every 30 s; never more than once a second.
@@ -86,7 +74,8 @@ std::optional<HolderRecord> parse_holder_record(const std::string& text) {
 }
 
 std::string describe_holder(const std::optional<HolderRecord>& record) {
-  const char* unknown = "an unrecorded holder (flock(1), or a command left running by a killed lock)";
+  const char* unknown =
+      "an unrecorded holder (flock(1), or a command left running by a killed lock)";
   if (!record) return unknown;
   bool here = record->host == host_name();
   if (here) {
@@ -138,8 +127,9 @@ int run_locked(const LockOptions& options) {
       }
       auto tick = std::chrono::milliseconds(1000);
       if (!forever)
-        tick = std::min(tick, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
-                                  std::chrono::milliseconds(1));
+        tick =
+            std::min(tick, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+                               std::chrono::milliseconds(1));
       err = lock.lock(FileLock::Mode::exclusive, tick);
       if (err != ETIMEDOUT) break;
       long elapsed = static_cast<long>(
@@ -183,11 +173,7 @@ int run_locked(const LockOptions& options) {
 
   lock.write_record("");
   lock.unlock();
-  if (child.spawn_error != 0) {
-    spdlog::error("{}: {}", options.command.front(),
-                  child.status == k_exit_command_not_found ? "command not found"
-                                                           : errno_text(child.spawn_error));
-  }
+  log_spawn_error(options.command, child);
   return child.status;
 }
 

@@ -7,8 +7,8 @@
 
 #include <cctype>
 
-#include <pycache_clean/siphash.hpp>
 #include <cstdlib>
+#include <pycache_clean/siphash.hpp>
 
 namespace pycache_clean {
 

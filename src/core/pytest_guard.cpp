@@ -12,29 +12,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/file_lock.hpp>
 #include <pycache_clean/process.hpp>
 
 namespace pycache_clean {
-
-namespace {
-
-std::string join(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
-  return out;
-}
-
-void report_spawn_error(const std::vector<std::string>& command, const ChildResult& child) {
-  if (child.spawn_error == 0) return;
-  spdlog::error("{}: {}", command.front(),
-                child.status == k_exit_command_not_found ? "command not found"
-                                                         : errno_text(child.spawn_error));
-}
-
-}  // namespace
 
 std::string describe_pytest_runs(const PytestProbe& probe) {
   if (probe.runs.empty()) return "no pytest run";
@@ -52,7 +36,7 @@ int run_unless_pytest(const UnlessPytestOptions& options) {
     auto pause = std::chrono::milliseconds(100);
     if (!options.quiet)
       spdlog::info("[WAIT] pytest is running ({}): waiting to run {}", describe_pytest_runs(probe),
-                   join(options.command));
+                   join_command(options.command));
     while (probe.running) {
       double waited = std::chrono::duration<double>(Clock::now() - start).count();
       if (options.wait_seconds > 0 && waited >= options.wait_seconds) break;
@@ -64,11 +48,11 @@ int run_unless_pytest(const UnlessPytestOptions& options) {
   if (probe.running) {
     if (!options.quiet)
       spdlog::info("[SKIP] pytest is running ({}): not running {}", describe_pytest_runs(probe),
-                   join(options.command));
+                   join_command(options.command));
     return k_exit_ok;
   }
   ChildResult child = run_child(options.command);
-  report_spawn_error(options.command, child);
+  log_spawn_error(options.command, child);
   return child.status;
 }
 
@@ -81,8 +65,9 @@ int run_test_command(std::vector<std::string> command) {
   if (int err = marker.lock(FileLock::Mode::shared, std::chrono::milliseconds(10000)))
     throw Error(fmt::format("marker lock {}: {}", marker_path, errno_text(err)));
   marker.set_inheritable(true);  // pytest and its xdist workers keep the mark alive
-  ChildResult child = run_child(command, {{"PYTHONDONTWRITEBYTECODE", "1"}, {"PYTEST_RUNNING", "1"}});
-  report_spawn_error(command, child);
+  ChildResult child =
+      run_child(command, {{"PYTHONDONTWRITEBYTECODE", "1"}, {"PYTEST_RUNNING", "1"}});
+  log_spawn_error(command, child);
   return child.status;
 }
 

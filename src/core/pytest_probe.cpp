@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 
+#include <pycache_clean/command_line.hpp>
 #include <pycache_clean/file_lock.hpp>
 #include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/process.hpp>
@@ -41,8 +42,9 @@ std::string strip_exe(std::string name) {
 
 bool is_version_suffix(const std::string& s) {  // "3", "3.11", "7.2"
   if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; });
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+  });
 }
 
 bool is_pytest_name(const std::string& path) {
@@ -65,15 +67,6 @@ bool is_ide_runner(const std::string& path) {
 bool is_pytest_module_arg(const std::vector<std::string>& argv, std::size_t i) {
   if (argv[i] == "-mpytest") return true;
   return argv[i] == "-m" && i + 1 < argv.size() && argv[i + 1] == "pytest";
-}
-
-std::string join(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) {
-    if (!out.empty()) out.push_back(' ');
-    out += a;
-  }
-  return out;
 }
 
 bool env_set(const char* name) {
@@ -207,7 +200,7 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
                                 [&](const std::string& r) { return is_inside(p.cwd, r); });
       if (!inside) continue;
     }
-    probe.runs.push_back(PytestRun{p.pid, join(p.argv)});
+    probe.runs.push_back(PytestRun{p.pid, join_command(p.argv, 4096)});
   }
   if (marker_held) {
     probe.running = true;

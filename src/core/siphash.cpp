@@ -9,7 +9,9 @@ namespace pycache_clean {
 
 namespace {
 
-inline std::uint64_t rotl(std::uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+inline std::uint64_t rotl(std::uint64_t x, int b) {
+  return (x << b) | (x >> (64 - b));
+}
 
 inline void round(std::uint64_t& v0, std::uint64_t& v1, std::uint64_t& v2, std::uint64_t& v3) {
   v0 += v1;
@@ -51,7 +53,8 @@ std::uint64_t siphash(int c_rounds, int d_rounds, std::uint64_t k0, std::uint64_
     v0 ^= m;
   }
   std::uint64_t last = static_cast<std::uint64_t>(len & 0xff) << 56;
-  for (std::size_t i = 0; i < len % 8; ++i) last |= static_cast<std::uint64_t>(in[whole + i]) << (8 * i);
+  for (std::size_t i = 0; i < len % 8; ++i)
+    last |= static_cast<std::uint64_t>(in[whole + i]) << (8 * i);
   v3 ^= last;
   for (int r = 0; r < c_rounds; ++r) round(v0, v1, v2, v3);
   v0 ^= last;
@@ -62,7 +65,8 @@ std::uint64_t siphash(int c_rounds, int d_rounds, std::uint64_t k0, std::uint64_
 
 std::uint64_t pyc_source_hash(std::uint32_t raw_magic, bool siphash13, const void* data,
                               std::size_t len) {
-  return siphash13 ? siphash(1, 3, raw_magic, 0, data, len) : siphash(2, 4, raw_magic, 0, data, len);
+  return siphash13 ? siphash(1, 3, raw_magic, 0, data, len)
+                   : siphash(2, 4, raw_magic, 0, data, len);
 }
 
 }  // namespace pycache_clean

@@ -60,8 +60,9 @@ class CheckVisitor final : public WalkVisitor {
       auto key = std::make_pair(major, minor);
       auto it = m_probe_cache.find(key);
       if (it != m_probe_cache.end()) return it->second;
-      bool found = m_options.installed ? m_options.installed(major, minor)
-                                       : !find_program(fmt::format("python{}.{}", major, minor)).empty();
+      bool found = m_options.installed
+                       ? m_options.installed(major, minor)
+                       : !find_program(fmt::format("python{}.{}", major, minor)).empty();
       m_probe_cache[key] = found;
       return found;
     };
@@ -85,8 +86,8 @@ class CheckVisitor final : public WalkVisitor {
       if (file.size() < 5 || file.substr(file.size() - 4) != ".pyc") continue;
       if (entries.type(i) != EntryType::file && entries.type(i) != EntryType::unknown) continue;
       std::string file_path = join_path(path, file);
-      CacheVerdict v = classify_cache(m_fs, parent, dir.get(), entries.name(i), true, file_path,
-                                      m_installed);
+      CacheVerdict v =
+          classify_cache(m_fs, parent, dir.get(), entries.name(i), true, file_path, m_installed);
       removed_any |= record(v, dir.get(), entries.name(i));
     }
     if (removed_any) m_fs.remove(parent, name, true);  // only succeeds when left empty
@@ -162,8 +163,7 @@ const char* cache_class_name(CacheClass c) {
 }
 
 bool is_gate_failure(CacheClass c) {
-  return c == CacheClass::suspect || c == CacheClass::corrupt ||
-         c == CacheClass::orphan_importable;
+  return c == CacheClass::suspect || c == CacheClass::corrupt || c == CacheClass::orphan_importable;
 }
 
 bool CheckReport::gate_failed() const {
@@ -213,7 +213,8 @@ CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, cons
     case PycParse::bad_magic:
       return verdict(path, CacheClass::corrupt, "no pyc magic number");
     case PycParse::unknown_flags:
-      return verdict(path, CacheClass::corrupt, fmt::format("unknown flag bits {:#x}", header.flags));
+      return verdict(path, CacheClass::corrupt,
+                     fmt::format("unknown flag bits {:#x}", header.flags));
     case PycParse::ok:
       break;
   }
@@ -253,8 +254,9 @@ CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, cons
                                header.mtime, header.size, source, src_mtime, src_size));
   if (later(src.ctime_sec, src.ctime_nsec, pyc_stat.ctime_sec, pyc_stat.ctime_nsec))
     return verdict(path, CacheClass::suspect,
-                   source + " changed after this cache was written, keeping mtime and size: "
-                            "Python loads the old code");
+                   source +
+                       " changed after this cache was written, keeping mtime and size: "
+                       "Python loads the old code");
   return verdict(path, CacheClass::ok, "");
 }
 
@@ -295,15 +297,25 @@ std::string format_check_json(const CheckReport& r, bool stale_clean) {
   json.end_object();
   json.key("findings").begin_array();
   for (const auto& f : r.findings)
-    json.begin_object().key("path").value(f.path).key("class").value(cache_class_name(f.cls))
-        .key("reason").value(f.reason).end_object();
+    json.begin_object()
+        .key("path")
+        .value(f.path)
+        .key("class")
+        .value(cache_class_name(f.cls))
+        .key("reason")
+        .value(f.reason)
+        .end_object();
   json.end_array();
   if (stale_clean) json.key("removed").value(r.removed);
   for (auto [key, list] : {std::pair{"failures", &r.kept}, std::pair{"unreadable", &r.unreadable},
                            std::pair{"missing", &r.bad_roots}}) {
     json.key(key).begin_array();
     for (const auto& p : *list)
-      json.begin_object().key("path").value(p.path).key("error").value(errno_text(p.error))
+      json.begin_object()
+          .key("path")
+          .value(p.path)
+          .key("error")
+          .value(errno_text(p.error))
           .end_object();
     json.end_array();
   }

@@ -134,7 +134,8 @@ class ParallelWalk {
     }
     task.parent.reset();  // the parent's handle may close now
     auto self = std::make_shared<DirNode>(m_fs, h);
-    if (m_options.counters) m_options.counters->dirs_visited.fetch_add(1, std::memory_order_relaxed);
+    if (m_options.counters)
+      m_options.counters->dirs_visited.fetch_add(1, std::memory_order_relaxed);
     err = m_fs.read_dir(h, listing);
     if (err == ENOENT) return;  // removed meanwhile (getdents on a deleted directory)
     if (err != 0) {
@@ -200,8 +201,8 @@ std::pair<std::string, std::string> split_last(std::string path) {
 void WalkVisitor::on_stray_file(Handle, const char*, const std::string&) {}
 
 const std::vector<std::string>& default_excludes() {
-  static const std::vector<std::string> names = {".git", ".hg", ".svn", ".tox", ".nox",
-                                                 "node_modules"};
+  static const std::vector<std::string> names = {".git", ".hg",  ".svn",
+                                                 ".tox", ".nox", "node_modules"};
   return names;
 }
 

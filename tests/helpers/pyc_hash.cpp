@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
   }
   std::ifstream in(argv[2], std::ios::binary);
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto hash = pycache_clean::source_hash_for_magic(
-      static_cast<std::uint16_t>(std::atoi(argv[1])), data);
+  auto hash =
+      pycache_clean::source_hash_for_magic(static_cast<std::uint16_t>(std::atoi(argv[1])), data);
   if (!hash) {
     std::fprintf(stderr, "no hash-based pycs for magic %s\n", argv[1]);
     return 1;

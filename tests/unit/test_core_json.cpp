@@ -13,7 +13,7 @@ TEST(Json, EscapesControlAndQuotes) {
 TEST(Json, KeepsValidUtf8AndEscapesInvalidBytesAsSurrogates) {
   EXPECT_EQ(json_quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
   EXPECT_EQ(json_quote("bad\xff\xfe"), "\"bad\\udcff\\udcfe\"");
-  EXPECT_EQ(json_quote("\xc0\xaf"), "\"\\udcc0\\udcaf\"");  // overlong '/'
+  EXPECT_EQ(json_quote("\xc0\xaf"), "\"\\udcc0\\udcaf\"");             // overlong '/'
   EXPECT_EQ(json_quote("\xed\xa0\x80"), "\"\\udced\\udca0\\udc80\"");  // encoded surrogate
 }
 

@@ -67,7 +67,8 @@ struct ErrorCase {
 
 std::string case_name(const ::testing::TestParamInfo<ErrorCase>& info) {
   std::string name = info.param.op == Op::remove ? "remove_" : "open_";
-  for (char c : std::string(info.param.name)) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  for (char c : std::string(info.param.name))
+    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return name + "_errno" + std::to_string(info.param.error);
 }
 
@@ -91,10 +92,10 @@ TEST_P(LockedEntry, IsKeptReportedAndTheSweepGoesOn) {
 
 INSTANTIATE_TEST_SUITE_P(
     ErrorClasses, LockedEntry,
-    ::testing::Values(ErrorCase{Op::remove, "a.cpython-311.pyc", EACCES},      // permission
-                      ErrorCase{Op::remove, "b.cpython-311.pyc", EPERM},       // immutable
+    ::testing::Values(ErrorCase{Op::remove, "a.cpython-311.pyc", EACCES},       // permission
+                      ErrorCase{Op::remove, "b.cpython-311.pyc", EPERM},        // immutable
                       ErrorCase{Op::remove, "d.cpython-311.opt-1.pyc", EBUSY},  // busy
-                      ErrorCase{Op::remove, "a.cpython-311.pyc", EROFS},       // read-only fs
+                      ErrorCase{Op::remove, "a.cpython-311.pyc", EROFS},        // read-only fs
                       ErrorCase{Op::remove, "nested", EBUSY},  // a mount point inside a cache
                       ErrorCase{Op::open_dir, "deeper", EACCES}),
     case_name);

@@ -19,11 +19,15 @@ namespace {
 
 void on_alarm(int) {}
 
-int fd_of(long fd) { return static_cast<int>(fd); }
+int fd_of(long fd) {
+  return static_cast<int>(fd);
+}
 
 }  // namespace
 
-FileLock::FileLock(FileLock&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
+FileLock::FileLock(FileLock&& other) noexcept : m_fd(other.m_fd) {
+  other.m_fd = -1;
+}
 
 FileLock& FileLock::operator=(FileLock&& other) noexcept {
   if (this != &other) {

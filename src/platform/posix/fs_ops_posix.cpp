@@ -53,7 +53,9 @@ bool is_dot_or_dotdot(const char* n) {
   return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
 }
 
-int fd_of(Handle h) { return static_cast<int>(h); }
+int fd_of(Handle h) {
+  return static_cast<int>(h);
+}
 
 class PosixFs final : public FsOps {
  public:
@@ -142,8 +144,7 @@ class PosixFs final : public FsOps {
     return 0;
   }
 
-  int read_file(Handle parent, const char* name, std::string& out,
-                std::size_t max_bytes) override {
+  int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {
     out.clear();
     int fd = ::openat(fd_of(parent), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return errno;

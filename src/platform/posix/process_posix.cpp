@@ -109,7 +109,9 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
   return ChildResult{result, err};
 }
 
-long current_pid() { return static_cast<long>(::getpid()); }
+long current_pid() {
+  return static_cast<long>(::getpid());
+}
 
 bool process_exists(long pid) {
   return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
@@ -146,7 +148,8 @@ std::string find_program(const std::string& name) {
   std::size_t start = 0;
   while (start <= dirs.size()) {
     auto colon = dirs.find(':', start);
-    std::string dir = dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    std::string dir =
+        dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     if (colon == std::string::npos) break;

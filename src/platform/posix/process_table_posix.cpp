@@ -15,7 +15,9 @@
 
 namespace pycache_clean {
 
-long current_uid() { return static_cast<long>(::getuid()); }
+long current_uid() {
+  return static_cast<long>(::getuid());
+}
 
 #if defined(__linux__)
 

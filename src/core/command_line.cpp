@@ -1,0 +1,31 @@
+// Small helpers for the subcommands that run a command: how a command line
+// reads in a message, and how a failed start is reported (as a shell would).
+#include <pycache_clean/command_line.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/exit_status.hpp>
+
+namespace pycache_clean {
+
+std::string join_command(const std::vector<std::string>& argv, std::size_t max_length) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out.push_back(' ');
+    out += a;
+  }
+  if (out.size() > max_length && max_length > 3) out = out.substr(0, max_length - 3) + "...";
+  for (char& c : out)
+    if (c == '\n' || c == '\r') c = ' ';
+  return out;
+}
+
+void log_spawn_error(const std::vector<std::string>& command, const ChildResult& child) {
+  if (child.spawn_error == 0 || command.empty()) return;
+  spdlog::error("{}: {}", command.front(),
+                child.status == k_exit_command_not_found ? "command not found"
+                                                         : errno_text(child.spawn_error));
+}
+
+}  // namespace pycache_clean
