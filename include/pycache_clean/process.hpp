@@ -35,6 +35,10 @@ std::optional<std::uint64_t> process_start_time(long pid);
 
 std::string host_name();
 
+// Raises this process's soft limit on open files to its hard limit (once):
+// a deep walk keeps one descriptor per level that still has pending siblings.
+void raise_open_file_limit();
+
 // The full path of executable `name` found on PATH, or empty.
 std::string find_program(const std::string& name);
 

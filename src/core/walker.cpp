@@ -24,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include <pycache_clean/error.hpp>
+#include <pycache_clean/process.hpp>
 
 namespace pycache_clean {
 
@@ -246,6 +247,7 @@ void walk(FsOps& fs, const std::vector<std::string>& roots, const WalkOptions& o
     tasks.push_back(Task{nullptr, root, root, true});
   }
   if (tasks.empty()) return;
+  raise_open_file_limit();
   ParallelWalk(fs, options, visitor).run(std::move(tasks));
 }
 

@@ -365,3 +365,22 @@ def test_pycache_prefix_from_environment(tree):
     r = run("--pycache-prefix", prefix, proj)
     expect(r, out="Cleared 1/1 __pycache__ directories\n")
     assert not os.path.exists(written[0])
+
+
+def test_deep_bushy_tree_under_a_low_descriptor_limit(tree):
+    """Depth 300, a sibling with a cache at every level: the walk keeps one
+    descriptor per level with pending siblings. With a soft limit of 64 the
+    sweep raises it to the hard limit and still finds every cache."""
+    fd = os.open(tree, os.O_RDONLY)
+    for _ in range(300):
+        os.mkdir("s", dir_fd=fd)
+        os.mkdir("s/__pycache__", dir_fd=fd)
+        os.mkdir("d", dir_fd=fd)
+        nfd = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = nfd
+    os.close(fd)
+    r = subprocess.run(["bash", "-c", f'ulimit -Sn 64 && exec "{BIN}" -j1 "{tree}"'],
+                       capture_output=True, text=True, env=base_env())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Cleared 300/300 __pycache__ directories\n", r.stderr
