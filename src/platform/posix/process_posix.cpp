@@ -33,8 +33,13 @@ namespace {
 volatile sig_atomic_t g_child_pid = 0;
 
 void forward_signal(int sig, siginfo_t* info, void*) {
-  if (g_child_pid > 0 && (info == nullptr || info->si_code != SI_KERNEL))
-    ::kill(static_cast<pid_t>(g_child_pid), sig);
+#if defined(SI_KERNEL)
+  bool from_terminal = info != nullptr && info->si_code == SI_KERNEL;
+#else
+  bool from_terminal = false;  // no way to tell: forward everything
+  (void)info;
+#endif
+  if (g_child_pid > 0 && !from_terminal) ::kill(static_cast<pid_t>(g_child_pid), sig);
 }
 
 const int k_forwarded[] = {SIGINT, SIGTERM, SIGHUP};
