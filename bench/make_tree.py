@@ -26,7 +26,7 @@ def main():
     for n in range(args.copies):
         out = os.path.join(args.dest, f"src{n}")
         shutil.copytree(stdlib, out, ignore=lambda d, names: [
-            x for x in names if x in ("__pycache__", "site-packages")
+            x for x in names if x == "__pycache__"
             or (os.path.isfile(os.path.join(d, x)) and not x.endswith(".py"))])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
