@@ -384,3 +384,38 @@ def test_deep_bushy_tree_under_a_low_descriptor_limit(tree):
                        capture_output=True, text=True, env=base_env())
     assert r.returncode == 0, r.stderr
     assert r.stdout == "Cleared 300/300 __pycache__ directories\n", r.stderr
+
+
+def test_cache_refilled_while_sweeping(tree):
+    """A writer keeps recreating a cache (as a running import does) while sweeps
+    run: each sweep exits 0 and counts a refilled directory as kept, with the
+    reason; once the writer stops, the next sweep clears everything."""
+    import threading
+    stop = threading.Event()
+    cache = tree / "pkg/__pycache__"
+
+    def writer():
+        n = 0
+        while not stop.is_set():
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+                (cache / f"m{n % 50}.pyc").write_bytes(b"x")
+            except OSError:
+                pass
+            n += 1
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        for _ in range(30):
+            r = run("--json", tree)
+            assert r.rc == 0, str(r)
+            doc = json.loads(r.out)
+            assert doc["removed"] + len(doc["failures"]) == doc["found"], doc
+            for f in doc["failures"]:
+                assert f["error"] == "Directory not empty", f
+    finally:
+        stop.set()
+        t.join()
+    expect(run(tree))
+    assert not cache.exists()
