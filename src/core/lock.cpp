@@ -115,7 +115,7 @@ int run_locked(const LockOptions& options) {
     bool forever = options.wait_seconds < 0;
     auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                                 std::chrono::duration<double>(forever ? 0 : options.wait_seconds));
-    if (!options.quiet)
+    if (!options.quiet && options.wait_seconds != 0)
       spdlog::info("[WAIT] waiting for {}, which holds {}",
                    describe_holder(parse_holder_record(lock.read_record())), path);
     long announced = 0;
