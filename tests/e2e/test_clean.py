@@ -419,3 +419,30 @@ def test_cache_refilled_while_sweeping(tree):
         t.join()
     expect(run(tree))
     assert not cache.exists()
+
+
+def test_read_only_file_system_and_busy_mount(tree):
+    """Real EROFS and EBUSY, in a private mount namespace (unshare -m, as root):
+    a cache on a read-only tmpfs and a cache that is itself a mount point are
+    kept and reported; the third cache is removed; exit 0."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and util-linux unshare")
+    make_tree(tree, ["plain/__pycache__/a.pyc"])
+    (tree / "ro").mkdir()
+    (tree / "busy/__pycache__").mkdir(parents=True)
+    script = f'''
+        mount -t tmpfs none "{tree}/ro" &&
+        mkdir -p "{tree}/ro/pkg/__pycache__" && : > "{tree}/ro/pkg/__pycache__/a.pyc" &&
+        mount -o remount,ro "{tree}/ro" &&
+        mount -t tmpfs none "{tree}/busy/__pycache__" || exit 77
+        "{BIN}" "{tree}"
+    '''
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                       env=base_env())
+    if p.returncode == 77 or "unshare failed" in p.stderr:
+        pytest.skip("cannot mount in a private namespace here: " + p.stderr.strip())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "Cleared 1/3 __pycache__ directories\n", p.stdout + p.stderr
+    assert f"{tree}/ro/pkg/__pycache__/a.pyc: Read-only file system (kept)" in p.stderr
+    assert f"{tree}/busy/__pycache__: Device or resource busy (kept)" in p.stderr
+    assert not (tree / "plain/__pycache__").exists()
