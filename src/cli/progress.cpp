@@ -55,7 +55,8 @@ std::chrono::milliseconds delay() {
 
 }  // namespace
 
-Progress::Progress(const WalkCounters& counters, bool enabled) : m_counters(counters) {
+Progress::Progress(const WalkCounters& counters, bool enabled)
+    : m_counters(counters), m_start(std::chrono::steady_clock::now()) {
   if (enabled) m_thread = std::thread([this] { run(); });
 }
 
@@ -71,7 +72,11 @@ Progress::~Progress() {
 
 void Progress::run() {
   std::unique_lock<std::mutex> lock(m_mutex);
-  if (m_cv.wait_for(lock, delay(), [this] { return m_stop; })) return;
+  // Draw once the delay has passed, even when the walk ended just then.
+  auto due = m_start + delay();
+  if (m_cv.wait_until(lock, due, [this] { return m_stop; }) &&
+      std::chrono::steady_clock::now() < due)
+    return;
   {
     std::lock_guard<std::mutex> draw(g_draw_mutex);
     g_counters = &m_counters;

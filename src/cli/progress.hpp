@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -23,6 +24,7 @@ class Progress {
  private:
   void run();
   const WalkCounters& m_counters;
+  std::chrono::steady_clock::time_point m_start;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   bool m_stop = false;
