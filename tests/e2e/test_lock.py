@@ -161,7 +161,10 @@ def test_command_not_found_and_not_executable(tmp_path):
 @needs_flock
 def test_flock1_excludes_pycache_clean_lock(repo):
     lockfile = repo / ".git/pycache-clean.lock"
-    p = subprocess.Popen(["flock", lockfile, "sh", "-c", ": > held; sleep 30"], cwd=repo,
+    # -o: only flock(1) itself holds the lock, so once it has been reaped the lock is free.
+    # Without it the killed `sh` and `sleep` inherit the descriptor and may still be exiting
+    # when the next lock attempt runs.
+    p = subprocess.Popen(["flock", "-o", lockfile, "sh", "-c", ": > held; sleep 30"], cwd=repo,
                          start_new_session=True)
     try:
         wait_for_file(repo / "held")
