@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace pycache_clean {
@@ -37,10 +38,10 @@ class FileLock {
   void set_inheritable(bool inheritable);
   bool is_open() const { return m_fd >= 0; }
   // The open descriptor/handle, for platform code only.
-  long native() const { return m_fd; }
+  std::intptr_t native() const { return m_fd; }
 
  private:
-  long m_fd = -1;
+  std::intptr_t m_fd = -1;
 };
 
 // True for the errors a file system without lock support gives.

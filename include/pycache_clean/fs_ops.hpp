@@ -86,6 +86,11 @@ class FsOps {
 // The real file system of this platform.
 FsOps& real_fs();
 
+// Path syntax of this platform: '/' on POSIX; '/' and '\\' on Windows.
+bool is_path_separator(char c);
+// Whether `path` is absolute: "/x"; on Windows also "C:\\x" and "\\\\server\\share".
+bool is_absolute_path(const std::string& path);
+
 // Owns a handle and closes it through its FsOps.
 class ScopedHandle {
  public:

@@ -24,7 +24,12 @@ struct ChildResult {
 // reaches the whole process group, so it is not sent twice).
 ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& env = {});
 
-// This process's id, and its parent's.
+// This process's arguments as UTF-8, argv[0] first. POSIX: argv as given;
+// Windows: the UTF-16 command line (argv there is in the ANSI code page, which
+// cannot hold every file name).
+std::vector<std::string> process_arguments(int argc, char** argv);
+
+// This process's id.
 long current_pid();
 
 // Whether process `pid` exists, and when it started (an opaque number that

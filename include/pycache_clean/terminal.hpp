@@ -11,4 +11,8 @@ bool is_terminal(Stream stream);
 // (https://no-color.org), TERM not "dumb".
 bool use_colour(Stream stream);
 
+// Prepares the standard streams once at start-up: nothing on POSIX; on Windows
+// UTF-8 output and escape-sequence processing for a console.
+void prepare_terminal();
+
 }  // namespace pycache_clean

@@ -11,6 +11,7 @@
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/logging.hpp>
+#include <pycache_clean/process.hpp>
 #include <pycache_clean/terminal.hpp>
 #include <pycache_clean/version.hpp>
 #include "command.hpp"
@@ -86,6 +87,7 @@ void print_line(const std::string& text) {
 }
 
 int run(int argc, char** argv) {
+  prepare_terminal();
   configure_logging(0);
   CLI::App app{"Clear Python bytecode caches safely and fast, and keep them from going stale.",
                "pycache-clean"};
@@ -101,7 +103,8 @@ int run(int argc, char** argv) {
   commands.push_back(add_check_command(app));
 
   // No subcommand named: run `clean` with all the arguments.
-  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> args = process_arguments(argc, argv);
+  if (!args.empty()) args.erase(args.begin());
   if (args.empty() || !is_top_level_word(args.front(), commands))
     args.insert(args.begin(), "clean");
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes it reversed

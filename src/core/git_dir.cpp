@@ -28,9 +28,12 @@ fs::path absolute_normal(const fs::path& p, const fs::path& base) {
   return abs.lexically_normal();
 }
 
-std::string strip_slash(fs::path p) {
-  std::string s = p.string();
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
+// Paths are UTF-8 strings everywhere outside this file (u8path/u8string, so
+// that a Windows build does not go through the ANSI code page).
+std::string strip_slash(const fs::path& p) {
+  std::string s = p.u8string();
+  if (!p.has_relative_path()) return s;  // "/" or "C:\" stays whole
+  while (s.size() > 1 && (s.back() == '/' || s.back() == '\\')) s.pop_back();
   return s;
 }
 
@@ -40,7 +43,7 @@ fs::path common_of(const fs::path& git_dir) {
   fs::path commondir = git_dir / "commondir";
   if (fs::is_regular_file(commondir, ec)) {
     std::string target = first_line(commondir);
-    if (!target.empty()) return absolute_normal(target, git_dir);
+    if (!target.empty()) return absolute_normal(fs::u8path(target), git_dir);
   }
   return git_dir;
 }
@@ -50,16 +53,16 @@ fs::path common_of(const fs::path& git_dir) {
 std::optional<GitDirs> find_git_dirs(const std::string& start) {
   std::error_code ec;
   fs::path cwd = fs::current_path(ec);
-  fs::path here = absolute_normal(start.empty() ? "." : start, cwd);
+  fs::path here = absolute_normal(fs::u8path(start.empty() ? "." : start), cwd);
 
   const char* env_git_dir = std::getenv("GIT_DIR");
   const char* env_common = std::getenv("GIT_COMMON_DIR");
   if (env_git_dir && *env_git_dir) {
-    fs::path git_dir = absolute_normal(env_git_dir, cwd);
+    fs::path git_dir = absolute_normal(fs::u8path(env_git_dir), cwd);
     fs::path common =
-        env_common && *env_common ? absolute_normal(env_common, cwd) : common_of(git_dir);
+        env_common && *env_common ? absolute_normal(fs::u8path(env_common), cwd) : common_of(git_dir);
     const char* env_tree = std::getenv("GIT_WORK_TREE");
-    fs::path tree = env_tree && *env_tree ? absolute_normal(env_tree, cwd) : here;
+    fs::path tree = env_tree && *env_tree ? absolute_normal(fs::u8path(env_tree), cwd) : here;
     return GitDirs{strip_slash(git_dir), strip_slash(common), strip_slash(tree)};
   }
 
@@ -75,7 +78,7 @@ std::optional<GitDirs> find_git_dirs(const std::string& start) {
       if (line.compare(0, tag.size(), tag) == 0) {
         std::string target = line.substr(tag.size());
         target.erase(0, target.find_first_not_of(' '));
-        fs::path git_dir = absolute_normal(target, dir);
+        fs::path git_dir = absolute_normal(fs::u8path(target), dir);
         return GitDirs{strip_slash(git_dir), strip_slash(common_of(git_dir)), strip_slash(dir)};
       }
     }
@@ -86,7 +89,7 @@ std::optional<GitDirs> find_git_dirs(const std::string& start) {
 
 std::vector<std::string> list_worktrees(const std::string& common_dir) {
   std::vector<std::string> trees;
-  fs::path common(common_dir);
+  fs::path common = fs::u8path(common_dir);
   std::error_code ec;
   // The main worktree: the parent of a `.git` common directory (none when bare).
   if (common.filename() == ".git") trees.push_back(strip_slash(common.parent_path()));
@@ -94,7 +97,7 @@ std::vector<std::string> list_worktrees(const std::string& common_dir) {
     fs::path gitdir_file = entry.path() / "gitdir";  // holds PATH/.git of the worktree
     std::string line = first_line(gitdir_file);
     if (line.empty()) continue;
-    fs::path dot_git = absolute_normal(line, entry.path());
+    fs::path dot_git = absolute_normal(fs::u8path(line), entry.path());
     trees.push_back(strip_slash(dot_git.parent_path()));
   }
   return trees;

@@ -76,14 +76,22 @@ bool env_set(const char* name) {
 
 std::string canonical_or_same(const std::string& path) {
   std::error_code ec;
-  auto c = std::filesystem::weakly_canonical(path, ec);
-  return ec ? path : c.string();
+  auto c = std::filesystem::weakly_canonical(std::filesystem::u8path(path), ec);
+  return ec ? path : c.u8string();
 }
 
+// Whether `dir` is `root` or below it, component by component (so "C:\\a" and
+// "C:/a/" agree on Windows, and "/a/bc" is not inside "/a/b").
 bool is_inside(const std::string& dir, const std::string& root) {
-  if (root == "/") return true;
-  return dir == root || (dir.size() > root.size() && dir.compare(0, root.size(), root) == 0 &&
-                         dir[root.size()] == '/');
+  auto parts = [](const std::string& p) {
+    std::vector<std::string> out;
+    for (const auto& part : std::filesystem::u8path(p).lexically_normal())
+      if (!part.empty()) out.push_back(part.u8string());
+    return out;
+  };
+  auto d = parts(dir);
+  auto r = parts(root);
+  return r.size() <= d.size() && std::equal(r.begin(), r.end(), d.begin());
 }
 
 // The directories whose processes count under --scope repo.
@@ -94,7 +102,7 @@ std::vector<std::string> repo_roots() {
     roots.push_back(dirs->worktree);
   } else {
     std::error_code ec;
-    roots.push_back(std::filesystem::current_path(ec).string());
+    roots.push_back(std::filesystem::current_path(ec).u8string());
   }
   for (auto& r : roots) r = canonical_or_same(r);
   return roots;
@@ -171,10 +179,17 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
   std::map<long, const ProcessInfo*> by_pid;
   for (const auto& p : processes) by_pid[p.pid] = &p;
   std::set<long> excluded;
+  // A parent that started after its child is a newer process that reused the
+  // dead parent's pid (Windows keeps the old parent pid in every child), not an
+  // ancestor: the walk stops there.
   for (long pid = current_pid(); pid > 0 && !excluded.count(pid);) {
     excluded.insert(pid);
     auto it = by_pid.find(pid);
     if (it == by_pid.end()) break;
+    auto parent = by_pid.find(it->second->ppid);
+    if (parent != by_pid.end() && parent->second->start_ticks && it->second->start_ticks &&
+        parent->second->start_ticks > it->second->start_ticks)
+      break;
     pid = it->second->ppid;
   }
 
@@ -196,8 +211,9 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
     if (scope != PytestScope::all && p.uid != uid) continue;
     if (scope == PytestScope::repo) {
       if (p.cwd.empty()) continue;
+      std::string cwd = canonical_or_same(p.cwd);
       bool inside = std::any_of(roots.begin(), roots.end(),
-                                [&](const std::string& r) { return is_inside(p.cwd, r); });
+                                [&](const std::string& r) { return is_inside(cwd, r); });
       if (!inside) continue;
     }
     probe.runs.push_back(PytestRun{p.pid, join_command(p.argv, 4096)});

@@ -15,6 +15,7 @@
 // chosen carelessly is touched.
 #include <pycache_clean/sweep.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -154,11 +155,11 @@ std::string lexically_normal(const std::string& path) {
   std::vector<std::string_view> parts;
   std::string_view rest(path);
   while (!rest.empty()) {
-    auto slash = rest.find('/');
+    auto slash = std::find_if(rest.begin(), rest.end(), is_path_separator) - rest.begin();
     std::string_view part = rest.substr(0, slash);
     if (!part.empty() && part != ".") parts.push_back(part);
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
+    if (static_cast<std::size_t>(slash) == rest.size()) break;
+    rest.remove_prefix(static_cast<std::size_t>(slash) + 1);
   }
   std::string out;
   for (auto p : parts) {
@@ -168,19 +169,29 @@ std::string lexically_normal(const std::string& path) {
   return out.empty() ? "/" : out;
 }
 
+// Removes and returns a leading drive ("C:"), which only Windows paths have.
+std::string strip_drive(std::string& path) {
+  if (path.size() < 2 || path[1] != ':' || is_path_separator(path[0])) return {};
+  std::string drive = path.substr(0, 2);
+  path.erase(0, 2);
+  return drive;
+}
+
 }  // namespace
 
 std::string pycache_prefix_mirror(const std::string& prefix, const std::string& root,
                                   const std::string& cwd) {
   // importlib._bootstrap_external.cache_from_source: a relative head is joined
-  // to os.getcwd(), then the leading separators are stripped and the result is
-  // joined to sys.pycache_prefix. No symlink resolution.
-  std::string abs_root = !root.empty() && root[0] == '/' ? root : cwd + "/" + root;
-  std::string abs_prefix = !prefix.empty() && prefix[0] == '/' ? prefix : cwd + "/" + prefix;
+  // to os.getcwd(), a drive ("C:") is stripped, then the leading separators,
+  // and the result is joined to sys.pycache_prefix. No symlink resolution.
+  std::string abs_root = is_absolute_path(root) ? root : cwd + "/" + root;
+  std::string abs_prefix = is_absolute_path(prefix) ? prefix : cwd + "/" + prefix;
+  strip_drive(abs_root);
+  std::string drive = strip_drive(abs_prefix);
   std::string normal_root = lexically_normal(abs_root);
   std::string normal_prefix = lexically_normal(abs_prefix);
-  if (normal_root == "/") return normal_prefix;
-  return normal_prefix == "/" ? normal_root : normal_prefix + normal_root;
+  if (normal_root == "/") return drive + normal_prefix;
+  return drive + (normal_prefix == "/" ? normal_root : normal_prefix + normal_root);
 }
 
 SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepOptions& options,
@@ -195,7 +206,7 @@ SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepO
 
   if (!options.pycache_prefix.empty()) {
     std::error_code ec;
-    std::string cwd = std::filesystem::current_path(ec).string();
+    std::string cwd = std::filesystem::current_path(ec).u8string();
     if (ec) cwd = "/";
     for (const auto& root : roots) {
       std::string mirror = pycache_prefix_mirror(options.pycache_prefix, root, cwd);

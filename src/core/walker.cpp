@@ -190,11 +190,14 @@ class ParallelWalk {
 };
 
 // Splits "a/b/__pycache__/" into ("a/b", "__pycache__"); "__pycache__" into (".", ...).
+// Windows: "C:\\x\\__pycache__" into ("C:\\x", ...), "C:\\__pycache__" into ("C:\\", ...).
 std::pair<std::string, std::string> split_last(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return {".", path};
-  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+  while (path.size() > 1 && is_path_separator(path.back())) path.pop_back();
+  auto it = std::find_if(path.rbegin(), path.rend(), is_path_separator);
+  if (it == path.rend()) return {".", path};
+  std::size_t slash = static_cast<std::size_t>(path.rend() - it) - 1;
+  bool at_root = slash == 0 || (slash == 2 && path[1] == ':');
+  return {path.substr(0, at_root ? slash + 1 : slash), path.substr(slash + 1)};
 }
 
 }  // namespace
@@ -211,7 +214,9 @@ std::string join_path(const std::string& dir, std::string_view name) {
   std::string out;
   out.reserve(dir.size() + 1 + name.size());
   out = dir;
-  if (out.empty() || out.back() != '/') out.push_back('/');
+  // Windows: continue a path the way it was typed, "C:\\src" + "pkg" -> "C:\\src\\pkg".
+  char separator = is_path_separator('\\') && dir.find('\\') != std::string::npos ? '\\' : '/';
+  if (out.empty() || !is_path_separator(out.back())) out.push_back(separator);
   out.append(name.data(), name.size());
   return out;
 }

@@ -77,8 +77,8 @@ TEST(GitDirs, PlainRepositoryAndSubdirectory) {
   fs::create_directories(t / "repo/src/pkg");
   auto d = find_git_dirs(t / "repo/src/pkg");
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->common_dir, t / "repo/.git");
-  EXPECT_EQ(d->worktree, t / "repo");
+  EXPECT_EQ(normal(d->common_dir), normal(t / "repo/.git"));
+  EXPECT_EQ(normal(d->worktree), normal(t / "repo"));
 }
 
 TEST(GitDirs, LinkedWorktreeFileAndCommondir) {
@@ -89,12 +89,12 @@ TEST(GitDirs, LinkedWorktreeFileAndCommondir) {
   write_file(t / "wt/.git", "gitdir: " + t / "repo/.git/worktrees/wt\n");
   auto d = find_git_dirs(t / "wt");
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->git_dir, t / "repo/.git/worktrees/wt");
-  EXPECT_EQ(d->common_dir, t / "repo/.git");
+  EXPECT_EQ(normal(d->git_dir), normal(t / "repo/.git/worktrees/wt"));
+  EXPECT_EQ(normal(d->common_dir), normal(t / "repo/.git"));
   auto trees = list_worktrees(d->common_dir);
   ASSERT_EQ(trees.size(), 2u);
-  EXPECT_EQ(trees[0], t / "repo");
-  EXPECT_EQ(trees[1], t / "wt");
+  EXPECT_EQ(normal(trees[0]), normal(t / "repo"));
+  EXPECT_EQ(normal(trees[1]), normal(t / "wt"));
 }
 
 TEST(GitDirs, RelativeGitdirInDotGitFile) {
@@ -103,12 +103,12 @@ TEST(GitDirs, RelativeGitdirInDotGitFile) {
   write_file(t / "work/sub/.git", "gitdir: ../../modules/sub\n");
   auto d = find_git_dirs(t / "work/sub");
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->common_dir, t / "modules/sub");
+  EXPECT_EQ(normal(d->common_dir), normal(t / "modules/sub"));
 }
 
 TEST(GitDirs, NoRepository) {
   TempDir t;
-  ::unsetenv("GIT_DIR");
+  unset_env("GIT_DIR");
   // /tmp itself is in no repository on a sane machine; guard anyway.
   auto d = find_git_dirs(t.path());
   if (d) GTEST_SKIP() << "the temporary directory lies inside a repository: " << d->worktree;

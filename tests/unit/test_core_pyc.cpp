@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include "test_support.hpp"
 
@@ -91,10 +92,16 @@ TEST(CacheName, PlainOptimisedAndPytest) {
 TEST(Classify, TimestampStaleSuspectOkOrphan) {
   TempDir t;
   write_file(t / "pkg/mod.py", "X = 1\n");
-  struct stat st;
-  ASSERT_EQ(::stat((t / "pkg/mod.py").c_str(), &st), 0);
+  FileStat st;
+  {
+    int err = 0;
+    ScopedHandle pkg(real_fs(), real_fs().open_root(t / "pkg", err));
+    ASSERT_TRUE(pkg) << err;
+    ASSERT_EQ(real_fs().stat(pkg.get(), "mod.py", st), 0);
+  }
+  const auto mtime = fs::last_write_time(fs::u8path(t / "pkg/mod.py"));
   write_file(t / "pkg/__pycache__/mod.cpython-311.pyc",
-             header(3495, 0, static_cast<std::uint32_t>(st.st_mtime), 6) + "code");
+             header(3495, 0, static_cast<std::uint32_t>(st.mtime_sec), 6) + "code");
   write_file(t / "pkg/__pycache__/gone.cpython-311.pyc", header(3495, 0, 1, 1));
   write_file(t / "pkg/__pycache__/mod.cpython-312.pyc", header(3495, 0, 1, 1));
   write_file(t / "pkg/__pycache__/mod.cpython-39.pyc", "\x01");
@@ -109,16 +116,15 @@ TEST(Classify, TimestampStaleSuspectOkOrphan) {
   EXPECT_TRUE(r.gate_failed());
 
   // Same size and mtime, but written after the cache: suspect.
-  ::usleep(20000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
   write_file(t / "pkg/mod.py", "X = 2\n");
-  struct timespec times[2] = {st.st_atim, st.st_mtim};
-  ASSERT_EQ(::utimensat(AT_FDCWD, (t / "pkg/mod.py").c_str(), times, 0), 0);
+  fs::last_write_time(fs::u8path(t / "pkg/mod.py"), mtime);
   r = check_caches(real_fs(), {t / "pkg"}, options);
   EXPECT_EQ(r.counts[static_cast<int>(CacheClass::suspect)], 1u) << format_check_summary(r);
 
   // A different size: stale, and not a gate failure by itself.
   write_file(t / "pkg/mod.py", "X = 22\n");
-  ::unlink((t / "pkg/__pycache__/mod.cpython-39.pyc").c_str());
+  fs::remove(fs::u8path(t / "pkg/__pycache__/mod.cpython-39.pyc"));
   r = check_caches(real_fs(), {t / "pkg"}, options);
   EXPECT_EQ(r.counts[static_cast<int>(CacheClass::stale)], 1u) << format_check_summary(r);
   EXPECT_FALSE(r.gate_failed());

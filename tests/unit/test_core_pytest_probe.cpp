@@ -62,7 +62,7 @@ TEST(PytestMatch, Interpreters) {
 class ProbeTable : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* v : {"PYTEST_RUNNING", "PYTEST_VERSION", "PYTEST_CURRENT_TEST"}) ::unsetenv(v);
+    for (const char* v : {"PYTEST_RUNNING", "PYTEST_VERSION", "PYTEST_CURRENT_TEST"}) unset_env(v);
     m_old_cwd = fs::current_path();
     fs::create_directories(m_dir / "repo/.git");
     fs::create_directories(m_dir / "repo/src");
@@ -116,9 +116,9 @@ TEST_F(ProbeTable, ThisProcessAndItsAncestorsAreExcluded) {
 }
 
 TEST_F(ProbeTable, EnvironmentIsTheFirstEvidence) {
-  ::setenv("PYTEST_CURRENT_TEST", "t.py::test (call)", 1);
+  set_env("PYTEST_CURRENT_TEST", "t.py::test (call)");
   PytestProbe p = probe_pytest(PytestScope::repo, {});
-  ::unsetenv("PYTEST_CURRENT_TEST");
+  unset_env("PYTEST_CURRENT_TEST");
   EXPECT_TRUE(p.running);
   EXPECT_EQ(p.evidence, "environment");
 }

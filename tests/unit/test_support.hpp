@@ -3,15 +3,12 @@
 // Shared helpers for the unit tests: a temporary directory per test (removed
 // when the test passed, kept for inspection when it failed), small file
 // helpers, and FaultyFs, the failure-injection seam over the real FsOps.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -26,11 +23,17 @@ namespace fs = std::filesystem;
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "pycache-clean-unit-XXXXXX").string();
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
-    m_path = buf.data();
+    std::random_device seed;
+    std::mt19937_64 rng(seed());
+    for (int attempt = 0;; ++attempt) {
+      fs::path p = fs::temp_directory_path() / ("pycache-clean-unit-" + std::to_string(rng()));
+      std::error_code ec;
+      if (fs::create_directory(p, ec)) {
+        m_path = p.generic_u8string();
+        break;
+      }
+      if (attempt > 100) throw std::runtime_error("cannot create a temporary directory");
+    }
   }
   ~TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -49,14 +52,28 @@ class TempDir {
 };
 
 inline void write_file(const std::string& path, const std::string& content = "x") {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << content;
+  fs::create_directories(fs::u8path(path).parent_path());
+  std::ofstream(fs::u8path(path), std::ios::binary) << content;
 }
 
 inline bool exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
+  std::error_code ec;
+  return fs::symlink_status(fs::u8path(path), ec).type() != fs::file_type::not_found && !ec;
 }
+
+// `path` in this platform's normal form ("C:\\a\\b" for "C:/a/b/." on Windows),
+// to compare paths rather than spellings.
+inline std::string normal(const std::string& path) {
+  return fs::u8path(path).lexically_normal().u8string();
+}
+
+// Platform parts of the test support (support_posix.cpp, support_windows.cpp).
+void set_env(const std::string& name, const std::string& value);
+void unset_env(const std::string& name);
+// Creates a link at `link` to directory `target` (a symlink on POSIX, a
+// junction on Windows). Returns false, with the reason in `why`, where the
+// platform or the file system cannot.
+bool make_directory_link(const std::string& target, const std::string& link, std::string& why);
 
 enum class Op { open_root, open_dir, read_dir, remove, stat, read_file };
 

@@ -19,7 +19,7 @@ namespace {
 
 void on_alarm(int) {}
 
-int fd_of(long fd) {
+int fd_of(std::intptr_t fd) {
   return static_cast<int>(fd);
 }
 

@@ -179,6 +179,14 @@ FsOps& real_fs() {
   return fs;
 }
 
+bool is_path_separator(char c) {
+  return c == '/';
+}
+
+bool is_absolute_path(const std::string& path) {
+  return !path.empty() && path[0] == '/';
+}
+
 std::string errno_text(int err) {
   // strerror is not thread-safe; strerror_r's GNU and XSI variants differ, so
   // take whichever this libc provides.

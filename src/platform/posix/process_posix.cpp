@@ -116,6 +116,10 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
   return ChildResult{result, err};
 }
 
+std::vector<std::string> process_arguments(int argc, char** argv) {
+  return std::vector<std::string>(argv, argv + argc);
+}
+
 long current_pid() {
   return static_cast<long>(::getpid());
 }

@@ -20,4 +20,6 @@ bool use_colour(Stream stream) {
   return is_terminal(stream);
 }
 
+void prepare_terminal() {}
+
 }  // namespace pycache_clean

@@ -1,0 +1,280 @@
+// FsOps on Windows: the native API, relative to directory handles.
+//
+// Every entry is opened with NtCreateFile relative to its parent's handle
+// (OBJECT_ATTRIBUTES.RootDirectory), the counterpart of openat: no path string
+// is re-resolved, so a directory renamed or swapped during the walk cannot
+// redirect it. FILE_OPEN_REPARSE_POINT opens a junction or symbolic link itself
+// instead of its target; a directory that turns out to be a reparse point is
+// closed again and reported as ELOOP, exactly like O_NOFOLLOW on POSIX.
+//
+// Deletion sets the disposition on a handle opened the same way. Where the file
+// system supports it (NTFS on Windows 10 1709+) FileDispositionInfoEx deletes
+// with POSIX semantics (the name is gone at once, even while another process
+// still has the file open with FILE_SHARE_DELETE) and ignores the read-only
+// attribute. Elsewhere the classic disposition is used, after clearing the
+// read-only attribute. A sharing violation (a process holding the file open
+// without FILE_SHARE_DELETE, or a mapped .pyc) is retried briefly and then
+// returned as EBUSY: a locked entry, which the sweep keeps and reports.
+#include <pycache_clean/fs_ops.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+#include "win32.hpp"
+
+namespace pycache_clean {
+
+namespace {
+
+HANDLE handle_of(Handle h) {
+  return reinterpret_cast<HANDLE>(h);
+}
+
+Handle to_handle(HANDLE h) {
+  return reinterpret_cast<Handle>(h);
+}
+
+constexpr ULONG k_share_all = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+constexpr NTSTATUS k_status_sharing_violation = static_cast<NTSTATUS>(0xC0000043u);
+
+// How long a sharing violation is retried before the entry counts as locked:
+// long enough to ride out an editor's or a virus scanner's brief open.
+constexpr int k_sharing_retries = 5;
+constexpr std::chrono::milliseconds k_sharing_backoff{10};
+
+// Opens `name` relative to directory `parent`. Returns the NTSTATUS.
+NTSTATUS open_relative(Handle parent, const char* name, ACCESS_MASK access, ULONG options,
+                       HANDLE& out) {
+  std::wstring wide = win::widen(name);
+  UNICODE_STRING uname;
+  uname.Buffer = wide.data();
+  uname.Length = static_cast<USHORT>(std::min<std::size_t>(wide.size() * sizeof(wchar_t), 0xFFFE));
+  uname.MaximumLength = uname.Length;
+  OBJECT_ATTRIBUTES attributes;
+  // Exact names from a listing: no OBJ_CASE_INSENSITIVE, so that a case-sensitive
+  // directory (fsutil setCaseSensitiveInfo) resolves each name to itself.
+  InitializeObjectAttributes(&attributes, &uname, 0, handle_of(parent), nullptr);
+  IO_STATUS_BLOCK io{};
+  out = INVALID_HANDLE_VALUE;
+  return NtCreateFile(&out, access | SYNCHRONIZE, &attributes, &io, nullptr, 0, k_share_all,
+                      FILE_OPEN,
+                      options | FILE_OPEN_REPARSE_POINT | FILE_SYNCHRONOUS_IO_NONALERT |
+                          FILE_OPEN_FOR_BACKUP_INTENT,
+                      nullptr, 0);
+}
+
+NTSTATUS open_relative_retrying(Handle parent, const char* name, ACCESS_MASK access,
+                                ULONG options, HANDLE& out) {
+  NTSTATUS status = open_relative(parent, name, access, options, out);
+  for (int i = 0; i < k_sharing_retries && status == k_status_sharing_violation; ++i) {
+    std::this_thread::sleep_for(k_sharing_backoff * (i + 1));
+    status = open_relative(parent, name, access, options, out);
+  }
+  return status;
+}
+
+EntryType type_from_attributes(DWORD attributes) {
+  if (attributes & FILE_ATTRIBUTE_REPARSE_POINT) return EntryType::symlink;
+  if (attributes & FILE_ATTRIBUTE_DIRECTORY) return EntryType::directory;
+  if (attributes & FILE_ATTRIBUTE_DEVICE) return EntryType::other;
+  return EntryType::file;
+}
+
+// 100-ns intervals since 1601-01-01 to seconds and nanoseconds since 1970.
+void unix_time(LARGE_INTEGER t, std::int64_t& sec, std::int64_t& nsec) {
+  constexpr std::int64_t k_epoch_shift = 116444736000000000LL;
+  std::int64_t ticks = t.QuadPart - k_epoch_shift;
+  sec = ticks / 10000000;
+  nsec = (ticks % 10000000) * 100;
+  if (nsec < 0) {
+    sec -= 1;
+    nsec += 1000000000;
+  }
+}
+
+// FILE_INFO_BY_HANDLE_CLASS FileDispositionInfoEx and its flags (Windows SDK
+// winbase.h, Windows 10 1809); spelled out because MinGW-w64 10 guards them
+// behind an NTDDI-style version test that no _WIN32_WINNT value passes.
+constexpr auto k_file_disposition_info_ex = static_cast<FILE_INFO_BY_HANDLE_CLASS>(21);
+constexpr DWORD k_disposition_delete = 0x1;
+constexpr DWORD k_disposition_posix_semantics = 0x2;
+constexpr DWORD k_disposition_ignore_readonly = 0x10;
+
+int delete_by_handle(HANDLE h) {
+  struct {
+    DWORD Flags;
+  } ex{k_disposition_delete | k_disposition_posix_semantics | k_disposition_ignore_readonly};
+  if (SetFileInformationByHandle(h, k_file_disposition_info_ex, &ex, sizeof ex)) return 0;
+  DWORD error = GetLastError();
+  if (error == ERROR_DIR_NOT_EMPTY) return ENOTEMPTY;
+  // Not supported here (FAT, older Windows, Wine): the classic disposition,
+  // which refuses read-only files, so clear that attribute first.
+  FILE_BASIC_INFO basic{};
+  if (GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic) &&
+      (basic.FileAttributes & FILE_ATTRIBUTE_READONLY)) {
+    basic.FileAttributes &= ~static_cast<DWORD>(FILE_ATTRIBUTE_READONLY);
+    if (basic.FileAttributes == 0) basic.FileAttributes = FILE_ATTRIBUTE_NORMAL;
+    SetFileInformationByHandle(h, FileBasicInfo, &basic, sizeof basic);
+  }
+  FILE_DISPOSITION_INFO classic{};
+  classic.DeleteFile = TRUE;
+  if (SetFileInformationByHandle(h, FileDispositionInfo, &classic, sizeof classic)) return 0;
+  return win::errno_from_win32(GetLastError());
+}
+
+class WindowsFs final : public FsOps {
+ public:
+  Handle open_root(const std::string& path, int& err) override {
+    // A root named by the user is followed if it is a link, like `find -H`.
+    std::wstring wide = win::long_path(path);
+    HANDLE h = CreateFileW(wide.c_str(), FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+                           k_share_all, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+    if (h == INVALID_HANDLE_VALUE) {
+      err = win::errno_from_win32(GetLastError());
+      return k_no_handle;
+    }
+    FILE_BASIC_INFO basic{};
+    if (!GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic) ||
+        !(basic.FileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+      CloseHandle(h);
+      err = ENOTDIR;
+      return k_no_handle;
+    }
+    return to_handle(h);
+  }
+
+  Handle open_dir(Handle parent, const char* name, int& err) override {
+    HANDLE h;
+    NTSTATUS status = open_relative(parent, name, FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES,
+                                    FILE_DIRECTORY_FILE, h);
+    if (status < 0) {
+      err = win::errno_from_status(status);
+      return k_no_handle;
+    }
+    FILE_BASIC_INFO basic{};
+    if (!GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic)) {
+      err = win::errno_from_win32(GetLastError());
+      CloseHandle(h);
+      return k_no_handle;
+    }
+    if (basic.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+      CloseHandle(h);  // a junction or symbolic link: never walked into
+      err = ELOOP;
+      return k_no_handle;
+    }
+    return to_handle(h);
+  }
+
+  void close(Handle h) override {
+    if (h != k_no_handle) CloseHandle(handle_of(h));
+  }
+
+  int read_dir(Handle dir, DirListing& out) override {
+    out.clear();
+    struct Buffer {
+      alignas(8) unsigned char bytes[64 * 1024];
+    };
+    thread_local Buffer buffer;
+    FILE_INFO_BY_HANDLE_CLASS cls = FileFullDirectoryRestartInfo;
+    for (;;) {
+      if (!GetFileInformationByHandleEx(handle_of(dir), cls, buffer.bytes, sizeof buffer.bytes)) {
+        DWORD error = GetLastError();
+        return error == ERROR_NO_MORE_FILES ? 0 : win::errno_from_win32(error);
+      }
+      cls = FileFullDirectoryInfo;
+      for (std::size_t pos = 0;;) {
+        const auto* info = reinterpret_cast<const FILE_FULL_DIR_INFO*>(buffer.bytes + pos);
+        std::wstring_view name(info->FileName, info->FileNameLength / sizeof(wchar_t));
+        if (name != L"." && name != L"..")
+          out.add(win::narrow(name), type_from_attributes(info->FileAttributes));
+        if (info->NextEntryOffset == 0) break;
+        pos += info->NextEntryOffset;
+      }
+    }
+  }
+
+  int remove(Handle parent, const char* name, bool directory) override {
+    HANDLE h;
+    NTSTATUS status =
+        open_relative_retrying(parent, name, DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES,
+                               directory ? FILE_DIRECTORY_FILE : FILE_NON_DIRECTORY_FILE, h);
+    if (status < 0 && !directory && static_cast<std::uint32_t>(status) == 0xC00000BAu) {
+      // A directory junction or symbolic link listed as a link: remove the link itself.
+      status = open_relative_retrying(parent, name, DELETE | FILE_READ_ATTRIBUTES, 0, h);
+      if (status >= 0) {
+        FILE_BASIC_INFO basic{};
+        if (GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic) &&
+            !(basic.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+          CloseHandle(h);
+          return EISDIR;  // a real directory: not ours to remove as a file
+        }
+      }
+    }
+    if (status < 0) return win::errno_from_status(status);
+    int err = delete_by_handle(h);
+    for (int i = 0; i < k_sharing_retries && err == EBUSY; ++i) {
+      std::this_thread::sleep_for(k_sharing_backoff * (i + 1));
+      err = delete_by_handle(h);
+    }
+    CloseHandle(h);
+    return err;
+  }
+
+  int stat(Handle parent, const char* name, FileStat& out) override {
+    HANDLE h;
+    NTSTATUS status = open_relative(parent, name, FILE_READ_ATTRIBUTES, 0, h);
+    if (status < 0) return win::errno_from_status(status);
+    FILE_BASIC_INFO basic{};
+    FILE_STANDARD_INFO standard{};
+    bool ok = GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic) &&
+              GetFileInformationByHandleEx(h, FileStandardInfo, &standard, sizeof standard);
+    int err = ok ? 0 : win::errno_from_win32(GetLastError());
+    CloseHandle(h);
+    if (err) return err;
+    out.type = type_from_attributes(basic.FileAttributes);
+    out.size = standard.EndOfFile.QuadPart;
+    unix_time(basic.LastWriteTime, out.mtime_sec, out.mtime_nsec);
+    unix_time(basic.ChangeTime, out.ctime_sec, out.ctime_nsec);
+    return 0;
+  }
+
+  int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {
+    out.clear();
+    HANDLE h;
+    NTSTATUS status =
+        open_relative(parent, name, FILE_READ_DATA | FILE_READ_ATTRIBUTES, FILE_NON_DIRECTORY_FILE, h);
+    if (status < 0) return win::errno_from_status(status);
+    FILE_BASIC_INFO basic{};
+    if (GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic) &&
+        (basic.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+      CloseHandle(h);
+      return ELOOP;
+    }
+    char chunk[16 * 1024];
+    int err = 0;
+    while (out.size() < max_bytes) {
+      DWORD want = static_cast<DWORD>(std::min(sizeof chunk, max_bytes - out.size()));
+      DWORD got = 0;
+      if (!ReadFile(h, chunk, want, &got, nullptr)) {
+        err = win::errno_from_win32(GetLastError());
+        break;
+      }
+      if (got == 0) break;
+      out.append(chunk, got);
+    }
+    CloseHandle(h);
+    return err;
+  }
+};
+
+}  // namespace
+
+FsOps& real_fs() {
+  static WindowsFs fs;
+  return fs;
+}
+
+}  // namespace pycache_clean

@@ -1,0 +1,265 @@
+// Child processes and process facts on Windows.
+//
+// run_child resolves the program on PATH with PATHEXT (as cmd.exe does, but
+// never in the current directory), builds the command line with the quoting
+// CommandLineToArgvW and the C runtime undo, and starts it with CreateProcessW.
+// Batch files run through `cmd.exe /d /s /c`; since cmd.exe re-parses its line,
+// arguments with cmd metacharacters are refused for them rather than passed
+// on mangled. Ctrl-C and Ctrl-Break reach every process on the console, the
+// child included, so while it runs this process ignores them and waits for the
+// child's own exit code.
+#include <pycache_clean/process.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cwchar>
+#include <cwctype>
+
+#include <pycache_clean/exit_status.hpp>
+
+#include "win32.hpp"
+
+#include <shellapi.h>
+
+namespace pycache_clean {
+
+namespace {
+
+// https://learn.microsoft.com/cpp/c-language/parsing-c-command-line-arguments
+void append_quoted(std::wstring& line, const std::wstring& arg) {
+  if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring::npos) {
+    line += arg;
+    return;
+  }
+  line.push_back(L'"');
+  std::size_t backslashes = 0;
+  for (wchar_t c : arg) {
+    if (c == L'\\') {
+      ++backslashes;
+      continue;
+    }
+    if (c == L'"') line.append(backslashes * 2 + 1, L'\\');
+    else line.append(backslashes, L'\\');
+    backslashes = 0;
+    line.push_back(c);
+  }
+  line.append(backslashes * 2, L'\\');
+  line.push_back(L'"');
+}
+
+bool iequals(const std::wstring& a, const std::wstring& b) {
+  return CompareStringOrdinal(a.c_str(), static_cast<int>(a.size()), b.c_str(),
+                              static_cast<int>(b.size()), TRUE) == CSTR_EQUAL;
+}
+
+std::wstring extension_of(const std::wstring& path) {
+  auto slash = path.find_last_of(L"\\/");
+  auto dot = path.rfind(L'.');
+  if (dot == std::wstring::npos || (slash != std::wstring::npos && dot < slash)) return {};
+  return path.substr(dot);
+}
+
+bool is_file(const std::wstring& path) {
+  DWORD attributes = GetFileAttributesW(path.c_str());
+  return attributes != INVALID_FILE_ATTRIBUTES && !(attributes & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+std::wstring env_w(const wchar_t* name) {
+  DWORD need = GetEnvironmentVariableW(name, nullptr, 0);
+  if (need == 0) return {};
+  std::wstring value(need, L'\0');
+  DWORD got = GetEnvironmentVariableW(name, value.data(), need);
+  value.resize(got < need ? got : 0);
+  return value;
+}
+
+std::vector<std::wstring> path_extensions() {
+  std::wstring pathext = env_w(L"PATHEXT");
+  if (pathext.empty()) pathext = L".COM;.EXE;.BAT;.CMD";
+  std::vector<std::wstring> out;
+  std::size_t start = 0;
+  while (start <= pathext.size()) {
+    auto semi = pathext.find(L';', start);
+    std::wstring ext = pathext.substr(start, semi == std::wstring::npos ? semi : semi - start);
+    if (!ext.empty()) out.push_back(ext);
+    if (semi == std::wstring::npos) break;
+    start = semi + 1;
+  }
+  return out;
+}
+
+// `base` itself when it has an extension and exists, else base + each PATHEXT entry.
+std::wstring with_extension(const std::wstring& base, const std::vector<std::wstring>& exts) {
+  if (!extension_of(base).empty() && is_file(base)) return base;
+  for (const auto& ext : exts)
+    if (is_file(base + ext)) return base + ext;
+  return {};
+}
+
+std::wstring resolve_program(const std::wstring& name) {
+  auto exts = path_extensions();
+  if (name.find_first_of(L"\\/:") != std::wstring::npos) return with_extension(name, exts);
+  std::wstring path = env_w(L"PATH");
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto semi = path.find(L';', start);
+    std::wstring dir = path.substr(start, semi == std::wstring::npos ? semi : semi - start);
+    if (dir.size() >= 2 && dir.front() == L'"' && dir.back() == L'"') dir = dir.substr(1, dir.size() - 2);
+    if (!dir.empty()) {
+      if (dir.back() != L'\\' && dir.back() != L'/') dir.push_back(L'\\');
+      std::wstring found = with_extension(dir + name, exts);
+      if (!found.empty()) return found;
+    }
+    if (semi == std::wstring::npos) break;
+    start = semi + 1;
+  }
+  return {};
+}
+
+// The environment block for the child: ours with `changes` applied. Names
+// compare case-insensitively, as Windows treats them.
+std::wstring environment_block(const EnvChanges& changes) {
+  std::vector<std::wstring> entries;
+  if (wchar_t* block = GetEnvironmentStringsW()) {
+    for (const wchar_t* p = block; *p; p += std::wcslen(p) + 1) entries.emplace_back(p);
+    FreeEnvironmentStringsW(block);
+  }
+  for (const auto& [key, value] : changes) {
+    std::wstring wkey = win::widen(key);
+    bool replaced = false;
+    for (auto it = entries.begin(); it != entries.end();) {
+      // "=C:=C:\dir" entries start with '=': their name ends at the second '='.
+      auto eq = it->find(L'=', 1);
+      if (eq != std::wstring::npos && iequals(it->substr(0, eq), wkey)) {
+        if (value && !replaced) {
+          *it = wkey + L"=" + win::widen(*value);
+          replaced = true;
+          ++it;
+        } else {
+          it = entries.erase(it);
+        }
+      } else {
+        ++it;
+      }
+    }
+    if (value && !replaced) entries.push_back(wkey + L"=" + win::widen(*value));
+  }
+  std::wstring out;
+  for (const auto& e : entries) {
+    out += e;
+    out.push_back(L'\0');
+  }
+  out.push_back(L'\0');
+  return out;
+}
+
+BOOL WINAPI ignore_console_event(DWORD) {
+  return TRUE;  // the child got the same event; its exit decides ours
+}
+
+HANDLE inheritable_std_handle(DWORD which) {
+  HANDLE h = GetStdHandle(which);
+  if (h != nullptr && h != INVALID_HANDLE_VALUE)
+    SetHandleInformation(h, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
+  return h;
+}
+
+}  // namespace
+
+std::vector<std::string> process_arguments(int argc, char** argv) {
+  int count = 0;
+  wchar_t** wide = CommandLineToArgvW(GetCommandLineW(), &count);
+  if (!wide) return std::vector<std::string>(argv, argv + argc);
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) out.push_back(win::narrow(wide[i]));
+  LocalFree(wide);
+  return out;
+}
+
+ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& env) {
+  if (argv.empty()) return ChildResult{k_exit_command_not_found, ENOENT};
+  std::wstring program = resolve_program(win::widen(argv[0]));
+  if (program.empty()) return ChildResult{k_exit_command_not_found, ENOENT};
+
+  std::wstring line;
+  std::wstring application = program;
+  std::wstring ext = extension_of(program);
+  bool batch = iequals(ext, L".bat") || iequals(ext, L".cmd");
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    std::wstring arg = i == 0 ? program : win::widen(argv[i]);
+    if (batch && arg.find_first_of(L"%^&|<>!\"\r\n") != std::wstring::npos)
+      return ChildResult{k_exit_cannot_execute, EINVAL};
+    if (i > 0) line.push_back(L' ');
+    append_quoted(line, arg);
+  }
+  if (batch) {
+    std::wstring comspec = env_w(L"ComSpec");
+    application = comspec.empty() ? L"C:\\Windows\\System32\\cmd.exe" : comspec;
+    line = L"cmd.exe /d /s /c \"" + line + L"\"";
+  }
+  std::wstring block = environment_block(env);
+
+  STARTUPINFOW si{};
+  si.cb = sizeof si;
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = inheritable_std_handle(STD_INPUT_HANDLE);
+  si.hStdOutput = inheritable_std_handle(STD_OUTPUT_HANDLE);
+  si.hStdError = inheritable_std_handle(STD_ERROR_HANDLE);
+  PROCESS_INFORMATION pi{};
+  SetConsoleCtrlHandler(ignore_console_event, TRUE);
+  if (!CreateProcessW(application.c_str(), line.data(), nullptr, nullptr, TRUE,
+                      CREATE_UNICODE_ENVIRONMENT, block.data(), nullptr, &si, &pi)) {
+    DWORD error = GetLastError();
+    SetConsoleCtrlHandler(ignore_console_event, FALSE);
+    int err = win::errno_from_win32(error);
+    return ChildResult{err == ENOENT ? k_exit_command_not_found : k_exit_cannot_execute, err};
+  }
+  CloseHandle(pi.hThread);
+  WaitForSingleObject(pi.hProcess, INFINITE);
+  DWORD code = k_exit_failure;
+  GetExitCodeProcess(pi.hProcess, &code);
+  CloseHandle(pi.hProcess);
+  SetConsoleCtrlHandler(ignore_console_event, FALSE);
+  return ChildResult{static_cast<int>(code), 0};
+}
+
+long current_pid() {
+  return static_cast<long>(GetCurrentProcessId());
+}
+
+bool process_exists(long pid) {
+  if (pid <= 0) return false;
+  HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                         static_cast<DWORD>(pid));
+  if (!h) return GetLastError() == ERROR_ACCESS_DENIED;  // exists, but not ours to open
+  bool running = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
+  CloseHandle(h);
+  return running;
+}
+
+std::optional<std::uint64_t> process_start_time(long pid) {
+  HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
+  if (!h) return std::nullopt;
+  FILETIME created, exited, kernel, user;
+  bool ok = GetProcessTimes(h, &created, &exited, &kernel, &user) != 0;
+  CloseHandle(h);
+  if (!ok) return std::nullopt;
+  return (static_cast<std::uint64_t>(created.dwHighDateTime) << 32) | created.dwLowDateTime;
+}
+
+std::string host_name() {
+  wchar_t buf[256];
+  DWORD size = 256;
+  if (!GetComputerNameExW(ComputerNameDnsHostname, buf, &size)) return "?";
+  return win::narrow(std::wstring_view(buf, size));
+}
+
+void raise_open_file_limit() {
+  // Handles are not limited per process the way descriptors are: nothing to raise.
+}
+
+std::string find_program(const std::string& name) {
+  return win::narrow(resolve_program(win::widen(name)));
+}
+
+}  // namespace pycache_clean
