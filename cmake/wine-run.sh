@@ -4,7 +4,10 @@
 set -e
 : "${WINEPREFIX:=${TMPDIR:-/tmp}/pycache-clean-wine-$(id -u)}"
 : "${WINEDEBUG:=-all}"
-export WINEPREFIX WINEDEBUG
+# No .NET (Mono) or HTML (Gecko) engines: nothing here needs them, and a new
+# prefix would otherwise look for their installers.
+: "${WINEDLLOVERRIDES:=mscoree,mshtml=}"
+export WINEPREFIX WINEDEBUG WINEDLLOVERRIDES
 wine=$(command -v wine64 || true)
 [ -n "$wine" ] || wine=/usr/lib/wine/wine64
 server=$(command -v wineserver || true)

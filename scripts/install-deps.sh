@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's archive, what building and testing pycache-clean
 # needs; only the packages that are missing. Uses sudo when not root.
+#   --windows   also the MinGW-w64 cross compiler, GoogleTest's sources and
+#               Wine, for the Windows build and its tests (preset `windows`)
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
@@ -8,6 +10,12 @@ packages=(
   python3 python3-pytest python3-pytest-xdist pre-commit git make util-linux
   help2man man-db e2fsprogs dpkg
 )
+for arg in "$@"; do
+  case "$arg" in
+    --windows) packages+=(g++-mingw-w64-x86-64-posix googletest wine wine64 libwine) ;;
+    *) echo "install-deps.sh: unknown option '$arg' (known: --windows)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

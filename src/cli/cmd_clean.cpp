@@ -51,7 +51,8 @@ class PrintingListener final : public SweepListener {
 void reject_mistyped_subcommand(const CLI::App& app, const std::vector<std::string>& paths) {
   if (paths.size() != 1 || paths[0].find('/') != std::string::npos) return;
   std::error_code ec;
-  if (std::filesystem::symlink_status(std::filesystem::u8path(paths[0]), ec).type() != std::filesystem::file_type::not_found)
+  if (std::filesystem::symlink_status(std::filesystem::u8path(paths[0]), ec).type() !=
+      std::filesystem::file_type::not_found)
     return;
   std::vector<std::string> names;
   for (const auto* sub : app.get_parent()->get_subcommands([](const CLI::App*) { return true; }))

@@ -59,8 +59,8 @@ std::optional<GitDirs> find_git_dirs(const std::string& start) {
   const char* env_common = std::getenv("GIT_COMMON_DIR");
   if (env_git_dir && *env_git_dir) {
     fs::path git_dir = absolute_normal(fs::u8path(env_git_dir), cwd);
-    fs::path common =
-        env_common && *env_common ? absolute_normal(fs::u8path(env_common), cwd) : common_of(git_dir);
+    fs::path common = env_common && *env_common ? absolute_normal(fs::u8path(env_common), cwd)
+                                                : common_of(git_dir);
     const char* env_tree = std::getenv("GIT_WORK_TREE");
     fs::path tree = env_tree && *env_tree ? absolute_normal(fs::u8path(env_tree), cwd) : here;
     return GitDirs{strip_slash(git_dir), strip_slash(common), strip_slash(tree)};

@@ -85,9 +85,11 @@ bool empty_directory(FsOps& fs, Handle root, const std::string& root_path, Remov
     }
     if (type != EntryType::directory) {
       err = fs.remove(top.handle, name, false);
-      if (err == EISDIR) {
+      if (err == EISDIR && type != EntryType::symlink) {
         type = EntryType::directory;  // raced: it became a directory
       } else {
+        // A link that will not go as a link is never walked into as a directory.
+        if (err == EISDIR) err = ELOOP;
         if (err != 0 && err != ENOENT) {
           note_failure(failure, have_failure, join_path(top.path, name), err);
           top.ok = false;

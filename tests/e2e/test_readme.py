@@ -45,13 +45,14 @@ def example(ident):
 def test_every_example_is_tagged_and_tested():
     assert "<untagged>" not in EXAMPLES, EXAMPLES.get("<untagged>")
     tested = {"setup", "precommit-manifest", "precommit-local", "precommit-lock-entry",
-              "git-hook-lock", "makefile"}
+              "git-hook-lock", "makefile", "windows-build"}
     assert set(EXAMPLES) == tested
 
 
-def test_setup_commands_are_what_ci_runs():
+@pytest.mark.parametrize("ident", ["setup", "windows-build"])
+def test_setup_commands_are_what_ci_runs(ident):
     ci = (ROOT / ".ci/run").read_text()
-    for line in example("setup").splitlines():
+    for line in example(ident).splitlines():
         command = line.split("#")[0].strip()
         if command:
             assert command in ci, command

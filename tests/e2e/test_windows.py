@@ -115,11 +115,26 @@ def test_links_are_never_followed(tmp_path):
     make_tree(tmp_path / "proj", ["real/__pycache__/a.pyc"])
     os.symlink("../outside", tmp_path / "proj/__pycache__")
     os.symlink("../outside", tmp_path / "proj/linked")
-    os.symlink("../../../outside/__pycache__", tmp_path / "proj/real/__pycache__/link")
     expect(win("proj", cwd=tmp_path), out="Cleared 1/1 __pycache__ directories\n")
     assert (tmp_path / "outside/__pycache__/keep.pyc").exists()
     assert (tmp_path / "outside/keep.txt").exists()
     assert os.path.islink(tmp_path / "proj/__pycache__")
+
+
+def test_link_inside_a_cache_never_takes_its_target(tmp_path):
+    """Wine opens a Unix symlink's target even with FILE_OPEN_REPARSE_POINT; the
+    sweep notices (the handle's name is not the link's) and keeps the link."""
+    make_tree(tmp_path / "outside", ["__pycache__/keep.pyc", "keep.txt"])
+    make_tree(tmp_path / "proj", ["real/__pycache__/a.pyc"])
+    os.symlink("../../../outside/__pycache__", tmp_path / "proj/real/__pycache__/dlink")
+    os.symlink("../../../outside/keep.txt", tmp_path / "proj/real/__pycache__/flink")
+    r = expect(win("proj", cwd=tmp_path))
+    assert (tmp_path / "outside/__pycache__/keep.pyc").exists(), r
+    assert (tmp_path / "outside/keep.txt").exists(), r
+    if (tmp_path / "proj/real/__pycache__").exists():
+        assert "reparse point" in r.err and "Cleared 0/1" in r.out, r
+    else:
+        assert "Cleared 1/1" in r.out, r  # Windows itself: the links go, not their targets
 
 
 def test_junction_is_never_followed(tmp_path):

@@ -37,8 +37,8 @@ int wmain(int argc, wchar_t** argv) {
     std::fprintf(stderr, "usage: hold_open FILE READY [map]\n");
     return 2;
   }
-  HANDLE file = CreateFileW(argv[1], GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING, 0,
-                            nullptr);
+  HANDLE file =
+      CreateFileW(argv[1], GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING, 0, nullptr);
   if (file == INVALID_HANDLE_VALUE) {
     std::fprintf(stderr, "hold_open: cannot open: error %lu\n", GetLastError());
     return 1;

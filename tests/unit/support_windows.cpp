@@ -31,9 +31,9 @@ bool make_directory_link(const std::string& target, const std::string& link, std
     why = "mkdir: " + ec.message();
     return false;
   }
-  HANDLE h = CreateFileW(fs::u8path(link).wstring().c_str(), GENERIC_WRITE, 0, nullptr,
-                         OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
-                         nullptr);
+  HANDLE h =
+      CreateFileW(fs::u8path(link).wstring().c_str(), GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                  FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
   if (h == INVALID_HANDLE_VALUE) {
     why = "open: error " + std::to_string(GetLastError());
     return false;
@@ -61,8 +61,10 @@ bool make_directory_link(const std::string& target, const std::string& link, std
   DWORD error = GetLastError();
   CloseHandle(h);
   if (!ok) {
-    why = "this file system or Windows layer cannot create junctions (FSCTL_SET_REPARSE_POINT "
-          "failed with error " + std::to_string(error) + ")";
+    why =
+        "this file system or Windows layer cannot create junctions (FSCTL_SET_REPARSE_POINT "
+        "failed with error " +
+        std::to_string(error) + ")";
     fs::remove(fs::u8path(link), ec);
     return false;
   }

@@ -253,6 +253,27 @@ TEST(Sweep, LinksAreNeverFollowed) {
   EXPECT_TRUE(exists(t / "proj/linked/keep.txt"));
 }
 
+// A platform that cannot delete a link as a link says EISDIR (Wine opens a
+// Unix symlink's target): the remover must not take that as "it became a
+// directory" and walk into the target.
+TEST(Sweep, LinkThatWillNotGoAsALinkIsNeverWalkedInto) {
+  TempDir outside;
+  write_file(outside / "keep.pyc");
+  TempDir t;
+  write_file(t / "__pycache__/a.pyc");
+  std::string why;
+  if (!make_directory_link(outside.path(), t / "__pycache__/link", why)) GTEST_SKIP() << why;
+  FaultyFs fs;
+  fs.fail(Op::remove, "link", EISDIR, 1, 0);
+  fs.fail(Op::open_dir, "link", EIO, 1, 0);  // would show up if it were opened
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_EQ(r.removed, 0u);
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].error, ELOOP);
+  EXPECT_TRUE(exists(outside / "keep.pyc"));
+}
+
 TEST(Sweep, StrayBytecodeOnlyWithStray) {
   TempDir t;
   write_file(t / "legacy.pyc");

@@ -21,15 +21,22 @@ std::wstring wide(const std::string& path) {
 }
 
 TEST(WindowsText, Utf8RoundTripsIncludingUnpairedSurrogates) {
-  std::wstring names[] = {L"plain", L"caf\u00e9", L"\U0001F40D.py", std::wstring(L"a\xD800z"),
-                          std::wstring(L"\xDC00"), std::wstring(L"\xDBFF\xDFFF")};
+  std::wstring names[] = {L"plain",
+                          L"caf\u00e9",
+                          L"\U0001F40D.py",
+                          std::wstring(L"a\xD800z"),
+                          std::wstring(L"\xDC00"),
+                          std::wstring(L"\xDBFF\xDFFF")};
   for (const auto& n : names) EXPECT_EQ(win::widen(win::narrow(n)), n);
   EXPECT_EQ(win::narrow(L"\U0001F40D"), "\xF0\x9F\x90\x8D");
-  EXPECT_EQ(win::widen("\xFF" "a"), L"\xFFFD" L"a");  // not UTF-8: replaced, never a crash
+  EXPECT_EQ(win::widen("\xFF"
+                       "a"),
+            L"\xFFFD"
+            L"a");  // not UTF-8: replaced, never a crash
 }
 
 TEST(WindowsErrors, StatusesMapToTheErrnoTheSweepReports) {
-  EXPECT_EQ(win::errno_from_status(static_cast<NTSTATUS>(0xC0000043u)), EBUSY);  // sharing
+  EXPECT_EQ(win::errno_from_status(static_cast<NTSTATUS>(0xC0000043u)), EBUSY);   // sharing
   EXPECT_EQ(win::errno_from_status(static_cast<NTSTATUS>(0xC0000022u)), EACCES);  // denied
   EXPECT_EQ(win::errno_from_status(static_cast<NTSTATUS>(0xC0000034u)), ENOENT);  // not found
   EXPECT_EQ(win::errno_from_status(static_cast<NTSTATUS>(0xC0000101u)), ENOTEMPTY);

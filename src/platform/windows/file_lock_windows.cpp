@@ -99,7 +99,8 @@ int FileLock::lock(Mode mode, std::chrono::milliseconds timeout) {
   if (timeout.count() < 0) {
     OVERLAPPED o = lock_range();
     DWORD flags = mode == Mode::exclusive ? LOCKFILE_EXCLUSIVE_LOCK : 0;
-    return LockFileEx(handle_of(m_fd), flags, 0, 1, 0, &o) ? 0 : win::errno_from_win32(GetLastError());
+    return LockFileEx(handle_of(m_fd), flags, 0, 1, 0, &o) ? 0
+                                                           : win::errno_from_win32(GetLastError());
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::minstd_rand jitter(GetCurrentProcessId() ^ GetTickCount());
@@ -128,7 +129,8 @@ int FileLock::write_record(const std::string& text) {
   if (!SetFilePointerEx(h, zero, nullptr, FILE_BEGIN) || !SetEndOfFile(h))
     return win::errno_from_win32(GetLastError());
   DWORD written = 0;
-  if (!text.empty() && !WriteFile(h, text.data(), static_cast<DWORD>(text.size()), &written, nullptr))
+  if (!text.empty() &&
+      !WriteFile(h, text.data(), static_cast<DWORD>(text.size()), &written, nullptr))
     return win::errno_from_win32(GetLastError());
   return 0;
 }

@@ -66,14 +66,31 @@ NTSTATUS open_relative(Handle parent, const char* name, ACCESS_MASK access, ULON
                       nullptr, 0);
 }
 
-NTSTATUS open_relative_retrying(Handle parent, const char* name, ACCESS_MASK access,
-                                ULONG options, HANDLE& out) {
+NTSTATUS open_relative_retrying(Handle parent, const char* name, ACCESS_MASK access, ULONG options,
+                                HANDLE& out) {
   NTSTATUS status = open_relative(parent, name, access, options, out);
   for (int i = 0; i < k_sharing_retries && status == k_status_sharing_violation; ++i) {
     std::this_thread::sleep_for(k_sharing_backoff * (i + 1));
     status = open_relative(parent, name, access, options, out);
   }
   return status;
+}
+
+// Whether handle `h`, opened as `name` with FILE_OPEN_REPARSE_POINT, is that
+// entry itself. Windows guarantees it; Wine (8.0) ignores the flag for Unix
+// symbolic links and opens their target, which a delete would then remove. The
+// last component of the handle's own name tells: the link's name, or the target's.
+bool opened_itself(HANDLE h, const char* name) {
+  struct {
+    FILE_NAME_INFO info;
+    wchar_t more[32 * 1024];
+  } buf;
+  if (!GetFileInformationByHandleEx(h, FileNameInfo, &buf, sizeof buf))
+    return true;  // no way to tell
+  std::wstring_view full(buf.info.FileName, buf.info.FileNameLength / sizeof(wchar_t));
+  auto slash = full.find_last_of(L"\\/");
+  std::wstring_view last = slash == std::wstring_view::npos ? full : full.substr(slash + 1);
+  return last == win::widen(name);
 }
 
 EntryType type_from_attributes(DWORD attributes) {
@@ -130,8 +147,9 @@ class WindowsFs final : public FsOps {
   Handle open_root(const std::string& path, int& err) override {
     // A root named by the user is followed if it is a link, like `find -H`.
     std::wstring wide = win::long_path(path);
-    HANDLE h = CreateFileW(wide.c_str(), FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-                           k_share_all, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+    HANDLE h =
+        CreateFileW(wide.c_str(), FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+                    k_share_all, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
     if (h == INVALID_HANDLE_VALUE) {
       err = win::errno_from_win32(GetLastError());
       return k_no_handle;
@@ -160,7 +178,7 @@ class WindowsFs final : public FsOps {
       CloseHandle(h);
       return k_no_handle;
     }
-    if (basic.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+    if ((basic.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) || !opened_itself(h, name)) {
       CloseHandle(h);  // a junction or symbolic link: never walked into
       err = ELOOP;
       return k_no_handle;
@@ -214,6 +232,10 @@ class WindowsFs final : public FsOps {
       }
     }
     if (status < 0) return win::errno_from_status(status);
+    if (!opened_itself(h, name)) {
+      CloseHandle(h);  // a link whose target was opened instead: delete nothing
+      return ELOOP;
+    }
     int err = delete_by_handle(h);
     for (int i = 0; i < k_sharing_retries && err == EBUSY; ++i) {
       std::this_thread::sleep_for(k_sharing_backoff * (i + 1));
@@ -244,8 +266,8 @@ class WindowsFs final : public FsOps {
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {
     out.clear();
     HANDLE h;
-    NTSTATUS status =
-        open_relative(parent, name, FILE_READ_DATA | FILE_READ_ATTRIBUTES, FILE_NON_DIRECTORY_FILE, h);
+    NTSTATUS status = open_relative(parent, name, FILE_READ_DATA | FILE_READ_ATTRIBUTES,
+                                    FILE_NON_DIRECTORY_FILE, h);
     if (status < 0) return win::errno_from_status(status);
     FILE_BASIC_INFO basic{};
     if (GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic) &&

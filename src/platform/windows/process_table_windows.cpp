@@ -95,7 +95,8 @@ long user_of(HANDLE process) {
     wchar_t* sid = nullptr;
     if (ConvertSidToStringSidW(reinterpret_cast<TOKEN_USER*>(buf.data())->User.Sid, &sid)) {
       std::uint32_t hash = 2166136261u;  // FNV-1a
-      for (const wchar_t* p = sid; *p; ++p) hash = (hash ^ static_cast<std::uint32_t>(*p)) * 16777619u;
+      for (const wchar_t* p = sid; *p; ++p)
+        hash = (hash ^ static_cast<std::uint32_t>(*p)) * 16777619u;
       uid = static_cast<long>(hash & 0x7FFFFFFF);
       LocalFree(sid);
     }
@@ -123,7 +124,8 @@ std::vector<ProcessInfo> list_processes(bool& supported) {
   if (snapshot == INVALID_HANDLE_VALUE) return out;
   PROCESSENTRY32W entry{};
   entry.dwSize = sizeof entry;
-  for (BOOL more = Process32FirstW(snapshot, &entry); more; more = Process32NextW(snapshot, &entry)) {
+  for (BOOL more = Process32FirstW(snapshot, &entry); more;
+       more = Process32NextW(snapshot, &entry)) {
     ProcessInfo info;
     info.pid = static_cast<long>(entry.th32ProcessID);
     info.ppid = static_cast<long>(entry.th32ParentProcessID);
@@ -133,11 +135,12 @@ std::vector<ProcessInfo> list_processes(bool& supported) {
     if (h) {
       std::uint64_t parameters = process_parameters(h);
       info.argv = split_command_line(command_line_of(h, parameters));
-      if (parameters) info.cwd = trim_separator(win::narrow(read_remote_string(h, parameters + 0x38)));
+      if (parameters)
+        info.cwd = trim_separator(win::narrow(read_remote_string(h, parameters + 0x38)));
       FILETIME created, exited, kernel, user;
       if (GetProcessTimes(h, &created, &exited, &kernel, &user))
-        info.start_ticks = (static_cast<std::uint64_t>(created.dwHighDateTime) << 32) |
-                           created.dwLowDateTime;
+        info.start_ticks =
+            (static_cast<std::uint64_t>(created.dwHighDateTime) << 32) | created.dwLowDateTime;
       info.uid = user_of(h);
       CloseHandle(h);
     }

@@ -38,8 +38,10 @@ void append_quoted(std::wstring& line, const std::wstring& arg) {
       ++backslashes;
       continue;
     }
-    if (c == L'"') line.append(backslashes * 2 + 1, L'\\');
-    else line.append(backslashes, L'\\');
+    if (c == L'"')
+      line.append(backslashes * 2 + 1, L'\\');
+    else
+      line.append(backslashes, L'\\');
     backslashes = 0;
     line.push_back(c);
   }
@@ -104,7 +106,8 @@ std::wstring resolve_program(const std::wstring& name) {
   while (start <= path.size()) {
     auto semi = path.find(L';', start);
     std::wstring dir = path.substr(start, semi == std::wstring::npos ? semi : semi - start);
-    if (dir.size() >= 2 && dir.front() == L'"' && dir.back() == L'"') dir = dir.substr(1, dir.size() - 2);
+    if (dir.size() >= 2 && dir.front() == L'"' && dir.back() == L'"')
+      dir = dir.substr(1, dir.size() - 2);
     if (!dir.empty()) {
       if (dir.back() != L'\\' && dir.back() != L'/') dir.push_back(L'\\');
       std::wstring found = with_extension(dir + name, exts);
@@ -229,8 +232,8 @@ long current_pid() {
 
 bool process_exists(long pid) {
   if (pid <= 0) return false;
-  HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
-                         static_cast<DWORD>(pid));
+  HANDLE h =
+      OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
   if (!h) return GetLastError() == ERROR_ACCESS_DENIED;  // exists, but not ours to open
   bool running = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
   CloseHandle(h);

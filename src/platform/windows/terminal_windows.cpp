@@ -25,7 +25,8 @@ bool is_msys_pty(HANDLE h) {
     return false;
   const auto* info = reinterpret_cast<const FILE_NAME_INFO*>(buf.data());
   std::wstring name(info->FileName, info->FileNameLength / sizeof(wchar_t));
-  bool msys = name.find(L"msys-") != std::wstring::npos || name.find(L"cygwin-") != std::wstring::npos;
+  bool msys =
+      name.find(L"msys-") != std::wstring::npos || name.find(L"cygwin-") != std::wstring::npos;
   return msys && name.find(L"-pty") != std::wstring::npos;
 }
 

@@ -40,8 +40,10 @@ std::wstring widen(std::string_view text) {
     }
     bool ok = i + len <= n;
     for (std::size_t k = 1; ok && k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) ok = false;
-      else cp = (cp << 6) | (s[i + k] & 0x3F);
+      if ((s[i + k] & 0xC0) != 0x80)
+        ok = false;
+      else
+        cp = (cp << 6) | (s[i + k] & 0x3F);
     }
     // Overlong forms and values past U+10FFFF are not text.
     static const std::uint32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
