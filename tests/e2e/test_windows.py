@@ -210,3 +210,29 @@ def test_pytest_running_sees_a_pytest_process(tmp_path):
         release(p)
     expect(win("unless-pytest", "--scope", "user", "--", "cmd", "/c", "exit 9", cwd=tmp_path),
            rc=9)
+
+
+def test_check_names_a_corrupt_cache_and_stale_only_removes_it(tmp_path):
+    make_tree(tmp_path / "proj", ["pkg/mod.py"])
+    (tmp_path / "proj/pkg/__pycache__").mkdir()
+    (tmp_path / "proj/pkg/__pycache__/mod.cpython-311.pyc").write_bytes(b"\x01")
+    expect(win("check", "proj", cwd=tmp_path), rc=1,
+           out_has=["corrupt", "mod.cpython-311.pyc", "1 corrupt"])
+    expect(win("clean", "--stale-only", "proj", cwd=tmp_path),
+           out="Cleared 1/1 stale caches\n")
+    assert not (tmp_path / "proj/pkg/__pycache__").exists()
+    assert (tmp_path / "proj/pkg/mod.py").exists()
+
+
+SYSTEM_DLLS = {"advapi32.dll", "kernel32.dll", "msvcrt.dll", "ntdll.dll", "shell32.dll",
+               "user32.dll", "ws2_32.dll"}
+
+
+def test_the_executable_needs_no_dll_beside_it():
+    objdump = shutil.which("x86_64-w64-mingw32-objdump")
+    if not objdump:
+        pytest.skip("x86_64-w64-mingw32-objdump not installed (binutils-mingw-w64-x86-64)")
+    r = subprocess.run([objdump, "-p", BIN], capture_output=True, text=True, check=True)
+    dlls = {line.split(":", 1)[1].strip().lower()
+            for line in r.stdout.splitlines() if "DLL Name:" in line}
+    assert dlls and dlls <= SYSTEM_DLLS, dlls  # no libstdc++-6.dll, libgcc, libwinpthread

@@ -115,6 +115,22 @@ TEST_F(ProbeTable, ThisProcessAndItsAncestorsAreExcluded) {
   EXPECT_FALSE(probe_pytest(PytestScope::repo, table).running);
 }
 
+// Windows keeps a dead parent's pid in its children; a later process may reuse
+// it. A "parent" that started after the child is not its ancestor.
+TEST_F(ProbeTable, ParentPidReusedByALaterProcessIsNotAnAncestor) {
+  std::string repo = fs::canonical(m_dir / "repo").string();
+  ProcessInfo parent = process(900020, 1, {"pytest"}, repo);
+  ProcessInfo self = process(current_pid(), 900020, {"python3", "-m", "pytest"}, repo);
+  self.start_ticks = 100;
+  parent.start_ticks = 500;  // the pid was reused by a pytest started later
+  PytestProbe p = probe_pytest(PytestScope::repo, {parent, self});
+  EXPECT_TRUE(p.running);
+  ASSERT_EQ(p.runs.size(), 1u);
+  EXPECT_EQ(p.runs[0].pid, 900020);
+  parent.start_ticks = 50;  // the real parent: an ancestor, left out
+  EXPECT_FALSE(probe_pytest(PytestScope::repo, {parent, self}).running);
+}
+
 TEST_F(ProbeTable, EnvironmentIsTheFirstEvidence) {
   set_env("PYTEST_CURRENT_TEST", "t.py::test (call)");
   PytestProbe p = probe_pytest(PytestScope::repo, {});

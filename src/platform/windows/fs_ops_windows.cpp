@@ -236,8 +236,10 @@ class WindowsFs final : public FsOps {
       CloseHandle(h);  // a link whose target was opened instead: delete nothing
       return ELOOP;
     }
+    // Refused although DELETE access was granted: a mapped image or a sharing
+    // conflict that may pass in a moment. Retried like a sharing violation.
     int err = delete_by_handle(h);
-    for (int i = 0; i < k_sharing_retries && err == EBUSY; ++i) {
+    for (int i = 0; i < k_sharing_retries && (err == EBUSY || err == EACCES); ++i) {
       std::this_thread::sleep_for(k_sharing_backoff * (i + 1));
       err = delete_by_handle(h);
     }
