@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs a Windows program under Wine for the tests: a private, quiet prefix and
-# a persistent wineserver, so that only the first call pays Wine's start-up.
+# a persistent session, so that only the first call pays Wine's start-up.
 set -e
 : "${WINEPREFIX:=${TMPDIR:-/tmp}/pycache-clean-wine-$(id -u)}"
 : "${WINEDEBUG:=-all}"
@@ -13,11 +13,31 @@ wine=$(command -v wine64 || true)
 server=$(command -v wineserver || true)
 [ -n "$server" ] || server=/usr/lib/wine/wineserver
 mkdir -p "$WINEPREFIX"
-if [ ! -f "$WINEPREFIX/system.reg" ]; then
-  # First use: create the prefix once (about 10 s), serialized between callers,
-  # so that no test sees Wine's "configuration has been updated" chatter.
-  flock "$WINEPREFIX" sh -c '[ -f "$1/system.reg" ] || "$2" wineboot -i >/dev/null 2>&1' \
-    sh "$WINEPREFIX" "$wine"
+
+# Whether this prefix's Wine session (its services.exe) is up.
+session_up() {
+  for pid in $(pgrep -f 'system32.services\.exe' || true); do
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX" && return 0
+  done
+  return 1
+}
+
+# Start the session detached from our standard streams: the persistent
+# wineserver and Wine's background services live on after this call, and if
+# they inherited a test's output pipe, whoever reads it (CTest) would wait for
+# them forever. The first call also creates the prefix (about 10 s), which
+# keeps Wine's "configuration has been updated" chatter out of every test.
+if ! session_up; then
+  (
+    flock 9
+    if ! session_up; then
+      if [ ! -f "$WINEPREFIX/system.reg" ]; then
+        "$wine" wineboot -i 9>&-
+        "$server" -w 9>&-  # let the set-up's server finish before the lasting one starts
+      fi
+      "$server" -p 9>&-
+      "$wine" wineboot 9>&-
+    fi
+  ) 9>"$WINEPREFIX/.session-lock" </dev/null >/dev/null 2>&1
 fi
-"$server" -p 2>/dev/null || true
 exec "$wine" "$@"

@@ -1,4 +1,5 @@
 // `pycache-clean [clean]`: options -> SweepOptions -> sweep() -> report.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -7,6 +8,7 @@
 #include <pycache_clean/edit_distance.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/fs_ops.hpp>
 #include <pycache_clean/sweep.hpp>
 #include <pycache_clean/sweep_report.hpp>
 #include "command.hpp"
@@ -49,7 +51,7 @@ class PrintingListener final : public SweepListener {
 
 // A lone missing PATH that looks like a mistyped subcommand is a usage error.
 void reject_mistyped_subcommand(const CLI::App& app, const std::vector<std::string>& paths) {
-  if (paths.size() != 1 || paths[0].find('/') != std::string::npos) return;
+  if (paths.size() != 1 || std::any_of(paths[0].begin(), paths[0].end(), is_path_separator)) return;
   std::error_code ec;
   if (std::filesystem::symlink_status(std::filesystem::u8path(paths[0]), ec).type() !=
       std::filesystem::file_type::not_found)

@@ -73,8 +73,7 @@ this process's environment; the marker lock held by `pycache-clean test`; a
 scan of the process table (Linux /proc; Windows: a process snapshot) for
 pytest by command-line structure (pytest or py.test as the program or script,
 `-m pytest`, an IDE runner, an xdist worker of such a process), never by
-substring. This process and its
-ancestors are left out.
+substring. This process and its ancestors are left out.
 
 Exit status: 0 running, 1 not running, 2 usage error.
 

@@ -196,7 +196,7 @@ std::pair<std::string, std::string> split_last(std::string path) {
   auto it = std::find_if(path.rbegin(), path.rend(), is_path_separator);
   if (it == path.rend()) return {".", path};
   std::size_t slash = static_cast<std::size_t>(path.rend() - it) - 1;
-  bool at_root = slash == 0 || (slash == 2 && path[1] == ':');
+  bool at_root = slash == 0 || (slash == 2 && path[1] == ':' && is_absolute_path(path));
   return {path.substr(0, at_root ? slash + 1 : slash), path.substr(slash + 1)};
 }
 

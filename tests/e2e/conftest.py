@@ -9,7 +9,7 @@ of a silent pass.
 import os
 import shutil
 import subprocess
-import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +71,16 @@ def expect(result, rc=0, out=None, err_has=(), out_has=()):
     if problems:
         pytest.fail("; ".join(problems) + "\n" + str(result), pytrace=False)
     return result
+
+
+def wait_for_file(path, timeout=10):
+    """Wait until `path` exists (a helper's "ready" signal); fail after `timeout` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if os.path.exists(path):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{path} never appeared")
 
 
 def make_tree(root, files):

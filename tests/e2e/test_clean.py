@@ -5,7 +5,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -279,9 +278,9 @@ def _locked_tree(tree):
 def test_locked_entry_is_kept_reported_and_exit_0(public_tree):
     tree = public_tree
     prefix = _locked_tree(tree)
-    r = expect(run(tree, binary=str(tree / "pycache-clean"), prefix=prefix),
-               out="Cleared 2/3 __pycache__ directories\n",
-               err_has=[f"{tree}/locked/__pycache__/x.pyc: Permission denied", "warning"])
+    expect(run(tree, binary=str(tree / "pycache-clean"), prefix=prefix),
+           out="Cleared 2/3 __pycache__ directories\n",
+           err_has=[f"{tree}/locked/__pycache__/x.pyc: Permission denied", "warning"])
     assert (tree / "locked/__pycache__/x.pyc").exists()
     assert not (tree / "a/__pycache__").exists()
 

@@ -3,12 +3,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import BIN, base_env, expect, run
+from conftest import BIN, base_env, expect, run, wait_for_file
 
 needs_git = pytest.mark.skipif(not shutil.which("git"), reason="needs git")
 needs_flock = pytest.mark.skipif(not shutil.which("flock"), reason="needs util-linux flock")
@@ -36,15 +35,6 @@ def start_holder(cwd, *cmd, args=()):
     p = subprocess.Popen([BIN, "lock", *args, "--", *cmd], cwd=cwd, env=base_env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     return p
-
-
-def wait_for_file(path, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if os.path.exists(path):
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{path} never appeared")
 
 
 def test_mutual_exclusion_under_contention(tmp_path):
@@ -78,11 +68,9 @@ def test_holder_killed_with_sigkill_frees_the_lock_at_once(repo):
                               env=base_env(), stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)
     assert waiter.poll() is None  # really waiting
-    t0 = time.monotonic()
     os.killpg(holder.pid, signal.SIGKILL)  # the holder and its command, as OOM or kill -9 -PGID
     holder.wait()
-    assert waiter.wait(timeout=10) == 0
-    assert time.monotonic() - t0 < 2.0
+    assert waiter.wait(timeout=10) == 0  # long before its own --wait 30 ran out
     err = waiter.stderr.read()
     assert "[WAIT] waiting for pid" in err and "[LOCK] got" in err, err
 
@@ -216,8 +204,8 @@ def test_worktrees_share_the_lock_and_other_repositories_do_not(repo, tmp_path):
 
 
 def test_outside_a_repository_falls_back_to_the_current_directory(tmp_path):
-    r = expect(run("lock", "--", "true", cwd=tmp_path, env=base_env(GIT_DIR=None)),
-               err_has="not in a git repository")
+    expect(run("lock", "--", "true", cwd=tmp_path, env=base_env(GIT_DIR=None)),
+           err_has="not in a git repository")
     assert (tmp_path / ".pycache-clean.lock").exists()
 
 

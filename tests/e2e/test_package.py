@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, base_env
+from conftest import base_env
 
 BUILD = Path(os.environ.get("PYCACHE_CLEAN_BUILD_DIR", ""))
 

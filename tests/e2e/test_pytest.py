@@ -102,7 +102,7 @@ def probe(cwd, *args):
 def test_running_then_not(repo, background, argv):
     expect(probe(repo), rc=1, err_has="no pytest run in progress")
     b = background(argv, repo)
-    r = expect(probe(repo), rc=0, err_has=[f"pid {b.proc.pid}", "pytest is running (process)"])
+    expect(probe(repo), rc=0, err_has=[f"pid {b.proc.pid}", "pytest is running (process)"])
     doc = json.loads(expect(probe(repo / ".", "--json")).out)
     assert doc["running"] and doc["runs"][0]["pid"] == b.proc.pid
     expect(probe(repo, "-q"), rc=0)

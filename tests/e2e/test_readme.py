@@ -8,7 +8,6 @@ what is tested. `ruff` is not packaged by Debian: a stand-in on PATH plays it
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path

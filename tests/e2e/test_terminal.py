@@ -1,6 +1,5 @@
 """Terminal manners: progress only on a TTY, colour only on a TTY without NO_COLOR,
 log levels from -v/-vv/-q and SPDLOG_LEVEL. The TTY runs use util-linux `script`."""
-import os
 import shutil
 import subprocess
 

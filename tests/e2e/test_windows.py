@@ -9,12 +9,11 @@ links to Windows programs as reparse points, which stands in for them.
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, HELPERS, base_env, expect, make_tree, run
+from conftest import BIN, HELPERS, base_env, expect, make_tree, run, wait_for_file
 
 WINE = os.environ.get("PYCACHE_CLEAN_WINE", "")
 HOLD_OPEN = HELPERS / "hold_open.exe"
@@ -40,21 +39,12 @@ def win(*args, **kw):
     return run(*args, prefix=(WINE,), **kw)
 
 
-def wait_for_file(path, timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if os.path.exists(path):
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{path} never appeared")
-
-
 def hold_open(cwd, path, *mode):
     """Start hold_open.exe on `path`; returns the process once the file is held."""
     ready = Path(cwd) / "held.ready"
     p = subprocess.Popen([WINE, str(HOLD_OPEN), path, "held.ready", *mode], cwd=cwd,
                          stdin=subprocess.PIPE, env=base_env())
-    wait_for_file(ready)
+    wait_for_file(ready, timeout=60)
     return p
 
 
@@ -185,7 +175,7 @@ def test_lock_waiter_gives_up_with_75_and_names_the_holder(tmp_path):
     holder = subprocess.Popen([WINE, BIN, "lock", "--", str(HOLD_OPEN), "x.pyc", "held.ready"],
                               cwd=tmp_path, env=base_env(), stdin=subprocess.PIPE)
     try:
-        wait_for_file(tmp_path / "held.ready")
+        wait_for_file(tmp_path / "held.ready", timeout=60)
         expect(win("lock", "--wait", "0.5", "--", "cmd", "/c", "exit 0", cwd=tmp_path), rc=75,
                err_has=["gave up", "hold_open"])
     finally:
@@ -201,9 +191,13 @@ def test_pytest_running_sees_a_pytest_process(tmp_path):
     p = subprocess.Popen([WINE, str(tmp_path / "pytest.exe"), "x.pyc", "held.ready"],
                          cwd=tmp_path, env=base_env(), stdin=subprocess.PIPE)
     try:
-        wait_for_file(tmp_path / "held.ready")
+        wait_for_file(tmp_path / "held.ready", timeout=60)
         r = expect(win("pytest-running", "--scope", "user", "--json", cwd=tmp_path))
         assert '"running":true' in r.out and "pytest.exe" in r.out, r
+        # --scope repo (the default) reads each process's working directory.
+        expect(win("pytest-running", cwd=tmp_path), rc=0)
+        (tmp_path.parent / (tmp_path.name + "-elsewhere")).mkdir()
+        expect(win("pytest-running", cwd=tmp_path.parent / (tmp_path.name + "-elsewhere")), rc=1)
         expect(win("unless-pytest", "--scope", "user", "--", "cmd", "/c", "exit 9", cwd=tmp_path),
                rc=0, err_has="pytest")
     finally:
