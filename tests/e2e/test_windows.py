@@ -183,6 +183,23 @@ def test_lock_waiter_gives_up_with_75_and_names_the_holder(tmp_path):
     expect(win("lock", "--wait", "0", "--", "cmd", "/c", "exit 0", cwd=tmp_path))
 
 
+def test_killing_lock_ends_its_command_too(tmp_path):
+    """The lock belongs to pycache-clean alone on Windows; its command must not
+    run on unlocked after pycache-clean is killed (job object, kill on close)."""
+    make_tree(tmp_path, ["__pycache__/x.pyc"])
+    holder = subprocess.Popen([WINE, BIN, "lock", "--", str(HOLD_OPEN), "__pycache__\\x.pyc",
+                               "held.ready"], cwd=tmp_path, env=base_env(), stdin=subprocess.PIPE)
+    try:
+        wait_for_file(tmp_path / "held.ready", timeout=60)
+        expect(win(cwd=tmp_path), out="Cleared 0/1 __pycache__ directories\n")  # held open
+    finally:
+        holder.kill()  # as a closed terminal or a task manager would
+        holder.wait()
+    # hold_open is gone with it: the file is free and the lock too.
+    expect(win("lock", "--wait", "10", "--", "cmd", "/c", "exit 0", cwd=tmp_path))
+    expect(win(cwd=tmp_path), out="Cleared 1/1 __pycache__ directories\n")
+
+
 def test_pytest_running_sees_a_pytest_process(tmp_path):
     """A process whose program is pytest.exe, found by snapshot + command line."""
     shutil.copy(HOLD_OPEN, tmp_path / "pytest.exe")

@@ -8,6 +8,11 @@
 // on mangled. Ctrl-C and Ctrl-Break reach every process on the console, the
 // child included, so while it runs this process ignores them and waits for the
 // child's own exit code.
+//
+// The child runs in a job object that kills it when this process ends. A lock
+// held by `pycache-clean lock` belongs to this process alone (LockFileEx locks
+// are not inherited), so a command outliving a killed pycache-clean would run
+// unlocked; with the job, the lock and the command end together.
 #include <pycache_clean/process.hpp>
 
 #include <cerrno>
@@ -167,6 +172,23 @@ HANDLE inheritable_std_handle(DWORD which) {
   return h;
 }
 
+// A job that kills its processes when its last handle closes: when this
+// process exits in any way. Its handle is not inherited.
+HANDLE kill_on_close_job() {
+  HANDLE job = CreateJobObjectW(nullptr, nullptr);
+  if (!job) return nullptr;
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+  // BREAKAWAY_OK: a program that starts helpers with CREATE_BREAKAWAY_FROM_JOB
+  // still may (without it, CreateProcess would fail for it).
+  limits.BasicLimitInformation.LimitFlags =
+      JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_BREAKAWAY_OK;
+  if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
+    CloseHandle(job);
+    return nullptr;
+  }
+  return job;
+}
+
 }  // namespace
 
 std::vector<std::string> process_arguments(int argc, char** argv) {
@@ -210,19 +232,33 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
   si.hStdError = inheritable_std_handle(STD_ERROR_HANDLE);
   PROCESS_INFORMATION pi{};
   SetConsoleCtrlHandler(ignore_console_event, TRUE);
+  // Started suspended so that it is in the job before it can start anything.
   if (!CreateProcessW(application.c_str(), line.data(), nullptr, nullptr, TRUE,
-                      CREATE_UNICODE_ENVIRONMENT, block.data(), nullptr, &si, &pi)) {
+                      CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED, block.data(), nullptr, &si,
+                      &pi)) {
     DWORD error = GetLastError();
     SetConsoleCtrlHandler(ignore_console_event, FALSE);
     int err = win::errno_from_win32(error);
     return ChildResult{err == ENOENT ? k_exit_command_not_found : k_exit_cannot_execute, err};
   }
+  HANDLE job = kill_on_close_job();
+  if (job && !AssignProcessToJobObject(job, pi.hProcess)) {
+    CloseHandle(job);  // best effort: an enclosing job may forbid it
+    job = nullptr;
+  }
+  ResumeThread(pi.hThread);
   CloseHandle(pi.hThread);
   WaitForSingleObject(pi.hProcess, INFINITE);
   DWORD code = k_exit_failure;
   GetExitCodeProcess(pi.hProcess, &code);
   CloseHandle(pi.hProcess);
   SetConsoleCtrlHandler(ignore_console_event, FALSE);
+  if (job) {
+    // The command is done; what it left running in the background stays alive.
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION none{};
+    SetInformationJobObject(job, JobObjectExtendedLimitInformation, &none, sizeof none);
+    CloseHandle(job);
+  }
   return ChildResult{static_cast<int>(code), 0};
 }
 
