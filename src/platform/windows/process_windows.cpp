@@ -15,6 +15,7 @@
 // unlocked; with the job, the lock and the command end together.
 #include <pycache_clean/process.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cwchar>
@@ -152,6 +153,14 @@ std::wstring environment_block(const EnvChanges& changes) {
     }
     if (value && !replaced) entries.push_back(wkey + L"=" + win::widen(*value));
   }
+  // "All strings in the environment block must be sorted alphabetically by
+  // name", case-insensitively (CreateProcess, "Changing Environment Variables").
+  auto name_of = [](const std::wstring& e) { return e.substr(0, e.find(L'=', 1)); };
+  std::stable_sort(entries.begin(), entries.end(), [&](const auto& a, const auto& b) {
+    std::wstring na = name_of(a), nb = name_of(b);
+    return CompareStringOrdinal(na.c_str(), static_cast<int>(na.size()), nb.c_str(),
+                                static_cast<int>(nb.size()), TRUE) == CSTR_LESS_THAN;
+  });
   std::wstring out;
   for (const auto& e : entries) {
     out += e;
@@ -211,7 +220,9 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
   std::wstring ext = extension_of(program);
   bool batch = iequals(ext, L".bat") || iequals(ext, L".cmd");
   for (std::size_t i = 0; i < argv.size(); ++i) {
-    std::wstring arg = i == 0 ? program : win::widen(argv[i]);
+    // argv[0] as typed (the program itself is named by `application`), as
+    // posix_spawnp passes it; a batch file's line names its full path for cmd.exe.
+    std::wstring arg = i == 0 && batch ? program : win::widen(argv[i]);
     if (batch && arg.find_first_of(L"%^&|<>!\"\r\n") != std::wstring::npos)
       return ChildResult{k_exit_cannot_execute, EINVAL};
     if (i > 0) line.push_back(L' ');

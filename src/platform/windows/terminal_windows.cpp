@@ -1,6 +1,7 @@
-// Terminal detection and set-up on Windows. A console is a terminal; so is a
-// mintty/MSYS pty, which shows up as a named pipe called msys-*-pty* or
-// cygwin-*-pty* (the test git-for-windows' isatty uses as well).
+// Terminal detection and set-up on Windows. A console is a terminal; so is the
+// pty of mintty (Git Bash, MSYS2, Cygwin), which shows up as a named pipe
+// called msys-*-pty* or cygwin-*-pty*: the same name test that the MSYS and
+// Cygwin runtimes' own isatty() makes.
 #include <pycache_clean/terminal.hpp>
 
 #include <cstdlib>
