@@ -10,11 +10,6 @@
 namespace pycache_clean::test {
 namespace {
 
-SweepReport run_sweep(FsOps& fs, const std::string& root, SweepOptions options = {}) {
-  options.walk.jobs = 2;
-  return sweep(fs, {root}, options, nullptr);
-}
-
 // Three caches: one plain, one nested deeper, one holding a subfolder and a
 // file that is not bytecode.
 void make_project(const TempDir& t) {

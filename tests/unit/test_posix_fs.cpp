@@ -10,12 +10,6 @@
 namespace pycache_clean::test {
 namespace {
 
-SweepReport run_sweep(FsOps& fs, const std::string& root) {
-  SweepOptions options;
-  options.walk.jobs = 2;
-  return sweep(fs, {root}, options, nullptr);
-}
-
 TEST(Sweep, TreeDeeperThanPathMax) {
   TempDir t;
   std::string name(200, 'd');

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <pycache_clean/fs_ops.hpp>
+#include <pycache_clean/sweep.hpp>
 
 namespace pycache_clean::test {
 
@@ -65,6 +66,13 @@ inline bool exists(const std::string& path) {
 // to compare paths rather than spellings.
 inline std::string normal(const std::string& path) {
   return fs::u8path(path).lexically_normal().u8string();
+}
+
+// One sweep of `root` with two walker threads (so that the parallel walk is
+// what every test exercises).
+inline SweepReport run_sweep(FsOps& fs, const std::string& root, SweepOptions options = {}) {
+  options.walk.jobs = 2;
+  return sweep(fs, {root}, options, nullptr);
 }
 
 // Platform parts of the test support (support_posix.cpp, support_windows.cpp).

@@ -10,12 +10,6 @@
 namespace pycache_clean::test {
 namespace {
 
-SweepReport run_sweep(const std::string& root) {
-  SweepOptions options;
-  options.walk.jobs = 2;
-  return sweep(real_fs(), {root}, options, nullptr);
-}
-
 std::wstring wide(const std::string& path) {
   return win::long_path(path);
 }
@@ -48,7 +42,7 @@ TEST(WindowsSweep, ReadOnlyCacheFileIsRemoved) {
   write_file(t / "pkg/__pycache__/m.cpython-311.pyc");
   ASSERT_TRUE(SetFileAttributesW(wide(t / "pkg/__pycache__/m.cpython-311.pyc").c_str(),
                                  FILE_ATTRIBUTE_READONLY));
-  SweepReport r = run_sweep(t.path());
+  SweepReport r = run_sweep(real_fs(), t.path());
   EXPECT_EQ(r.found, 1u);
   EXPECT_EQ(r.removed, 1u);
   EXPECT_FALSE(exists(t / "pkg/__pycache__"));
@@ -62,7 +56,7 @@ TEST(WindowsSweep, FileHeldWithoutShareDeleteIsKeptReportedAndTheSweepGoesOn) {
   HANDLE h = CreateFileW(wide(t / "held/__pycache__/m.cpython-311.pyc").c_str(), GENERIC_READ,
                          FILE_SHARE_READ, nullptr, OPEN_EXISTING, 0, nullptr);
   ASSERT_NE(h, INVALID_HANDLE_VALUE);
-  SweepReport r = run_sweep(t.path());
+  SweepReport r = run_sweep(real_fs(), t.path());
   EXPECT_EQ(r.found, 2u);
   EXPECT_EQ(r.removed, 1u);
   ASSERT_FALSE(r.kept.empty());
@@ -71,7 +65,7 @@ TEST(WindowsSweep, FileHeldWithoutShareDeleteIsKeptReportedAndTheSweepGoesOn) {
   EXPECT_TRUE(exists(t / "held/__pycache__/m.cpython-311.pyc"));
   EXPECT_FALSE(exists(t / "free/__pycache__"));
   CloseHandle(h);
-  r = run_sweep(t.path());  // released: the next sweep takes it
+  r = run_sweep(real_fs(), t.path());  // released: the next sweep takes it
   EXPECT_EQ(r.removed, 1u);
   EXPECT_FALSE(exists(t / "held/__pycache__"));
 }
@@ -89,11 +83,11 @@ TEST(WindowsSweep, PathsLongerThanMaxPath) {
                          CREATE_NEW, 0, nullptr);
   ASSERT_NE(f, INVALID_HANDLE_VALUE);
   CloseHandle(f);
-  SweepReport r = run_sweep(t.path());
+  SweepReport r = run_sweep(real_fs(), t.path());
   EXPECT_EQ(r.found, 1u);
   EXPECT_EQ(r.removed, 1u);
   EXPECT_EQ(GetFileAttributesW(wide(dir + "/__pycache__").c_str()), INVALID_FILE_ATTRIBUTES);
-  r = run_sweep(dir);  // a root that long, named directly
+  r = run_sweep(real_fs(), dir);  // a root that long, named directly
   EXPECT_EQ(r.found, 0u);
   EXPECT_TRUE(r.kept.empty());
 }
@@ -110,7 +104,7 @@ TEST(WindowsSweep, NameWithUnpairedSurrogateIsSwept) {
                          GENERIC_WRITE, 0, nullptr, CREATE_NEW, 0, nullptr);
   ASSERT_NE(f, INVALID_HANDLE_VALUE);
   CloseHandle(f);
-  SweepReport r = run_sweep(t.path());
+  SweepReport r = run_sweep(real_fs(), t.path());
   EXPECT_EQ(r.found, 1u);
   EXPECT_EQ(r.removed, 1u);
   EXPECT_EQ(GetFileAttributesW((base + L"\\" + odd + L"\\__pycache__").c_str()),
