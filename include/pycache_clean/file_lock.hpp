@@ -6,6 +6,21 @@
 
 namespace pycache_clean {
 
+// How a lock file is opened. Nothing here ever truncates or writes a file that
+// pycache-clean did not create itself, and nothing blocks on opening: a FIFO,
+// socket or device at the path is refused (it would hang a blocking open, or
+// have side effects), never opened for reading.
+struct LockFileOpen {
+  // Create the file when it is missing.
+  bool create = true;
+  // Follow a symbolic link at the last component (a path the user typed, as
+  // flock(1) does). Default paths are opened with O_NOFOLLOW: a link planted
+  // there is refused.
+  bool follow_links = false;
+  // A directory may be locked (flock(1) allows it); only for a typed path.
+  bool allow_directory = false;
+};
+
 // A kernel advisory lock on a file: flock(2) on POSIX (so it excludes and is
 // excluded by util-linux flock(1) on the same file), LockFileEx on Windows.
 // The kernel drops it when the holder dies in any way: it is never stale.
@@ -20,29 +35,42 @@ class FileLock {
   FileLock& operator=(FileLock&& other) noexcept;
   ~FileLock();
 
-  // Opens (creating if missing, never truncating) `path`. Returns 0 or errno.
-  int open(const std::string& path);
-  // Opens `path` only when it exists (ENOENT otherwise), read-only.
-  int open_existing(const std::string& path);
+  // Opens `path` as `how` says. Returns 0 or errno: ELOOP for a refused
+  // symbolic link, EISDIR for a refused directory, and k_err_not_lockable (see
+  // below) for a FIFO, socket or device, whose kind `refused_kind()` names.
+  int open(const std::string& path, const LockFileOpen& how);
   // Takes the lock without waiting: 0, EWOULDBLOCK when held elsewhere, or errno.
   int try_lock(Mode mode);
   // Waits for the lock at most `timeout` (negative: forever): 0, ETIMEDOUT, or
   // errno. Waits blocked in the kernel, so the kernel's queue keeps it fair.
   int lock(Mode mode, std::chrono::milliseconds timeout);
   void unlock();
-  // Replaces the file's content by `text` (the holder record); returns 0 or errno.
+  // Whether the holder record may be written: the file was created by
+  // pycache-clean (now, or earlier: it starts with the record signature), is
+  // a regular file with a single link and, on POSIX, is ours.
+  bool owns_content() const { return m_owns_content; }
+  // Replaces the file's content by the signature plus `text`, only when
+  // owns_content(); returns 0, EPERM when the file is not ours, or errno.
   int write_record(const std::string& text);
-  // The file's content (at most 4 KiB).
+  // The file's content (at most 4 KiB), or empty when it is not a record file.
   std::string read_record() const;
   // Lets child processes inherit the lock (they then keep it alive as well).
   void set_inheritable(bool inheritable);
-  bool is_open() const { return m_fd >= 0; }
-  // The open descriptor/handle, for platform code only.
-  std::intptr_t native() const { return m_fd; }
+  // "a FIFO", "a socket", "a device" after open() refused one.
+  const char* refused_kind() const { return m_refused_kind; }
 
  private:
   std::intptr_t m_fd = -1;
+  bool m_owns_content = false;
+  const char* m_refused_kind = "";
 };
+
+// The first line of every lock file pycache-clean writes a record into.
+inline constexpr const char* k_lock_record_signature = "pycache-clean lock file\n";
+
+// open()'s error for a path that is neither a regular file nor (when allowed)
+// a directory. Outside errno's range on every platform.
+inline constexpr int k_err_not_lockable = 100001;
 
 // True for the errors a file system without lock support gives.
 bool is_lock_unsupported(int err);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,16 @@ FsOps& real_fs();
 bool is_path_separator(char c);
 // Whether `path` is absolute: "/x"; on Windows also "C:\\x" and "\\\\server\\share".
 bool is_absolute_path(const std::string& path);
+
+// The separator of path lists such as $GIT_CEILING_DIRECTORIES: ':' on POSIX, ';' on Windows.
+char path_list_separator();
+// The device (file system) holding `path`, without following a final symlink;
+// empty when unknown (Windows) or when `path` cannot be looked at.
+std::optional<std::uint64_t> path_device(const std::string& path);
+// Whether `path` (not followed) belongs to the user running us; as root under
+// sudo, to the user in $SUDO_UID (git's is_path_owned_by_current_uid). Always
+// true where ownership is not checked (Windows).
+bool is_owned_by_current_user(const std::string& path);
 
 // Owns a handle and closes it through its FsOps.
 class ScopedHandle {

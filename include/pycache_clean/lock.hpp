@@ -25,6 +25,12 @@ std::optional<HolderRecord> parse_holder_record(const std::string& text);
 // not name a live process on this host.
 std::string describe_holder(const std::optional<HolderRecord>& record);
 
+// Opens `lock` at `path` as `how` says, or throws Error(`exit_status`) naming
+// `what` ("lock file"), the path and why: a refused link, FIFO, socket,
+// device or directory is said as such.
+void open_lock_file(FileLock& lock, const std::string& path, const LockFileOpen& how,
+                    const char* what, int exit_status);
+
 // The lock file `name` in the repository's common git directory (shared by all
 // worktrees, never shown by `git status`), or `./.name` outside a repository.
 // Sets `outside_repository` in that case.

@@ -44,6 +44,11 @@ std::string host_name();
 // a deep walk keeps one descriptor per level that still has pending siblings.
 void raise_open_file_limit();
 
+// Runs `argv` (searched in PATH) with no input and returns its standard
+// output when it exits 0; empty when it cannot start or fails. For short
+// queries (`git config`), not for the user's commands.
+std::optional<std::string> capture_output(const std::vector<std::string>& argv);
+
 // The full path of executable `name` found on PATH, or empty.
 std::string find_program(const std::string& name);
 

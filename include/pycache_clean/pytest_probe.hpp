@@ -30,6 +30,8 @@ struct PytestProbe {
   std::string evidence;  // "environment", "marker", "process" or empty
   std::vector<PytestRun> runs;
   bool scan_supported = true;
+  // Why the marker at its path could not be used (a FIFO, a link...), or empty.
+  std::string marker_problem;
 };
 
 // The marker lock that `pycache-clean test` holds (shared) for a whole run.

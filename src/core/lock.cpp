@@ -89,6 +89,22 @@ std::string describe_holder(const std::optional<HolderRecord>& record) {
   return out;
 }
 
+void open_lock_file(FileLock& lock, const std::string& path, const LockFileOpen& how,
+                    const char* what, int exit_status) {
+  int err = lock.open(path, how);
+  if (err == 0) return;
+  std::string why;
+  if (err == ELOOP && !how.follow_links)
+    why = "is a symbolic link; refusing to follow it (remove it, or name a file with --file)";
+  else if (err == k_err_not_lockable)
+    why = fmt::format("is {}, not a regular file; refusing to open it", lock.refused_kind());
+  else if (err == EISDIR)
+    why = "is a directory, not a regular file";
+  else
+    why = errno_text(err);
+  throw Error(fmt::format("{} {}: {}", what, path, why), exit_status);
+}
+
 std::string default_lock_path(const std::string& name, bool& outside_repository) {
   auto dirs = find_git_dirs(".");
   outside_repository = !dirs;
@@ -104,8 +120,9 @@ int run_locked(const LockOptions& options) {
     if (outside) spdlog::info("not in a git repository: locking {} in the current directory", path);
   }
   FileLock lock;
-  if (int err = lock.open(path))
-    throw Error(fmt::format("lock file {}: {}", path, errno_text(err)), k_exit_usage);
+  LockFileOpen how;
+  how.follow_links = how.allow_directory = !options.file.empty();  // typed: as flock(1)
+  open_lock_file(lock, path, how, "lock file", k_exit_usage);
 
   auto start = Clock::now();
   int err = lock.try_lock(FileLock::Mode::exclusive);
@@ -171,7 +188,7 @@ int run_locked(const LockOptions& options) {
 
   ChildResult child = run_child(options.command);
 
-  lock.write_record("");
+  lock.write_record("");  // only the signature stays: nobody holds it
   lock.unlock();
   log_spawn_error(options.command, child);
   return child.status;

@@ -16,6 +16,7 @@
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/file_lock.hpp>
+#include <pycache_clean/lock.hpp>
 #include <pycache_clean/process.hpp>
 
 namespace pycache_clean {
@@ -60,8 +61,7 @@ int run_test_command(std::vector<std::string> command) {
   if (command.empty()) command = {"python3", "-m", "pytest"};
   std::string marker_path = pytest_marker_path();
   FileLock marker;
-  if (int err = marker.open(marker_path))
-    throw Error(fmt::format("marker lock {}: {}", marker_path, errno_text(err)));
+  open_lock_file(marker, marker_path, LockFileOpen{}, "marker lock", k_exit_failure);
   if (int err = marker.lock(FileLock::Mode::shared, std::chrono::milliseconds(10000)))
     throw Error(fmt::format("marker lock {}: {}", marker_path, errno_text(err)));
   marker.set_inheritable(true);  // pytest and its xdist workers keep the mark alive

@@ -16,7 +16,10 @@
 #include <map>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include <pycache_clean/command_line.hpp>
+#include <pycache_clean/error.hpp>
 #include <pycache_clean/file_lock.hpp>
 #include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/process.hpp>
@@ -99,7 +102,7 @@ std::vector<std::string> repo_roots() {
   std::vector<std::string> roots;
   if (auto dirs = find_git_dirs(".")) {
     roots = list_worktrees(dirs->common_dir);
-    roots.push_back(dirs->worktree);
+    if (!dirs->worktree.empty()) roots.push_back(dirs->worktree);
   } else {
     std::error_code ec;
     roots.push_back(std::filesystem::current_path(ec).u8string());
@@ -166,11 +169,23 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
 
   bool marker_held = false;
   {
+    // Never created, followed or blocked on here: a FIFO or link planted at
+    // the marker path is reported and the process table decides alone.
     FileLock marker;
-    if (marker.open_existing(pytest_marker_path()) == 0) {
-      int err = marker.try_lock(FileLock::Mode::exclusive);
+    std::string path = pytest_marker_path();
+    LockFileOpen how;
+    how.create = false;
+    int err = marker.open(path, how);
+    if (err == 0) {
+      err = marker.try_lock(FileLock::Mode::exclusive);
       marker_held = err == EWOULDBLOCK;
       if (err == 0) marker.unlock();
+    } else if (err != ENOENT) {
+      probe.marker_problem =
+          path + (err == ELOOP                ? " is a symbolic link"
+                  : err == k_err_not_lockable ? std::string(" is ") + marker.refused_kind()
+                  : err == EISDIR             ? " is a directory"
+                                              : ": " + errno_text(err));
     }
   }
 
@@ -234,6 +249,8 @@ PytestProbe probe_pytest(PytestScope scope) {
   auto processes = list_processes(supported);
   PytestProbe probe = probe_pytest(scope, processes);
   probe.scan_supported = supported;
+  if (!probe.marker_problem.empty())
+    spdlog::warn("pytest marker {}: ignored, only the process table counts", probe.marker_problem);
   return probe;
 }
 

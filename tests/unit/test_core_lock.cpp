@@ -39,8 +39,8 @@ TEST(HolderRecord, DescribesLiveProcessAndRejectsDeadOrReusedPid) {
 TEST(FileLock, ExcludesAnotherOpenOfTheSameFile) {
   TempDir t;
   FileLock a, b;
-  ASSERT_EQ(a.open(t / "l"), 0);
-  ASSERT_EQ(b.open(t / "l"), 0);
+  ASSERT_EQ(a.open(t / "l", LockFileOpen{}), 0);
+  ASSERT_EQ(b.open(t / "l", LockFileOpen{}), 0);
   EXPECT_EQ(a.try_lock(FileLock::Mode::exclusive), 0);
   EXPECT_EQ(b.try_lock(FileLock::Mode::exclusive), EWOULDBLOCK);
   EXPECT_EQ(b.try_lock(FileLock::Mode::shared), EWOULDBLOCK);
@@ -54,9 +54,9 @@ TEST(FileLock, ExcludesAnotherOpenOfTheSameFile) {
 TEST(FileLock, SharedLocksCoexist) {
   TempDir t;
   FileLock a, b, c;
-  ASSERT_EQ(a.open(t / "l"), 0);
-  ASSERT_EQ(b.open(t / "l"), 0);
-  ASSERT_EQ(c.open(t / "l"), 0);
+  ASSERT_EQ(a.open(t / "l", LockFileOpen{}), 0);
+  ASSERT_EQ(b.open(t / "l", LockFileOpen{}), 0);
+  ASSERT_EQ(c.open(t / "l", LockFileOpen{}), 0);
   EXPECT_EQ(a.try_lock(FileLock::Mode::shared), 0);
   EXPECT_EQ(b.try_lock(FileLock::Mode::shared), 0);
   EXPECT_EQ(c.try_lock(FileLock::Mode::exclusive), EWOULDBLOCK);
@@ -65,15 +65,15 @@ TEST(FileLock, SharedLocksCoexist) {
 TEST(FileLock, RecordIsReplacedNotAppended) {
   TempDir t;
   FileLock a;
-  ASSERT_EQ(a.open(t / "l"), 0);
+  ASSERT_EQ(a.open(t / "l", LockFileOpen{}), 0);
   ASSERT_EQ(a.write_record("a long first record\n"), 0);
   ASSERT_EQ(a.write_record("short\n"), 0);
-  EXPECT_EQ(a.read_record(), "short\n");
+  EXPECT_EQ(a.read_record(), std::string(k_lock_record_signature) + "short\n");
 }
 
 TEST(GitDirs, PlainRepositoryAndSubdirectory) {
   TempDir t;
-  fs::create_directories(t / "repo/.git");
+  make_git_dir(t / "repo/.git");
   fs::create_directories(t / "repo/src/pkg");
   auto d = find_git_dirs(t / "repo/src/pkg");
   ASSERT_TRUE(d);
@@ -83,7 +83,8 @@ TEST(GitDirs, PlainRepositoryAndSubdirectory) {
 
 TEST(GitDirs, LinkedWorktreeFileAndCommondir) {
   TempDir t;
-  fs::create_directories(t / "repo/.git/worktrees/wt");
+  make_git_dir(t / "repo/.git");
+  write_file(t / "repo/.git/worktrees/wt/HEAD", "ref: refs/heads/wt\n");
   write_file(t / "repo/.git/worktrees/wt/commondir", "../..\n");
   write_file(t / "repo/.git/worktrees/wt/gitdir", t / "wt/.git\n");
   write_file(t / "wt/.git", "gitdir: " + t / "repo/.git/worktrees/wt\n");
@@ -99,7 +100,7 @@ TEST(GitDirs, LinkedWorktreeFileAndCommondir) {
 
 TEST(GitDirs, RelativeGitdirInDotGitFile) {
   TempDir t;
-  fs::create_directories(t / "modules/sub");
+  make_git_dir(t / "modules/sub");
   write_file(t / "work/sub/.git", "gitdir: ../../modules/sub\n");
   auto d = find_git_dirs(t / "work/sub");
   ASSERT_TRUE(d);

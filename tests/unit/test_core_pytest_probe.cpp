@@ -64,7 +64,7 @@ class ProbeTable : public ::testing::Test {
   void SetUp() override {
     for (const char* v : {"PYTEST_RUNNING", "PYTEST_VERSION", "PYTEST_CURRENT_TEST"}) unset_env(v);
     m_old_cwd = fs::current_path();
-    fs::create_directories(m_dir / "repo/.git");
+    make_git_dir(m_dir / "repo/.git");
     fs::create_directories(m_dir / "repo/src");
     fs::create_directories(m_dir / "elsewhere");
     fs::current_path(m_dir / "repo/src");

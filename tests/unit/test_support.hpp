@@ -57,6 +57,13 @@ inline void write_file(const std::string& path, const std::string& content = "x"
   std::ofstream(fs::u8path(path), std::ios::binary) << content;
 }
 
+// A directory that git would take for a git directory: HEAD, objects/, refs/.
+inline void make_git_dir(const std::string& path) {
+  write_file(path + "/HEAD", "ref: refs/heads/main\n");
+  fs::create_directories(fs::u8path(path + "/objects"));
+  fs::create_directories(fs::u8path(path + "/refs"));
+}
+
 inline bool exists(const std::string& path) {
   std::error_code ec;
   return fs::symlink_status(fs::u8path(path), ec).type() != fs::file_type::not_found && !ec;

@@ -114,13 +114,16 @@ TEST(WindowsSweep, NameWithUnpairedSurrogateIsSwept) {
 TEST(WindowsLock, RecordStaysReadableWhileLocked) {
   TempDir t;
   FileLock holder;
-  ASSERT_EQ(holder.open(t / "l.lock"), 0);
+  ASSERT_EQ(holder.open(t / "l.lock", LockFileOpen{}), 0);
   ASSERT_EQ(holder.try_lock(FileLock::Mode::exclusive), 0);
   ASSERT_EQ(holder.write_record("pid=1\n"), 0);
   FileLock waiter;
-  ASSERT_EQ(waiter.open_existing(t / "l.lock"), 0);
+  LockFileOpen existing;
+  existing.create = false;
+  ASSERT_EQ(waiter.open(t / "l.lock", existing), 0);
   EXPECT_EQ(waiter.try_lock(FileLock::Mode::exclusive), EWOULDBLOCK);
-  EXPECT_EQ(waiter.read_record(), "pid=1\n");  // the locked range is past the record
+  EXPECT_EQ(waiter.read_record(), std::string(k_lock_record_signature) +
+                                      "pid=1\n");  // the locked range is past the record
   holder.unlock();
   EXPECT_EQ(waiter.try_lock(FileLock::Mode::exclusive), 0);
 }

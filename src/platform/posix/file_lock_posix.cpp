@@ -42,28 +42,80 @@ FileLock::~FileLock() {
   if (m_fd >= 0) ::close(fd_of(m_fd));
 }
 
-int FileLock::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666);
-  if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EISDIR)) {
-    int write_err = errno;
-    // flock(1) opens read-only; a lock on a read-only descriptor works the same.
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return errno == ENOENT ? write_err : errno;
-    struct stat st;
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-      ::close(fd);
-      return EISDIR;
-    }
-  }
-  if (fd < 0) return errno;
-  m_fd = fd;
-  return 0;
+namespace {
+
+const char* kind_of(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
 }
 
-int FileLock::open_existing(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return errno;
+// Checks what `fd` (or, before opening, `st`) is; 0 or the error open() returns.
+int check_type(const struct stat& st, const LockFileOpen& how, const char*& refused) {
+  if (S_ISREG(st.st_mode)) return 0;
+  if (S_ISDIR(st.st_mode)) return how.allow_directory ? 0 : EISDIR;
+  refused = kind_of(st.st_mode);
+  return k_err_not_lockable;
+}
+
+bool starts_with_signature(int fd) {
+  std::size_t n = std::strlen(k_lock_record_signature);
+  char buf[64];
+  ssize_t got = ::pread(fd, buf, n, 0);
+  return got == static_cast<ssize_t>(n) && std::memcmp(buf, k_lock_record_signature, n) == 0;
+}
+
+}  // namespace
+
+int FileLock::open(const std::string& path, const LockFileOpen& how) {
+  int nofollow = how.follow_links ? 0 : O_NOFOLLOW;
+  // Look before opening: opening a device can have side effects, and a FIFO
+  // would block a reader. The descriptor is checked again after opening.
+  struct stat before;
+  int stat_flags = how.follow_links ? 0 : AT_SYMLINK_NOFOLLOW;
+  if (::fstatat(AT_FDCWD, path.c_str(), &before, stat_flags) == 0) {
+    if (S_ISLNK(before.st_mode)) return ELOOP;
+    if (int err = check_type(before, how, m_refused_kind)) return err;
+  }
+  int base = O_NOCTTY | O_CLOEXEC | O_NONBLOCK | nofollow;
+  bool created = false;
+  int fd = -1;
+  for (int attempt = 0; fd < 0 && attempt < 3; ++attempt) {
+    if (how.create) {
+      fd = ::open(path.c_str(), base | O_RDWR | O_CREAT | O_EXCL, 0666);
+      if (fd >= 0) {
+        created = true;
+        break;
+      }
+      if (errno != EEXIST) {
+        if (errno != EACCES && errno != EROFS) return errno;
+      }
+    }
+    fd = ::open(path.c_str(), base | O_RDWR);
+    if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EISDIR)) {
+      // flock(1) opens read-only; a lock on a read-only descriptor works the same.
+      fd = ::open(path.c_str(), base | O_RDONLY);
+    }
+    if (fd < 0 && !(errno == ENOENT && how.create)) return errno;  // ENOENT: raced a removal
+  }
+  if (fd < 0) return ENOENT;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return err;
+  }
+  if (int err = check_type(st, how, m_refused_kind)) {
+    ::close(fd);
+    return err;
+  }
+  if (m_fd >= 0) ::close(fd_of(m_fd));
   m_fd = fd;
+  int access = ::fcntl(fd, F_GETFL) & O_ACCMODE;
+  m_owns_content = access == O_RDWR && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+                   st.st_uid == ::geteuid() && (created || starts_with_signature(fd));
+  if (created) (void)::pwrite(fd, k_lock_record_signature, std::strlen(k_lock_record_signature), 0);
   return 0;
 }
 
@@ -112,13 +164,16 @@ void FileLock::unlock() {
 }
 
 int FileLock::write_record(const std::string& text) {
-  if (::ftruncate(fd_of(m_fd), 0) != 0) return errno;
-  if (!text.empty() && ::pwrite(fd_of(m_fd), text.data(), text.size(), 0) < 0) return errno;
+  if (!m_owns_content) return EPERM;
+  std::string content = std::string(k_lock_record_signature) + text;
+  if (::pwrite(fd_of(m_fd), content.data(), content.size(), 0) < 0) return errno;
+  if (::ftruncate(fd_of(m_fd), static_cast<off_t>(content.size())) != 0) return errno;
   return 0;
 }
 
 std::string FileLock::read_record() const {
   char buf[4096];
+  if (!starts_with_signature(fd_of(m_fd))) return {};
   ssize_t n = ::pread(fd_of(m_fd), buf, sizeof buf, 0);
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
 }

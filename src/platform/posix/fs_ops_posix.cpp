@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -185,6 +186,31 @@ bool is_path_separator(char c) {
 
 bool is_absolute_path(const std::string& path) {
   return !path.empty() && path[0] == '/';
+}
+
+char path_list_separator() {
+  return ':';
+}
+
+std::optional<std::uint64_t> path_device(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_dev);
+}
+
+bool is_owned_by_current_user(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return false;
+  uid_t me = ::geteuid();
+  if (me == 0) {
+    // Run through sudo: the repository is the invoking user's.
+    if (const char* sudo_uid = std::getenv("SUDO_UID")) {
+      char* end = nullptr;
+      unsigned long id = std::strtoul(sudo_uid, &end, 10);
+      if (end && *end == '\0' && end != sudo_uid) me = static_cast<uid_t>(id);
+    }
+  }
+  return st.st_uid == me || (st.st_uid == 0 && ::geteuid() == 0);
 }
 
 std::string errno_text(int err) {

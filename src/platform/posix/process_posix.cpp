@@ -2,12 +2,17 @@
 //
 // run_child starts the command with posix_spawnp (vfork-fast, and it reports
 // "not found" and "cannot execute" as errors instead of a half-started child)
-// and waits for it. SIGINT, SIGTERM and SIGHUP sent to us with kill(2) are
-// passed on to the child; the same signals coming from the terminal (si_code
-// SI_KERNEL) already reached the whole foreground process group, child
-// included, so they are not sent a second time.
+// and waits for it with the forwarded signals blocked, taking them with
+// sigwaitinfo: no handler runs, and no signal that arrives while the child is
+// being started can be lost. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent with
+// kill(2) are passed on; the same signals from the terminal are passed on only
+// when the command left our process group (the terminal already reached it
+// otherwise), so Ctrl-C ends `lock -- timeout 20 sleep 20` as it ends
+// `flock(1)`'s command.
 #include <pycache_clean/process.hpp>
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -30,24 +35,27 @@ namespace pycache_clean {
 
 namespace {
 
-volatile sig_atomic_t g_child_pid = 0;
-
-void forward_signal(int sig, siginfo_t* info, void*) {
-#if defined(SI_KERNEL)
-  bool from_terminal = info != nullptr && info->si_code == SI_KERNEL;
-#else
-  bool from_terminal = false;  // no way to tell: forward everything
-  (void)info;
-#endif
-  if (g_child_pid > 0 && !from_terminal) ::kill(static_cast<pid_t>(g_child_pid), sig);
+// What run_child passes on to its command, and what it waits for.
+sigset_t forwarded_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, s);
+  return set;
 }
 
-const int k_forwarded[] = {SIGINT, SIGTERM, SIGHUP};
+struct ChildArgs {
+  std::vector<std::string> strings;
+  std::vector<char*> pointers;
+};
 
-}  // namespace
+ChildArgs c_strings(std::vector<std::string> strings) {
+  ChildArgs out{std::move(strings), {}};
+  for (auto& s : out.strings) out.pointers.push_back(s.data());
+  out.pointers.push_back(nullptr);
+  return out;
+}
 
-ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& env) {
-  if (argv.empty()) return ChildResult{k_exit_command_not_found, ENOENT};
+ChildArgs environment_with(const EnvChanges& env) {
   std::map<std::string, std::string> vars;
   std::vector<std::string> order;
   for (char** e = environ; *e; ++e) {
@@ -65,55 +73,124 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
       vars.erase(key);
     }
   }
-  std::vector<std::string> env_strings;
+  std::vector<std::string> strings;
   for (const auto& key : order)
-    if (vars.count(key)) env_strings.push_back(key + "=" + vars[key]);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> argp;
-  for (auto& a : args) argp.push_back(a.data());
-  argp.push_back(nullptr);
+    if (vars.count(key)) strings.push_back(key + "=" + vars[key]);
+  return c_strings(std::move(strings));
+}
 
-  // Install the forwarders before spawning so that no signal is lost between.
-  struct sigaction action {};
-  action.sa_sigaction = forward_signal;
-  action.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&action.sa_mask);
-  struct sigaction previous[3];
-  for (int i = 0; i < 3; ++i) ::sigaction(k_forwarded[i], &action, &previous[i]);
+int shell_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return k_exit_signal_base + WTERMSIG(status);
+  return k_exit_failure;
+}
 
-  // The child starts with default dispositions for the forwarded signals.
+// Passes `sig` on to the child unless the terminal already sent it there: a
+// terminal's Ctrl-C reaches the whole foreground process group, but a command
+// that moved to a group of its own (`timeout`, some shells) is not in it.
+void forward(pid_t child, int sig, const siginfo_t& info) {
+#if defined(SI_KERNEL)
+  bool from_terminal = info.si_code == SI_KERNEL;
+#else
+  bool from_terminal = false;  // no way to tell: forward everything
+  (void)info;
+#endif
+  if (from_terminal && ::getpgid(child) == ::getpgrp()) return;
+  ::kill(child, sig);
+}
+
+// Waits for `child` while the forwarded signals and SIGCHLD are blocked, so
+// that none is lost: a signal that arrived while the child was being started
+// is pending and is passed on here.
+int wait_forwarding(pid_t child, const sigset_t& waited) {
+  for (;;) {
+    siginfo_t info{};
+    int sig = ::sigwaitinfo(&waited, &info);
+    if (sig < 0) continue;  // EINTR
+    if (sig != SIGCHLD) {
+      forward(child, sig, info);
+      continue;
+    }
+    int status = 0;
+    pid_t r = ::waitpid(child, &status, WNOHANG);
+    if (r == child) return shell_status(status);
+    if (r < 0 && errno != EINTR) return k_exit_failure;
+  }
+}
+
+}  // namespace
+
+ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& env) {
+  if (argv.empty()) return ChildResult{k_exit_command_not_found, ENOENT};
+  ChildArgs envp = environment_with(env);
+  ChildArgs args = c_strings(argv);
+
+  // Block what we forward (and SIGCHLD) before the child exists: a signal
+  // arriving between its start and our recording its pid stays pending
+  // instead of being lost. SIGCHLD must not be ignored, or no signal comes.
+  sigset_t forwarded = forwarded_signals();
+  sigset_t waited = forwarded;
+  sigaddset(&waited, SIGCHLD);
+  sigset_t previous_mask;
+  ::pthread_sigmask(SIG_BLOCK, &waited, &previous_mask);
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  sigemptyset(&default_action.sa_mask);
+  struct sigaction previous_chld {};
+  ::sigaction(SIGCHLD, &default_action, &previous_chld);
+
+  // The child starts with the caller's mask and default dispositions.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int s : k_forwarded) sigaddset(&defaults, s);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-
+  posix_spawnattr_setsigmask(&attr, &previous_mask);
+  posix_spawnattr_setsigdefault(&attr, &forwarded);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   pid_t pid = 0;
-  int err = ::posix_spawnp(&pid, argp[0], nullptr, &attr, argp.data(), envp.data());
+  int err = ::posix_spawnp(&pid, args.pointers[0], nullptr, &attr, args.pointers.data(),
+                           envp.pointers.data());
   posix_spawnattr_destroy(&attr);
-  int status = 0;
   int result;
-  if (err != 0) {
+  if (err != 0)
     result = err == ENOENT || err == ENOTDIR ? k_exit_command_not_found : k_exit_cannot_execute;
-  } else {
-    g_child_pid = pid;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    g_child_pid = 0;
-    if (WIFEXITED(status))
-      result = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status))
-      result = k_exit_signal_base + WTERMSIG(status);
-    else
-      result = k_exit_failure;
-  }
-  for (int i = 0; i < 3; ++i) ::sigaction(k_forwarded[i], &previous[i], nullptr);
+  else
+    result = wait_forwarding(pid, waited);
+  ::sigaction(SIGCHLD, &previous_chld, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
   return ChildResult{result, err};
+}
+
+std::optional<std::string> capture_output(const std::vector<std::string>& argv) {
+  if (argv.empty()) return std::nullopt;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  ChildArgs args = c_strings(argv);
+  pid_t pid = 0;
+  int err =
+      ::posix_spawnp(&pid, args.pointers[0], &actions, nullptr, args.pointers.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  std::string out;
+  if (err == 0) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      if (out.size() < (1u << 20)) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fds[0]);
+  if (err != 0) return std::nullopt;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return out;
 }
 
 std::vector<std::string> process_arguments(int argc, char** argv) {

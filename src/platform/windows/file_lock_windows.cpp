@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <random>
 #include <thread>
 
@@ -37,20 +38,29 @@ OVERLAPPED lock_range() {
   return o;
 }
 
-int open_handle(const std::string& path, DWORD access, DWORD disposition, std::intptr_t& out) {
+// Opens `path` without following a reparse point unless `follow`; 0 or errno.
+int open_handle(const std::string& path, DWORD access, DWORD disposition, bool follow,
+                std::intptr_t& out) {
   std::wstring wide = win::long_path(path);
-  HANDLE h = CreateFileW(wide.c_str(), access, k_share_all, nullptr, disposition,
-                         FILE_ATTRIBUTE_NORMAL, nullptr);
+  DWORD flags = FILE_ATTRIBUTE_NORMAL | FILE_FLAG_BACKUP_SEMANTICS |
+                (follow ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);
+  HANDLE h = CreateFileW(wide.c_str(), access, k_share_all, nullptr, disposition, flags, nullptr);
   if (h == INVALID_HANDLE_VALUE) {
     DWORD error = GetLastError();
-    // A directory: CreateFileW without FILE_FLAG_BACKUP_SEMANTICS says "access denied".
-    DWORD attributes = GetFileAttributesW(wide.c_str());
-    if (attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY))
-      return EISDIR;
+    if (error == ERROR_FILE_EXISTS) return EEXIST;
     return win::errno_from_win32(error);
   }
   out = reinterpret_cast<std::intptr_t>(h);
   return 0;
+}
+
+bool starts_with_signature(HANDLE h) {
+  std::size_t n = std::strlen(k_lock_record_signature);
+  char buf[64];
+  OVERLAPPED at_start{};
+  DWORD got = 0;
+  return ReadFile(h, buf, static_cast<DWORD>(n), &got, &at_start) && got == n &&
+         std::memcmp(buf, k_lock_record_signature, n) == 0;
 }
 
 }  // namespace
@@ -72,18 +82,41 @@ FileLock::~FileLock() {
   if (m_fd >= 0) CloseHandle(handle_of(m_fd));
 }
 
-int FileLock::open(const std::string& path) {
-  int err = open_handle(path, GENERIC_READ | GENERIC_WRITE, OPEN_ALWAYS, m_fd);
+int FileLock::open(const std::string& path, const LockFileOpen& how) {
+  std::intptr_t fd = -1;
+  bool created = false;
+  bool writable = true;
+  int err = ENOENT;
+  if (how.create) {
+    err = open_handle(path, GENERIC_READ | GENERIC_WRITE, CREATE_NEW, how.follow_links, fd);
+    created = err == 0;
+  }
+  if (err != 0 && (err == EEXIST || err == ENOENT || err == EACCES))
+    err = open_handle(path, GENERIC_READ | GENERIC_WRITE, OPEN_EXISTING, how.follow_links, fd);
   if (err == EACCES || err == EROFS) {
     // A read-only lock file (or medium) still locks, as with flock(2).
-    int read_err = open_handle(path, GENERIC_READ, OPEN_EXISTING, m_fd);
-    return read_err == ENOENT ? err : read_err;
+    writable = false;
+    err = open_handle(path, GENERIC_READ, OPEN_EXISTING, how.follow_links, fd);
   }
-  return err;
-}
-
-int FileLock::open_existing(const std::string& path) {
-  return open_handle(path, GENERIC_READ, OPEN_EXISTING, m_fd);
+  if (err != 0) return err;
+  HANDLE h = handle_of(fd);
+  BY_HANDLE_FILE_INFORMATION info{};
+  bool disk = GetFileType(h) == FILE_TYPE_DISK && GetFileInformationByHandle(h, &info);
+  if (!disk || (!how.follow_links && (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT))) {
+    m_refused_kind = disk ? "a link" : "a device";
+    CloseHandle(h);
+    return disk ? ELOOP : k_err_not_lockable;
+  }
+  if ((info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) && !how.allow_directory) {
+    CloseHandle(h);
+    return EISDIR;
+  }
+  if (m_fd >= 0) CloseHandle(handle_of(m_fd));
+  m_fd = fd;
+  m_owns_content = writable && !(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
+                   info.nNumberOfLinks == 1 && (created || starts_with_signature(h));
+  if (created) write_record("");
+  return 0;
 }
 
 int FileLock::try_lock(Mode mode) {
@@ -124,19 +157,21 @@ void FileLock::unlock() {
 }
 
 int FileLock::write_record(const std::string& text) {
+  if (!m_owns_content) return EPERM;
   HANDLE h = handle_of(m_fd);
+  std::string content = std::string(k_lock_record_signature) + text;
   LARGE_INTEGER zero{};
-  if (!SetFilePointerEx(h, zero, nullptr, FILE_BEGIN) || !SetEndOfFile(h))
-    return win::errno_from_win32(GetLastError());
   DWORD written = 0;
-  if (!text.empty() &&
-      !WriteFile(h, text.data(), static_cast<DWORD>(text.size()), &written, nullptr))
+  if (!SetFilePointerEx(h, zero, nullptr, FILE_BEGIN) ||
+      !WriteFile(h, content.data(), static_cast<DWORD>(content.size()), &written, nullptr) ||
+      !SetEndOfFile(h))
     return win::errno_from_win32(GetLastError());
   return 0;
 }
 
 std::string FileLock::read_record() const {
   char buf[4096];
+  if (!starts_with_signature(handle_of(m_fd))) return {};
   OVERLAPPED at_start{};  // reads from offset 0 on a synchronous handle
   DWORD got = 0;
   if (!ReadFile(handle_of(m_fd), buf, sizeof buf, &got, &at_start)) return {};

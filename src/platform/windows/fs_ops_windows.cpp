@@ -301,4 +301,16 @@ FsOps& real_fs() {
   return fs;
 }
 
+char path_list_separator() {
+  return ';';
+}
+
+std::optional<std::uint64_t> path_device(const std::string&) {
+  return std::nullopt;  // discovery does not stop at volume boundaries here
+}
+
+bool is_owned_by_current_user(const std::string&) {
+  return true;  // git's owner-SID check is not done on Windows (see README)
+}
+
 }  // namespace pycache_clean
