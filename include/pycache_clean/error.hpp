@@ -17,7 +17,15 @@ class Error : public std::runtime_error {
   int m_exit_status;
 };
 
-// The system's text for errno value `err` ("Permission denied").
+// Errors of this program's own, outside errno's range on every platform, used
+// where errno values are: a lock path that is neither a regular file nor
+// (when allowed) a directory, and a directory on another mount inside a cache
+// (kept untouched).
+inline constexpr int k_err_not_lockable = 100001;
+inline constexpr int k_err_mount_point = 100002;
+
+// The system's text for errno value `err` ("Permission denied"), or this
+// program's for its own errors above.
 std::string errno_text(int err);
 
 }  // namespace pycache_clean

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <pycache_clean/error.hpp>
+
 namespace pycache_clean {
 
 // How a lock file is opened. Nothing here ever truncates or writes a file that
@@ -67,10 +69,6 @@ class FileLock {
 
 // The first line of every lock file pycache-clean writes a record into.
 inline constexpr const char* k_lock_record_signature = "pycache-clean lock file\n";
-
-// open()'s error for a path that is neither a regular file nor (when allowed)
-// a directory. Outside errno's range on every platform.
-inline constexpr int k_err_not_lockable = 100001;
 
 // True for the errors a file system without lock support gives.
 bool is_lock_unsupported(int err);

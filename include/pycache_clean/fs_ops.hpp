@@ -18,10 +18,14 @@ inline constexpr Handle k_no_handle = -1;
 
 enum class EntryType : std::uint8_t { unknown, directory, file, symlink, other };
 
-// All entries of one directory ("." and ".." left out), names packed in one
-// buffer that is reused between reads so that a walk allocates almost nothing.
+// One batch of the entries of a directory ("." and ".." left out), names
+// packed in one buffer that is reused between reads so that a walk allocates
+// almost nothing. A batch holds about k_batch_entries entries at most (as
+// gnulib fts reads a bounded number at a time), so memory never grows with
+// the size of one directory; at_end() says that the directory has no more.
 class DirListing {
  public:
+  static constexpr std::size_t k_batch_entries = 4096;
   struct Entry {
     std::uint32_t offset;
     std::uint32_t length;
@@ -30,7 +34,11 @@ class DirListing {
   void clear() {
     m_names.clear();
     m_entries.clear();
+    m_at_end = false;
   }
+  void set_at_end() { m_at_end = true; }
+  bool at_end() const { return m_at_end; }
+  bool full() const { return m_entries.size() >= k_batch_entries; }
   void add(std::string_view name, EntryType type) {
     m_entries.push_back({static_cast<std::uint32_t>(m_names.size()),
                          static_cast<std::uint32_t>(name.size()), type});
@@ -45,11 +53,22 @@ class DirListing {
     return {m_names.data() + m_entries[i].offset, m_entries[i].length};
   }
   EntryType type(std::size_t i) const { return m_entries[i].type; }
-  void set_type(std::size_t i, EntryType t) { m_entries[i].type = t; }
 
  private:
   std::string m_names;
   std::vector<Entry> m_entries;
+  bool m_at_end = false;
+};
+
+// Where an open directory lives: its file system (device) and mount (Linux:
+// the statx mount id, which also tells a bind mount of the same file system
+// apart; 0 where unknown), and its inode.
+struct DirIdentity {
+  std::uint64_t device = 0;
+  std::uint64_t mount = 0;
+  std::uint64_t inode = 0;
+  bool same_mount(const DirIdentity& o) const { return device == o.device && mount == o.mount; }
+  bool same_dir(const DirIdentity& o) const { return device == o.device && inode == o.inode; }
 };
 
 struct FileStat {
@@ -73,8 +92,12 @@ class FsOps {
   // ELOOP/ENOTDIR mean "not a directory (any more)".
   virtual Handle open_dir(Handle parent, const char* name, int& err) = 0;
   virtual void close(Handle h) = 0;
-  // Replaces `out` by all entries of `dir`. Returns 0 or errno.
+  // Replaces `out` by the next batch of entries of `dir` (the first batch on a
+  // freshly opened handle), setting out.at_end() once the directory is
+  // exhausted. Returns 0 or errno.
   virtual int read_dir(Handle dir, DirListing& out) = 0;
+  // Where directory `dir` lives. Returns 0 or errno.
+  virtual int identify(Handle dir, DirIdentity& out) = 0;
   // Removes `name` inside `parent`: a directory (must be empty) when `directory`.
   virtual int remove(Handle parent, const char* name, bool directory) = 0;
   // lstat of `name` inside `parent` (never follows a symlink).
@@ -83,6 +106,16 @@ class FsOps {
   virtual int read_file(Handle parent, const char* name, std::string& out,
                         std::size_t max_bytes) = 0;
 };
+
+// The one rule for an entry whose listed type may be stale or unknown, used by
+// every walk and removal (after Rust's remove_dir_all, post-CVE-2022-21658):
+// a known type from the listing is taken as it is, because whatever acts on it
+// next (open_dir with O_NOFOLLOW, unlinkat) fails safely if it changed; an
+// unknown type is looked up without following links. Returns the type, or
+// EntryType::unknown with `err` set: ENOENT when the entry vanished (someone
+// else removed it: not an error), another errno when it cannot be looked at.
+EntryType resolve_entry_type(FsOps& fs, Handle parent, const char* name, EntryType listed,
+                             int& err);
 
 // The real file system of this platform.
 FsOps& real_fs();

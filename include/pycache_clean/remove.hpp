@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include <pycache_clean/error.hpp>
 #include <pycache_clean/fs_ops.hpp>
 
 namespace pycache_clean {
@@ -19,9 +20,9 @@ enum class RemoveOutcome {
 };
 
 // Removes directory `name` inside `parent` with everything in it, handle-relative
-// throughout and never following a symlink. Removes as much as it can when an
-// entry is locked, retries when the directory refills while being emptied, and
-// reports the first entry it had to keep in `failure`.
+// throughout, never following a symlink and never entering another mount. Removes as much as it can
+// when an entry is locked, retries when the directory refills while being emptied, and reports the
+// first entry it had to keep in `failure`.
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
                                     const std::string& path, RemoveFailure& failure);
 

@@ -60,5 +60,8 @@ SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepO
 // `root` absolute. Lexical only, as importlib's cache_from_source does.
 std::string pycache_prefix_mirror(const std::string& prefix, const std::string& root,
                                   const std::string& cwd);
+// The part of that below the prefix: `root` made absolute with `cwd`, its
+// drive and leading separators dropped, `.` and `..` resolved ("home/u/proj").
+std::string pycache_prefix_relative(const std::string& root, const std::string& cwd);
 
 }  // namespace pycache_clean

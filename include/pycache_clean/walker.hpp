@@ -26,6 +26,8 @@ struct WalkOptions {
   bool skip_virtualenvs = true;
   // Report `*.pyc`/`*.pyo` files lying outside `__pycache__` to on_stray_file.
   bool want_stray = false;
+  // Stay on the file system (mount) of each root, as `find -xdev` does.
+  bool one_file_system = false;
   // Worker threads; 0 picks one per core (at most 4).
   unsigned jobs = 0;
   WalkCounters* counters = nullptr;
@@ -42,6 +44,12 @@ class WalkVisitor {
   virtual void on_stray_file(Handle parent, const char* name, const std::string& path);
   // A directory that could not be opened or read; its subtree is not walked.
   virtual void on_unreadable(const std::string& path, int err) = 0;
+  // walk_mirror only: a file named as CPython names caches (`NAME.TAG[.opt-N].pyc`)
+  // in directory `dir`. Returns true when it was removed (or would be, in a
+  // dry run); the walk then removes each directory this left empty.
+  virtual bool on_mirror_file(Handle dir, const char* name, const std::string& path);
+  // walk_mirror only: directory `path` held `files` caches, of which `removed` went.
+  virtual void on_mirror_dir(const std::string& path, std::uint64_t files, std::uint64_t removed);
   // A PATH named by the user that cannot be walked (missing, not a directory).
   virtual void on_bad_root(const std::string& path, int err) = 0;
 };
@@ -52,6 +60,25 @@ class WalkVisitor {
 // not by the size of the tree.
 void walk(FsOps& fs, const std::vector<std::string>& roots, const WalkOptions& options,
           WalkVisitor& visitor);
+
+// Walks the PYTHONPYCACHEPREFIX mirror below `prefix`: for each of
+// `relatives` (a root made absolute, its anchor dropped: `home/u/proj`, see
+// pycache_prefix_relative), `<prefix>/<relative>`, opening `prefix` as named
+// (it may be a link, as /var is on macOS) and every component below it
+// relative to its parent without following links. Excludes and the
+// virtualenv skip apply as in walk(); files CPython names as caches go to
+// on_mirror_file, and a directory whose last entries that removed is removed
+// in turn, up to k_mirror_cascade levels up (each keeps a descriptor open
+// meanwhile). `dry_run`: nothing is removed. A missing mirror is no error;
+// one that cannot be opened goes to on_unreadable.
+void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::string>& relatives,
+                 const WalkOptions& options, bool dry_run, WalkVisitor& visitor);
+inline constexpr int k_mirror_cascade = 64;
+
+// Whether `name` is one CPython gives a cache: `NAME.TAG[.opt-N].pyc` or
+// pytest's `NAME.TAG-pytest-X.Y.Z.pyc`, TAG an implementation and version
+// (`cpython-311`, `pypy39`). A sourceless `blob.pyc` is not.
+bool is_cache_file_name(std::string_view name);
 
 // `dir` + "/" + `name`, without doubling a trailing slash.
 std::string join_path(const std::string& dir, std::string_view name);

@@ -1,14 +1,19 @@
-// Removal of one directory tree, handle-relative and iterative.
+// Removal of one cache directory tree, handle-relative and iterative: the one
+// place where the sweep deletes a `__pycache__` and what is in it.
 //
 // The tree is emptied depth-first with an explicit stack of open handles (no
 // recursion, so a hostile tree nested thousands deep inside a `__pycache__`
 // cannot exhaust the C++ stack). Every child is opened with open_dir, which
 // never follows a symlink, so a link planted inside a cache is unlinked, never
-// traversed. A locked entry does not stop the removal of its siblings: the
-// first failure is remembered and the rest is removed anyway, so a single
-// busy .pyc costs one kept directory, not a kept tree. When the final rmdir
-// finds the directory refilled (a concurrent writer), it is emptied again a
-// few times before giving up with ENOTEMPTY.
+// traversed. A directory on another mount (a bind mount or a volume mounted
+// inside the cache, or on the cache itself) is never entered: it is kept and
+// reported as a mount point. Entries are read in bounded batches while the
+// ones already read are unlinked (as Rust's remove_dir_all does), so memory
+// does not grow with the size of the cache. A locked entry does not stop the
+// removal of its siblings: the first failure is remembered and the rest is
+// removed anyway, so a single busy .pyc costs one kept directory, not a kept
+// tree. When the final rmdir finds the directory refilled (a concurrent
+// writer), it is emptied again a few times before giving up with ENOTEMPTY.
 #include <pycache_clean/remove.hpp>
 
 #include <cerrno>
@@ -30,130 +35,181 @@ struct Frame {
   bool ok = true;
 };
 
-void note_failure(RemoveFailure& failure, bool& have, const std::string& path, int err) {
-  if (!have) {
-    failure = RemoveFailure{path, err};
-    have = true;
-  }
-}
+class TreeEmptier {
+ public:
+  TreeEmptier(FsOps& fs, const DirIdentity& mount, RemoveFailure& failure)
+      : m_fs(fs), m_mount(mount), m_failure(failure) {}
 
-// Empties the directory open as `root` (not closed here). Returns true when
-// every entry was removed.
-bool empty_directory(FsOps& fs, Handle root, const std::string& root_path, RemoveFailure& failure,
-                     bool& have_failure) {
-  std::vector<Frame> stack;
-  stack.push_back(Frame{root, root_path, {}, 0, true});
-  int err = fs.read_dir(root, stack.back().entries);
-  if (err == ENOENT) return true;  // removed meanwhile by someone else
-  if (err != 0) {
-    note_failure(failure, have_failure, root_path, err);
+  // Empties the directory open as `root` (not closed here). Returns true when
+  // every entry was removed.
+  bool run(Handle root, const std::string& root_path) {
+    m_stack.push_back(Frame{root, root_path, {}, 0, true});
+    if (!read_batch(m_stack.back())) return false;
+    bool root_ok = true;
+    while (!m_stack.empty()) {
+      Frame& top = m_stack.back();
+      if (top.next == top.entries.size() && !top.entries.at_end()) {
+        if (!read_batch(top)) top.entries.set_at_end();
+        continue;
+      }
+      if (top.next == top.entries.size()) {
+        if (m_stack.size() == 1) {
+          root_ok = top.ok;
+          m_stack.pop_back();
+          break;
+        }
+        finish_level();
+        continue;
+      }
+      visit(top);  // may push a frame: `top` is invalid from here on
+    }
+    for (std::size_t i = 1; i < m_stack.size(); ++i) m_fs.close(m_stack[i].handle);
+    return root_ok;
+  }
+
+  bool failed() const { return m_have_failure; }
+  void fail(const std::string& path, int err) {
+    if (!m_have_failure) m_failure = RemoveFailure{path, err};
+    m_have_failure = true;
+  }
+
+ private:
+  // The next batch of `frame`; false (noted) when it cannot be read.
+  bool read_batch(Frame& frame) {
+    frame.next = 0;
+    int err = m_fs.read_dir(frame.handle, frame.entries);
+    if (err == 0) return true;
+    frame.entries.clear();
+    frame.entries.set_at_end();
+    if (err == ENOENT) return true;  // removed meanwhile by someone else
+    fail(frame.path, err);
+    frame.ok = false;
     return false;
   }
-  bool root_ok = true;
-  while (!stack.empty()) {
-    Frame& top = stack.back();
-    if (top.next == top.entries.size()) {
-      // Done with this level: close it and remove it from its parent.
-      bool ok = top.ok;
-      if (stack.size() == 1) {
-        root_ok = ok;
-        stack.pop_back();
-        break;
+
+  // Done with the top level: close it and remove it from its parent.
+  void finish_level() {
+    Frame& top = m_stack.back();
+    bool ok = top.ok;
+    m_fs.close(top.handle);
+    m_stack.pop_back();
+    Frame& parent = m_stack.back();
+    const char* name = parent.entries.name(parent.next - 1);
+    if (ok) {
+      int err = m_fs.remove(parent.handle, name, true);
+      if (err != 0 && err != ENOENT) {
+        fail(join_path(parent.path, name), err);
+        ok = false;
       }
-      fs.close(top.handle);
-      stack.pop_back();
-      Frame& parent = stack.back();
-      const char* name = parent.entries.name(parent.next - 1);
-      if (ok) {
-        err = fs.remove(parent.handle, name, true);
-        if (err != 0 && err != ENOENT) {
-          note_failure(failure, have_failure, join_path(parent.path, name), err);
-          ok = false;
-        }
-      }
-      if (!ok) parent.ok = false;
-      continue;
     }
+    if (!ok) parent.ok = false;
+  }
+
+  void visit(Frame& top) {
     std::size_t i = top.next++;
     const char* name = top.entries.name(i);
-    EntryType type = top.entries.type(i);
-    if (type == EntryType::unknown) {
-      FileStat st;
-      err = fs.stat(top.handle, name, st);
-      if (err == ENOENT) continue;
-      type = err == 0 ? st.type : EntryType::file;
+    int err = 0;
+    EntryType type = resolve_entry_type(m_fs, top.handle, name, top.entries.type(i), err);
+    if (err == ENOENT) return;
+    if (err != 0) {
+      fail(join_path(top.path, name), err);
+      top.ok = false;
+      return;
     }
     if (type != EntryType::directory) {
-      err = fs.remove(top.handle, name, false);
+      err = m_fs.remove(top.handle, name, false);
       if (err == EISDIR && type != EntryType::symlink) {
         type = EntryType::directory;  // raced: it became a directory
       } else {
         // A link that will not go as a link is never walked into as a directory.
         if (err == EISDIR) err = ELOOP;
         if (err != 0 && err != ENOENT) {
-          note_failure(failure, have_failure, join_path(top.path, name), err);
+          fail(join_path(top.path, name), err);
           top.ok = false;
         }
-        continue;
+        return;
       }
     }
-    Handle child = fs.open_dir(top.handle, name, err);
+    descend(top, name);
+  }
+
+  void descend(Frame& top, const char* name) {
+    int err = 0;
+    Handle child = m_fs.open_dir(top.handle, name, err);
     if (child == k_no_handle) {
       if (err == ELOOP || err == ENOTDIR) {
         // Became a symlink or file after listing: remove the entry itself.
-        err = fs.remove(top.handle, name, false);
+        err = m_fs.remove(top.handle, name, false);
       }
       if (err != 0 && err != ENOENT) {
-        note_failure(failure, have_failure, join_path(top.path, name), err);
+        fail(join_path(top.path, name), err);
         top.ok = false;
       }
-      continue;
+      return;
     }
     std::string child_path = join_path(top.path, name);
-    Frame frame{child, std::move(child_path), {}, 0, true};
-    err = fs.read_dir(child, frame.entries);
-    if (err == ENOENT) {
-      fs.close(child);  // removed meanwhile; nothing left to empty
-      continue;
-    }
-    if (err != 0) {
-      note_failure(failure, have_failure, frame.path, err);
-      fs.close(child);
+    if (!on_cache_mount(child)) {
+      m_fs.close(child);
+      fail(child_path, k_err_mount_point);
       top.ok = false;
-      continue;
+      return;
     }
-    stack.push_back(std::move(frame));  // `top` is invalid from here on
+    Frame frame{child, std::move(child_path), {}, 0, true};
+    if (!read_batch(frame)) {
+      m_fs.close(child);
+      top.ok = false;
+      return;
+    }
+    m_stack.push_back(std::move(frame));
   }
-  for (std::size_t i = 1; i < stack.size(); ++i) fs.close(stack[i].handle);
-  return root_ok;
-}
+
+  bool on_cache_mount(Handle dir) {
+    DirIdentity id;
+    return m_fs.identify(dir, id) != 0 || id.same_mount(m_mount);
+  }
+
+  FsOps& m_fs;
+  DirIdentity m_mount;
+  RemoveFailure& m_failure;
+  bool m_have_failure = false;
+  std::vector<Frame> m_stack;
+};
 
 }  // namespace
 
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
                                     const std::string& path, RemoveFailure& failure) {
-  bool have_failure = false;
+  DirIdentity parent_id;
+  bool parent_known = fs.identify(parent, parent_id) == 0;
   for (int attempt = 0; attempt < k_refill_attempts; ++attempt) {
     int err = 0;
     Handle dir = fs.open_dir(parent, name, err);
     if (dir == k_no_handle) {
       if (err == ENOENT) return RemoveOutcome::removed;
       if (err == ELOOP || err == ENOTDIR) return RemoveOutcome::not_a_directory;
-      note_failure(failure, have_failure, path, err);
+      failure = RemoveFailure{path, err};
       return RemoveOutcome::failed;
     }
-    bool emptied = empty_directory(fs, dir, path, failure, have_failure);
+    DirIdentity id;
+    if (fs.identify(dir, id) == 0 && parent_known && !id.same_mount(parent_id)) {
+      // The cache directory is itself a mount point: nothing in it is ours.
+      fs.close(dir);
+      failure = RemoveFailure{path, k_err_mount_point};
+      return RemoveOutcome::failed;
+    }
+    TreeEmptier emptier(fs, id, failure);
+    bool emptied = emptier.run(dir, path);
     fs.close(dir);
     if (!emptied) return RemoveOutcome::failed;
     err = fs.remove(parent, name, true);
     if (err == 0 || err == ENOENT) return RemoveOutcome::removed;
     if (err != ENOTEMPTY && err != EEXIST) {
-      note_failure(failure, have_failure, path, err);
+      failure = RemoveFailure{path, err};
       return RemoveOutcome::failed;
     }
     // Refilled by a concurrent writer between emptying and rmdir: go again.
   }
-  note_failure(failure, have_failure, path, ENOTEMPTY);
+  failure = RemoveFailure{path, ENOTEMPTY};
   return RemoveOutcome::failed;
 }
 

@@ -9,10 +9,12 @@
 // find.
 //
 // The PYTHONPYCACHEPREFIX mirror holds no `__pycache__` directories: CPython
-// writes `<prefix>/<abs dir>/NAME.TAG.pyc` directly. There each directory that
-// holds bytecode counts as one cache directory; only `*.pyc`/`*.pyo` files are
-// removed, then directories left empty, so nothing else living under a prefix
-// chosen carelessly is touched.
+// writes `<prefix>/<abs dir>/NAME.TAG.pyc` directly. It is walked by the same
+// walker (walk_mirror: no symlink followed, excludes and virtualenvs skipped,
+// no recursion). There each directory that holds caches counts as one cache
+// directory; only files named as CPython names caches are removed, then the
+// directories that this left empty, so nothing else living under a prefix
+// chosen carelessly (`/`, a shared `/tmp/pycache`) is touched.
 #include <pycache_clean/sweep.hpp>
 
 #include <algorithm>
@@ -82,60 +84,23 @@ class SweepVisitor final : public WalkVisitor {
     if (m_listener) m_listener->on_bad_root(m_report.bad_roots.back());
   }
 
-  // Removes the bytecode of the mirror directory open as `dir`, then recurses.
-  // Returns true when `dir` ended up empty.
-  bool sweep_mirror(Handle dir, const std::string& path) {
-    DirListing entries;
-    int err = m_fs.read_dir(dir, entries);
-    if (err != 0) {
-      on_unreadable(path, err);
-      return false;
+  // A cache file in the pycache-prefix mirror (named as CPython names caches).
+  bool on_mirror_file(Handle dir, const char* name, const std::string& path) override {
+    int err = m_options.dry_run ? 0 : m_fs.remove(dir, name, false);
+    if (err == 0 || err == ENOENT) return true;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    kept(SweepProblem{path, err});
+    return false;
+  }
+
+  // A mirror directory that held caches counts as one cache directory.
+  void on_mirror_dir(const std::string& path, std::uint64_t files, std::uint64_t removed) override {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    ++m_report.found;
+    if (removed == files) {
+      if (!m_options.dry_run) ++m_report.removed;
+      if (m_listener) m_listener->on_removed(path, m_options.dry_run);
     }
-    bool empty = true;
-    bool has_bytecode = false;
-    bool kept_bytecode = false;
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      const char* name = entries.name(i);
-      EntryType type = entries.type(i);
-      if (type == EntryType::unknown) {
-        FileStat st;
-        if (m_fs.stat(dir, name, st) != 0) continue;
-        type = st.type;
-      }
-      std::string child_path = join_path(path, entries.name_view(i));
-      if (type == EntryType::directory) {
-        int open_err = 0;
-        ScopedHandle child(m_fs, m_fs.open_dir(dir, name, open_err));
-        bool child_empty = false;
-        if (child) {
-          child_empty = sweep_mirror(child.get(), child_path);
-        } else if (open_err != ELOOP && open_err != ENOTDIR && open_err != ENOENT) {
-          on_unreadable(child_path, open_err);
-        }
-        if (child_empty && !m_options.dry_run && m_fs.remove(dir, name, true) == 0) continue;
-        empty = false;
-      } else if (type == EntryType::file && is_bytecode_name(entries.name_view(i))) {
-        has_bytecode = true;
-        err = m_options.dry_run ? 0 : m_fs.remove(dir, name, false);
-        if (err != 0 && err != ENOENT) {
-          std::lock_guard<std::mutex> lock(m_mutex);
-          if (!kept_bytecode) kept(SweepProblem{child_path, err});
-          kept_bytecode = true;
-        }
-        if (m_options.dry_run || err != 0) empty = false;
-      } else {
-        empty = false;
-      }
-    }
-    if (has_bytecode) {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      ++m_report.found;
-      if (!kept_bytecode) {
-        if (!m_options.dry_run) ++m_report.removed;
-        if (m_listener) m_listener->on_removed(path, m_options.dry_run);
-      }
-    }
-    return empty;
   }
 
  private:
@@ -151,13 +116,19 @@ class SweepVisitor final : public WalkVisitor {
   std::mutex m_mutex;
 };
 
+// "/a/./b/../c" as "/a/c": the directory CPython's sys.path entries name
+// (os.getcwd() and realpath'd script directories hold no dot components).
 std::string lexically_normal(const std::string& path) {
   std::vector<std::string_view> parts;
   std::string_view rest(path);
   while (!rest.empty()) {
     auto slash = std::find_if(rest.begin(), rest.end(), is_path_separator) - rest.begin();
     std::string_view part = rest.substr(0, slash);
-    if (!part.empty() && part != ".") parts.push_back(part);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
     if (static_cast<std::size_t>(slash) == rest.size()) break;
     rest.remove_prefix(static_cast<std::size_t>(slash) + 1);
   }
@@ -178,6 +149,12 @@ std::string strip_drive(std::string& path) {
 }
 
 }  // namespace
+
+std::string pycache_prefix_relative(const std::string& root, const std::string& cwd) {
+  std::string abs_root = is_absolute_path(root) ? root : cwd + "/" + root;
+  strip_drive(abs_root);
+  return lexically_normal(abs_root).substr(1);
+}
 
 std::string pycache_prefix_mirror(const std::string& prefix, const std::string& root,
                                   const std::string& cwd) {
@@ -208,12 +185,9 @@ SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepO
     std::error_code ec;
     std::string cwd = std::filesystem::current_path(ec).u8string();
     if (ec) cwd = "/";
-    for (const auto& root : roots) {
-      std::string mirror = pycache_prefix_mirror(options.pycache_prefix, root, cwd);
-      int err = 0;
-      ScopedHandle dir(fs, fs.open_root(mirror, err));
-      if (dir) visitor.sweep_mirror(dir.get(), mirror);
-    }
+    std::vector<std::string> relatives;
+    for (const auto& root : roots) relatives.push_back(pycache_prefix_relative(root, cwd));
+    walk_mirror(fs, options.pycache_prefix, relatives, walk_options, options.dry_run, visitor);
   }
   report.elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -2,21 +2,30 @@
 //
 // Each pending directory is a task holding a shared reference to its parent's
 // open handle plus its own name; a worker opens it with open_dir(parent, name)
-// (openat with O_NOFOLLOW on POSIX), reads every entry, hands `__pycache__`
-// directories to the visitor while the handle is still open, and pushes the
-// remaining subdirectories as new tasks. Nothing re-resolves a path string, so
-// a directory swapped for a symlink mid-walk is seen as a symlink and skipped,
-// and a tree deeper than PATH_MAX walks like any other.
+// (openat with O_NOFOLLOW on POSIX), reads a batch of entries, hands
+// `__pycache__` directories to the visitor while the handle is still open, and
+// pushes the remaining subdirectories as new tasks. Nothing re-resolves a path
+// string, so a directory swapped for a symlink mid-walk is seen as a symlink
+// and skipped, and a tree deeper than PATH_MAX walks like any other.
 //
 // Tasks are taken last-in first-out, so the walk is depth-first and a parent's
 // handle is released as soon as its last child has been opened: a long chain
-// of directories holds O(1) handles, and memory is bounded by the width of the
-// frontier, never by the size of the tree. Helper threads start only once
-// there is more than one task, so a walk of a tiny tree pays no thread cost.
+// of directories holds O(1) handles. A directory read in several batches
+// leaves a continuation task under the children of its first batch, so the
+// frontier, like each listing, stays bounded whatever the size of one
+// directory. Helper threads start only once there is more than one task, so a
+// walk of a tiny tree pays no thread cost.
+//
+// Roots are opened and identified (device, mount, inode) before anything is
+// walked: a missing PATH is reported first, a root named twice or lying inside
+// another root is walked once, and --one-file-system compares each directory's
+// mount with its root's (which also stops at a bind mount of the same file
+// system, unlike a device comparison).
 #include <pycache_clean/walker.hpp>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -25,6 +34,7 @@
 
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/process.hpp>
+#include <pycache_clean/pyc.hpp>
 
 namespace pycache_clean {
 
@@ -32,20 +42,35 @@ namespace {
 
 constexpr std::string_view k_cache_dir_name = "__pycache__";
 
+class ParallelWalk;
+
+// An open directory, shared by the tasks of its children. In a mirror walk it
+// also remembers its parent (to remove itself once emptied) and its caches.
 struct DirNode {
   DirNode(FsOps& fs, Handle h) : m_fs(fs), m_handle(h) {}
   DirNode(const DirNode&) = delete;
   DirNode& operator=(const DirNode&) = delete;
-  ~DirNode() { m_fs.close(m_handle); }
+  ~DirNode();
   FsOps& m_fs;
   Handle m_handle;
+  // Mirror walks only.
+  ParallelWalk* m_mirror = nullptr;
+  std::shared_ptr<DirNode> m_parent;
+  std::string m_name;
+  std::string m_path;
+  int m_chain = 0;  // ancestors kept open for the cascade
+  std::atomic<std::uint64_t> m_files{0};
+  std::atomic<std::uint64_t> m_removed{0};
+  std::atomic<bool> m_emptied_any{false};
 };
 
 struct Task {
   std::shared_ptr<DirNode> parent;  // null for a root
-  std::string name;                 // relative to parent (or the root's path)
+  std::string name;                 // relative to parent
   std::string path;                 // for messages only
-  bool is_root = false;
+  std::size_t root = 0;             // index of the root it lies below
+  Handle preopened = k_no_handle;   // a root, opened before the walk
+  std::shared_ptr<DirNode> resume;  // the next batch of this directory
 };
 
 bool is_excluded(const std::vector<std::string>& excludes, std::string_view name) {
@@ -53,10 +78,20 @@ bool is_excluded(const std::vector<std::string>& excludes, std::string_view name
                      [&](const std::string& e) { return e == name; });
 }
 
+bool is_fd_exhaustion(int err) {
+  return err == EMFILE || err == ENFILE;
+}
+
 class ParallelWalk {
  public:
-  ParallelWalk(FsOps& fs, const WalkOptions& options, WalkVisitor& visitor)
-      : m_fs(fs), m_options(options), m_visitor(visitor) {
+  ParallelWalk(FsOps& fs, const WalkOptions& options, WalkVisitor& visitor,
+               std::vector<DirIdentity> root_ids, bool mirror, bool dry_run)
+      : m_fs(fs),
+        m_options(options),
+        m_visitor(visitor),
+        m_root_ids(std::move(root_ids)),
+        m_mirror(mirror),
+        m_dry_run(dry_run) {
     unsigned jobs = options.jobs;
     if (jobs == 0) jobs = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
     m_jobs = jobs;
@@ -67,6 +102,20 @@ class ParallelWalk {
     m_stack = std::move(roots);
     worker(true);
     for (auto& t : m_threads) t.join();
+  }
+
+  // A mirror directory's last reference is gone: report it, and remove it
+  // when removing its caches (or emptied subdirectories) left it empty.
+  void finish_mirror_dir(DirNode& node) {
+    if (node.m_files > 0) m_visitor.on_mirror_dir(node.m_path, node.m_files, node.m_removed);
+    if (m_dry_run || !node.m_emptied_any || !node.m_parent) return;
+    m_fs.close(node.m_handle);
+    node.m_handle = k_no_handle;
+    int err = m_fs.remove(node.m_parent->m_handle, node.m_name.c_str(), true);
+    if (err == 0) {
+      spdlog::debug("{}: left empty by removing its caches, removed", node.m_path);
+      node.m_parent->m_emptied_any = true;
+    }
   }
 
  private:
@@ -97,7 +146,8 @@ class ParallelWalk {
       task = Task{};
       have_task = false;
       if (!children.empty()) {
-        // Keep one child for this thread, share the rest.
+        // Keep one child for this thread, share the rest (a continuation, at
+        // index 0, goes under them: this directory's next batch comes after).
         task = std::move(children.back());
         children.pop_back();
         have_task = true;
@@ -118,68 +168,148 @@ class ParallelWalk {
     }
   }
 
-  void process(Task& task, DirListing& listing, std::vector<Task>& children) {
+  // Opens the directory of `task`, waiting while other workers hold the
+  // descriptors this process may have: a low open-file limit slows the walk
+  // down instead of leaving directories unsearched.
+  Handle open_task(const Task& task, int& err) {
+    if (task.preopened != k_no_handle) return task.preopened;
+    for (int attempt = 0;; ++attempt) {
+      err = 0;
+      Handle h = m_fs.open_dir(task.parent->m_handle, task.name.c_str(), err);
+      if (h != k_no_handle || !is_fd_exhaustion(err) || attempt == 2000) return h;
+      {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (m_busy <= 1) return h;  // nobody else will release one
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  // Whether a directory just opened is to be walked: not on another mount
+  // with --one-file-system, and not another root (that one is walked itself).
+  bool admit(const Task& task, Handle h) {
+    bool roots_overlap = m_root_ids.size() > 1;
+    if (!m_options.one_file_system && !roots_overlap) return true;
+    DirIdentity id;
+    if (m_fs.identify(h, id) != 0) return true;
+    if (m_options.one_file_system && !id.same_mount(m_root_ids[task.root])) {
+      spdlog::debug("{}: on another file system, skipped (--one-file-system)", task.path);
+      return false;
+    }
+    if (roots_overlap) {
+      for (std::size_t i = 0; i < m_root_ids.size(); ++i) {
+        if (i != task.root && id.same_dir(m_root_ids[i])) {
+          spdlog::debug("{}: also named as a PATH, walked once", task.path);
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  std::shared_ptr<DirNode> open_node(Task& task) {
     int err = 0;
-    Handle h = task.is_root ? m_fs.open_root(task.name, err)
-                            : m_fs.open_dir(task.parent->m_handle, task.name.c_str(), err);
+    Handle h = open_task(task, err);
     if (h == k_no_handle) {
-      if (task.is_root) {
-        m_visitor.on_bad_root(task.path, err);
-      } else if (err == ELOOP || err == ENOTDIR || err == ENOENT) {
+      if (err == ELOOP || err == ENOTDIR || err == ENOENT)
         // Swapped for a symlink or a file, or removed, since it was listed.
         spdlog::debug("{}: changed during the walk ({}), skipped", task.path, errno_text(err));
-      } else {
+      else
         m_visitor.on_unreadable(task.path, err);
-      }
-      return;
+      return nullptr;
     }
-    task.parent.reset();  // the parent's handle may close now
-    auto self = std::make_shared<DirNode>(m_fs, h);
+    auto node = std::make_shared<DirNode>(m_fs, h);
+    if (task.preopened == k_no_handle && !admit(task, h)) return nullptr;
+    if (m_mirror) {
+      node->m_mirror = this;
+      node->m_name = task.name;
+      node->m_path = task.path;
+      if (task.parent && task.parent->m_chain < k_mirror_cascade) {
+        node->m_parent = task.parent;
+        node->m_chain = task.parent->m_chain + 1;
+      }
+    }
     if (m_options.counters)
       m_options.counters->dirs_visited.fetch_add(1, std::memory_order_relaxed);
-    err = m_fs.read_dir(h, listing);
+    return node;
+  }
+
+  // Whether directory `h`, whose first batch is `listing`, is a virtualenv.
+  bool is_virtualenv(Handle h, const DirListing& listing) {
+    if (!listing.at_end()) {
+      FileStat st;  // too large for one batch: ask for the file itself
+      return m_fs.stat(h, "pyvenv.cfg", st) == 0;
+    }
+    for (std::size_t i = 0; i < listing.size(); ++i)
+      if (listing.name_view(i) == "pyvenv.cfg") return true;
+    return false;
+  }
+
+  void process(Task& task, DirListing& listing, std::vector<Task>& children) {
+    bool first_batch = !task.resume;
+    std::shared_ptr<DirNode> self = first_batch ? open_node(task) : std::move(task.resume);
+    if (!self) return;
+    task.parent.reset();  // the parent's handle may close now (unless the node keeps it)
+    int err = m_fs.read_dir(self->m_handle, listing);
     if (err == ENOENT) return;  // removed meanwhile (getdents on a deleted directory)
     if (err != 0) {
       m_visitor.on_unreadable(task.path, err);
       return;
     }
-    if (m_options.skip_virtualenvs && !task.is_root) {
-      for (std::size_t i = 0; i < listing.size(); ++i) {
-        if (listing.name_view(i) == "pyvenv.cfg") {
-          spdlog::debug("{}: holds pyvenv.cfg (a virtualenv), skipped", task.path);
-          return;
-        }
-      }
+    if (first_batch && m_options.skip_virtualenvs && task.preopened == k_no_handle &&
+        is_virtualenv(self->m_handle, listing)) {
+      spdlog::debug("{}: holds pyvenv.cfg (a virtualenv), skipped", task.path);
+      return;
     }
-    for (std::size_t i = 0; i < listing.size(); ++i) {
-      EntryType type = listing.type(i);
-      const char* name = listing.name(i);
-      std::string_view name_view = listing.name_view(i);
-      if (type == EntryType::unknown) {
-        FileStat st;
-        if (m_fs.stat(h, name, st) != 0) continue;  // vanished
-        type = st.type;
+    if (!listing.at_end())
+      children.push_back(Task{nullptr, {}, task.path, task.root, k_no_handle, self});
+    for (std::size_t i = 0; i < listing.size(); ++i) visit_entry(task, self, listing, i, children);
+  }
+
+  void visit_entry(const Task& task, const std::shared_ptr<DirNode>& self,
+                   const DirListing& listing, std::size_t i, std::vector<Task>& children) {
+    const char* name = listing.name(i);
+    std::string_view name_view = listing.name_view(i);
+    Handle h = self->m_handle;
+    int err = 0;
+    EntryType type = resolve_entry_type(m_fs, h, name, listing.type(i), err);
+    if (err != 0) {
+      if (err != ENOENT) m_visitor.on_unreadable(join_path(task.path, name_view), err);
+      return;
+    }
+    if (type == EntryType::directory) {
+      if (name_view == k_cache_dir_name && !m_mirror) {
+        if (m_options.counters)
+          m_options.counters->caches_found.fetch_add(1, std::memory_order_relaxed);
+        m_visitor.on_cache_dir(h, name, join_path(task.path, name_view));
+      } else if (!is_excluded(m_options.excludes, name_view)) {
+        children.push_back(Task{self, std::string(name_view), join_path(task.path, name_view),
+                                task.root, k_no_handle, nullptr});
+      } else {
+        spdlog::debug("{}: excluded by name, skipped", join_path(task.path, name_view));
       }
-      if (type == EntryType::directory) {
-        if (name_view == k_cache_dir_name) {
-          if (m_options.counters)
-            m_options.counters->caches_found.fetch_add(1, std::memory_order_relaxed);
-          m_visitor.on_cache_dir(h, name, join_path(task.path, name_view));
-        } else if (!is_excluded(m_options.excludes, name_view)) {
-          children.push_back(Task{self, std::string(name_view), join_path(task.path, name_view)});
+    } else if (type == EntryType::symlink) {
+      if (name_view == k_cache_dir_name)
+        spdlog::debug("{}: a symlink, left alone", join_path(task.path, name_view));
+    } else if (m_mirror) {
+      if (type == EntryType::file && is_cache_file_name(name_view)) {
+        ++self->m_files;
+        if (m_visitor.on_mirror_file(h, name, join_path(task.path, name_view))) {
+          ++self->m_removed;
+          self->m_emptied_any = true;
         }
-      } else if (type == EntryType::symlink) {
-        if (name_view == k_cache_dir_name)
-          spdlog::debug("{}: a symlink, left alone", join_path(task.path, name_view));
-      } else if (m_options.want_stray && type == EntryType::file && is_bytecode_name(name_view)) {
-        m_visitor.on_stray_file(h, name, join_path(task.path, name_view));
       }
+    } else if (m_options.want_stray && type == EntryType::file && is_bytecode_name(name_view)) {
+      m_visitor.on_stray_file(h, name, join_path(task.path, name_view));
     }
   }
 
   FsOps& m_fs;
   const WalkOptions& m_options;
   WalkVisitor& m_visitor;
+  std::vector<DirIdentity> m_root_ids;
+  bool m_mirror;
+  bool m_dry_run;
   unsigned m_jobs = 1;
   std::mutex m_mutex;
   std::condition_variable m_cv;
@@ -188,6 +318,12 @@ class ParallelWalk {
   bool m_helpers_started = false;
   std::vector<std::thread> m_threads;
 };
+
+DirNode::~DirNode() {
+  if (m_mirror) m_mirror->finish_mirror_dir(*this);
+  m_parent.reset();
+  if (m_handle != k_no_handle) m_fs.close(m_handle);
+}
 
 // Splits "a/b/__pycache__/" into ("a/b", "__pycache__"); "__pycache__" into (".", ...).
 // Windows: "C:\\x\\__pycache__" into ("C:\\x", ...), "C:\\__pycache__" into ("C:\\", ...).
@@ -200,9 +336,68 @@ std::pair<std::string, std::string> split_last(std::string path) {
   return {path.substr(0, at_root ? slash + 1 : slash), path.substr(slash + 1)};
 }
 
+// Opens each root (a named `__pycache__` goes to the visitor at once), drops
+// a root met before, and returns the tasks with their identities.
+std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots,
+                             const WalkOptions& options, WalkVisitor& visitor,
+                             std::vector<DirIdentity>& ids) {
+  std::vector<Task> tasks;
+  for (const auto& root : roots) {
+    auto [dir, base] = split_last(root);
+    if (base == k_cache_dir_name) {
+      // The user named a cache directory itself: hand it over with its parent open.
+      int err = 0;
+      ScopedHandle parent(fs, fs.open_root(dir, err));
+      FileStat st;
+      if (!parent) {
+        visitor.on_bad_root(root, err);
+      } else if ((err = fs.stat(parent.get(), base.c_str(), st)) != 0) {
+        visitor.on_bad_root(root, err);
+      } else if (st.type == EntryType::directory) {
+        if (options.counters) options.counters->caches_found.fetch_add(1);
+        visitor.on_cache_dir(parent.get(), base.c_str(), root);
+      } else {
+        visitor.on_bad_root(root, ENOTDIR);
+      }
+      continue;
+    }
+    int err = 0;
+    Handle h = fs.open_root(root, err);
+    if (h == k_no_handle) {
+      visitor.on_bad_root(root, err);
+      continue;
+    }
+    DirIdentity id;
+    fs.identify(h, id);
+    if (std::any_of(ids.begin(), ids.end(), [&](const DirIdentity& o) { return o.same_dir(id); })) {
+      spdlog::debug("{}: named twice, walked once", root);
+      fs.close(h);
+      continue;
+    }
+    ids.push_back(id);
+    tasks.push_back(Task{nullptr, root, root, ids.size() - 1, h, nullptr});
+  }
+  return tasks;
+}
+
+bool is_implementation_tag(std::string_view tag) {
+  // cpython-311, pypy39: letters, an optional '-', digits.
+  std::size_t i = 0;
+  while (i < tag.size() && tag[i] >= 'a' && tag[i] <= 'z') ++i;
+  if (i == 0) return false;
+  if (i < tag.size() && tag[i] == '-') ++i;
+  std::size_t digits = i;
+  while (i < tag.size() && tag[i] >= '0' && tag[i] <= '9') ++i;
+  return i == tag.size() && i > digits;
+}
+
 }  // namespace
 
 void WalkVisitor::on_stray_file(Handle, const char*, const std::string&) {}
+bool WalkVisitor::on_mirror_file(Handle, const char*, const std::string&) {
+  return false;
+}
+void WalkVisitor::on_mirror_dir(const std::string&, std::uint64_t, std::uint64_t) {}
 
 const std::vector<std::string>& default_excludes() {
   static const std::vector<std::string> names = {".git", ".hg",  ".svn",
@@ -227,33 +422,58 @@ bool is_bytecode_name(std::string_view name) {
   return ext == ".pyc" || ext == ".pyo";
 }
 
+bool is_cache_file_name(std::string_view name) {
+  auto parsed = parse_cache_name(name);
+  return parsed && is_implementation_tag(parsed->tag);
+}
+
 void walk(FsOps& fs, const std::vector<std::string>& roots, const WalkOptions& options,
           WalkVisitor& visitor) {
+  raise_open_file_limit();
+  std::vector<DirIdentity> ids;
+  std::vector<Task> tasks = open_roots(fs, roots, options, visitor, ids);
+  if (tasks.empty()) return;
+  ParallelWalk(fs, options, visitor, std::move(ids), false, false).run(std::move(tasks));
+}
+
+void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::string>& relatives,
+                 const WalkOptions& options, bool dry_run, WalkVisitor& visitor) {
+  raise_open_file_limit();
+  std::vector<DirIdentity> ids;
   std::vector<Task> tasks;
-  for (const auto& root : roots) {
-    auto [dir, base] = split_last(root);
-    if (base == k_cache_dir_name) {
-      // The user named a cache directory itself: hand it over with its parent open.
-      int err = 0;
-      ScopedHandle parent(fs, fs.open_root(dir, err));
-      FileStat st;
-      if (!parent) {
-        visitor.on_bad_root(root, err);
-      } else if ((err = fs.stat(parent.get(), base.c_str(), st)) != 0) {
-        visitor.on_bad_root(root, err);
-      } else if (st.type == EntryType::directory) {
-        if (options.counters) options.counters->caches_found.fetch_add(1);
-        visitor.on_cache_dir(parent.get(), base.c_str(), root);
-      } else {
-        visitor.on_bad_root(root, ENOTDIR);
-      }
+  for (const auto& relative : relatives) {
+    int err = 0;
+    Handle h = fs.open_root(prefix, err);
+    std::string path = prefix;
+    std::string_view rest(relative);
+    while (h != k_no_handle && !rest.empty()) {
+      auto cut = std::find_if(rest.begin(), rest.end(), is_path_separator) - rest.begin();
+      std::string part(rest.substr(0, static_cast<std::size_t>(cut)));
+      rest.remove_prefix(std::min(rest.size(), static_cast<std::size_t>(cut) + 1));
+      if (part.empty()) continue;
+      path = join_path(path, part);
+      Handle child = fs.open_dir(h, part.c_str(), err);
+      fs.close(h);
+      h = child;
+    }
+    if (h == k_no_handle) {
+      if (err == ENOENT)
+        spdlog::debug("{}: no pycache-prefix mirror here", path);
+      else
+        visitor.on_unreadable(path, err);  // ELOOP: a link planted in the mirror
       continue;
     }
-    tasks.push_back(Task{nullptr, root, root, true});
+    DirIdentity id;
+    fs.identify(h, id);
+    if (std::any_of(ids.begin(), ids.end(), [&](const DirIdentity& o) { return o.same_dir(id); })) {
+      fs.close(h);
+      continue;
+    }
+    ids.push_back(id);
+    tasks.push_back(Task{nullptr, path, path, ids.size() - 1, h, nullptr});
   }
   if (tasks.empty()) return;
-  raise_open_file_limit();
-  ParallelWalk(fs, options, visitor).run(std::move(tasks));
+  ParallelWalk(fs, options, visitor, std::move(ids), true, dry_run).run(std::move(tasks));
 }
 
 }  // namespace pycache_clean

@@ -123,6 +123,7 @@ class FaultyFs final : public FsOps {
     if (int e = check(Op::read_dir, "")) return e;
     return real_fs().read_dir(dir, out);
   }
+  int identify(Handle dir, DirIdentity& out) override { return real_fs().identify(dir, out); }
   int remove(Handle parent, const char* name, bool directory) override {
     if (int e = check(Op::remove, name)) return e;
     return real_fs().remove(parent, name, directory);

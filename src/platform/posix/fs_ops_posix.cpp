@@ -6,6 +6,7 @@
 // entries are read with getdents64 into a per-thread 64 KiB buffer (twice
 // glibc's readdir buffer: fewer system calls on large directories, and no DIR
 // allocation per directory); elsewhere through fdopendir/readdir on a dup.
+#include <pycache_clean/error.hpp>
 #include <pycache_clean/fs_ops.hpp>
 
 #include <dirent.h>
@@ -83,14 +84,18 @@ class PosixFs final : public FsOps {
       alignas(8) char bytes[64 * 1024];
     };
     thread_local Buffer buffer;
-    if (::lseek(fd_of(dir), 0, SEEK_SET) < 0) return errno;
-    for (;;) {
+    // Whole getdents64 buffers until the batch is full: the descriptor's
+    // offset remembers where the next batch starts.
+    while (!out.full()) {
       long n = ::syscall(SYS_getdents64, fd_of(dir), buffer.bytes, sizeof buffer.bytes);
       if (n < 0) {
         if (errno == EINTR) continue;
         return errno;
       }
-      if (n == 0) return 0;
+      if (n == 0) {
+        out.set_at_end();
+        return 0;
+      }
       for (long pos = 0; pos < n;) {
         // Layout of struct linux_dirent64 (getdents64(2)): ino, off, reclen, type, name.
         const char* rec = buffer.bytes + pos;
@@ -102,7 +107,10 @@ class PosixFs final : public FsOps {
         pos += reclen;
       }
     }
+    return 0;
 #else
+    // readdir buffers ahead, so a batch is the whole directory here.
+    out.set_at_end();
     int fd = ::dup(fd_of(dir));
     if (fd < 0) return errno;
     DIR* d = ::fdopendir(fd);
@@ -120,6 +128,25 @@ class PosixFs final : public FsOps {
     ::closedir(d);
     return err;
 #endif
+  }
+
+  int identify(Handle dir, DirIdentity& out) override {
+    out = DirIdentity{};
+#if defined(__linux__) && defined(STATX_MNT_ID)
+    struct statx sx;
+    if (::statx(fd_of(dir), "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &sx) == 0) {
+      out.device = (static_cast<std::uint64_t>(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
+      out.inode = sx.stx_ino;
+      out.mount = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+      return 0;
+    }
+    if (errno != ENOSYS && errno != EINVAL) return errno;
+#endif
+    struct stat st;
+    if (::fstat(fd_of(dir), &st) != 0) return errno;
+    out.device = static_cast<std::uint64_t>(st.st_dev);
+    out.inode = static_cast<std::uint64_t>(st.st_ino);
+    return 0;
   }
 
   int remove(Handle parent, const char* name, bool directory) override {
@@ -214,6 +241,8 @@ bool is_owned_by_current_user(const std::string& path) {
 }
 
 std::string errno_text(int err) {
+  if (err == k_err_mount_point) return "a mount point (another file system is never entered)";
+  if (err == k_err_not_lockable) return "not a regular file";
   // strerror is not thread-safe; strerror_r's GNU and XSI variants differ, so
   // take whichever this libc provides.
   char buf[256] = {};

@@ -196,13 +196,15 @@ class WindowsFs final : public FsOps {
       alignas(8) unsigned char bytes[64 * 1024];
     };
     thread_local Buffer buffer;
-    FILE_INFO_BY_HANDLE_CLASS cls = FileFullDirectoryRestartInfo;
-    for (;;) {
-      if (!GetFileInformationByHandleEx(handle_of(dir), cls, buffer.bytes, sizeof buffer.bytes)) {
+    // The handle remembers where the last call stopped: each batch goes on from there.
+    while (!out.full()) {
+      if (!GetFileInformationByHandleEx(handle_of(dir), FileFullDirectoryInfo, buffer.bytes,
+                                        sizeof buffer.bytes)) {
         DWORD error = GetLastError();
-        return error == ERROR_NO_MORE_FILES ? 0 : win::errno_from_win32(error);
+        if (error != ERROR_NO_MORE_FILES) return win::errno_from_win32(error);
+        out.set_at_end();
+        return 0;
       }
-      cls = FileFullDirectoryInfo;
       for (std::size_t pos = 0;;) {
         const auto* info = reinterpret_cast<const FILE_FULL_DIR_INFO*>(buffer.bytes + pos);
         std::wstring_view name(info->FileName, info->FileNameLength / sizeof(wchar_t));
@@ -212,6 +214,17 @@ class WindowsFs final : public FsOps {
         pos += info->NextEntryOffset;
       }
     }
+    return 0;
+  }
+
+  int identify(Handle dir, DirIdentity& out) override {
+    BY_HANDLE_FILE_INFORMATION info{};
+    if (!GetFileInformationByHandle(handle_of(dir), &info))
+      return win::errno_from_win32(GetLastError());
+    out = DirIdentity{};
+    out.device = info.dwVolumeSerialNumber;
+    out.inode = (static_cast<std::uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
+    return 0;
   }
 
   int remove(Handle parent, const char* name, bool directory) override {

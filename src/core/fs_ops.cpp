@@ -1,0 +1,16 @@
+// The platform-independent half of the file-system seam: the one rule for
+// entries whose type a listing did not give (see fs_ops.hpp).
+#include <pycache_clean/fs_ops.hpp>
+
+namespace pycache_clean {
+
+EntryType resolve_entry_type(FsOps& fs, Handle parent, const char* name, EntryType listed,
+                             int& err) {
+  err = 0;
+  if (listed != EntryType::unknown) return listed;
+  FileStat st;
+  err = fs.stat(parent, name, st);
+  return err == 0 ? st.type : EntryType::unknown;
+}
+
+}  // namespace pycache_clean
