@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,6 +106,10 @@ class FsOps {
   // Reads at most `max_bytes` of regular file `name` inside `parent` into `out`.
   virtual int read_file(Handle parent, const char* name, std::string& out,
                         std::size_t max_bytes) = 0;
+  // Reads all of regular file `name` inside `parent`, handing it to `sink` in
+  // chunks of at most 64 KiB (memory stays fixed whatever the file's size).
+  using ChunkSink = std::function<void(const char* data, std::size_t size)>;
+  virtual int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) = 0;
 };
 
 // The one rule for an entry whose listed type may be stale or unknown, used by

@@ -35,4 +35,11 @@ class JsonWriter {
 // `text` as a JSON string literal, quotes included.
 std::string json_quote(std::string_view text);
 
+// `text` as it may reach a terminal: control characters (C0, DEL, C1) and
+// bytes that are not UTF-8 written as `\x1b`, `\n`, ...; everything else,
+// backslashes included, as it is. A file name, another user's command line or
+// a lock record can then neither move the cursor, set the window title nor
+// forge a line of output. --json output stays lossless through json_quote.
+std::string terminal_safe(std::string_view text);
+
 }  // namespace pycache_clean

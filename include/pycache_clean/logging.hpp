@@ -14,7 +14,8 @@ void configure_logging(int verbosity);
 // erases it and it is redrawn afterwards. `redraw` may be empty to unhook.
 void set_status_line_hooks(void (*erase)(), void (*redraw)());
 
-// Writes `text` and a newline to stdout, erasing the status line around it.
+// Writes `text` (made terminal_safe: one line, whatever names it holds) and a
+// newline to stdout, erasing the status line around it.
 void write_stdout_line(const std::string& text);
 
 }  // namespace pycache_clean

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <pycache_clean/siphash.hpp>
+
 namespace pycache_clean {
 
 // One CPython minor version's bytecode magic: the number its releases write
@@ -25,6 +27,8 @@ std::optional<MagicInfo> magic_for_version(int major, int minor);
 // computes it, as the 8 stored bytes read little-endian; empty for a magic
 // outside the table or older than 3.7 (no hash-based pycs).
 std::optional<std::uint64_t> source_hash_for_magic(std::uint16_t magic, std::string_view data);
+// The same hash fed in chunks: empty where source_hash_for_magic would be.
+std::optional<SipHasher> source_hasher_for_magic(std::uint16_t magic);
 
 // A parsed pyc header (PEP 552; 3.6 and older: no flags word).
 struct PycHeader {

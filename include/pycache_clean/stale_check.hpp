@@ -44,15 +44,20 @@ struct CheckOptions {
   // clean --stale-only: remove every cache not judged ok, then each
   // __pycache__ left empty.
   bool remove_not_ok = false;
+  // With remove_not_ok: also legacy *.pyc/*.pyo outside __pycache__ (--stray).
+  bool remove_stray = false;
   InterpreterProbe installed;  // default: python3.X on PATH
+  // Each cache not judged ok, as it is found (one call at a time, from any
+  // worker). Nothing keeps them: memory does not grow with their number.
+  std::function<void(const CacheVerdict&)> on_finding;
 };
 
 struct CheckReport {
   std::uint64_t checked = 0;
   std::uint64_t counts[k_cache_class_count] = {};
-  std::vector<CacheVerdict> findings;  // every cache not ok
-  std::uint64_t removed = 0;           // with remove_not_ok
-  std::vector<SweepProblem> kept;      // caches that could not be removed
+  std::uint64_t removable = 0;     // not ok, and removable with remove_not_ok
+  std::uint64_t removed = 0;       // with remove_not_ok
+  std::vector<SweepProblem> kept;  // caches that could not be removed
   std::vector<SweepProblem> unreadable;
   std::vector<SweepProblem> bad_roots;
   double elapsed_ms = 0;
@@ -68,6 +73,10 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
 std::string format_check_summary(const CheckReport& report);
 // `Cleared N/Total stale caches`
 std::string format_stale_clean_summary(const CheckReport& report);
-std::string format_check_json(const CheckReport& report, bool stale_clean);
+// The JSON object, streamed: the head (up to the findings array), one
+// element per finding (`first`: no leading comma), then the rest.
+std::string format_check_json_head(bool stale_clean);
+std::string format_check_json_finding(const CacheVerdict& finding, bool first);
+std::string format_check_json_tail(const CheckReport& report, bool stale_clean);
 
 }  // namespace pycache_clean

@@ -86,6 +86,16 @@ void print_line(const std::string& text) {
   write_stdout_line(text);
 }
 
+void print_lines(const std::string& text) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    print_line(text.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
 int run(int argc, char** argv) {
   prepare_terminal();
   configure_logging(0);

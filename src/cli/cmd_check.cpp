@@ -23,52 +23,67 @@ void warn_problems(const CheckReport& report) {
   for (const auto& p : report.kept) spdlog::warn("{}: {} (kept)", p.path, errno_text(p.error));
 }
 
-// One line per finding: all of them, or only the gate failures.
-void list_findings(const CheckReport& report, bool all) {
-  for (const auto& f : report.findings)
-    if (all || is_gate_failure(f.cls))
+// Prints findings as they come: JSON array elements, or one line each (all of
+// them, or only the gate failures). Called one finding at a time.
+class FindingPrinter {
+ public:
+  FindingPrinter(bool json, bool all, bool gate) : m_json(json), m_all(all), m_gate(gate) {}
+  void operator()(const CacheVerdict& f) {
+    if (m_json) {
+      print_line(format_check_json_finding(f, m_first));
+      m_first = false;
+    } else if (m_all || (m_gate && is_gate_failure(f.cls))) {
       print_line(fmt::format("{:<17} {}: {}", cache_class_name(f.cls), f.path, f.reason));
-}
+    }
+  }
 
-CheckReport check_with_progress(const std::vector<std::string>& roots, CheckOptions options,
-                                const CommonOptions& common) {
+ private:
+  bool m_json;
+  bool m_all;
+  bool m_gate;
+  bool m_first = true;
+};
+
+// Walks and judges, printing findings as they come; JSON head and tail around them.
+CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions options,
+                            const CommonOptions& common, bool list_all) {
+  bool stale_clean = options.remove_not_ok;
+  if (common.json) print_line(format_check_json_head(stale_clean));
+  auto printer = std::make_shared<FindingPrinter>(common.json, list_all, !stale_clean);
+  options.on_finding = [printer](const CacheVerdict& f) { (*printer)(f); };
   WalkCounters counters;
   options.walk.counters = &counters;
-  Progress progress(counters, show_progress(common));
-  return check_caches(real_fs(), roots, options);
+  CheckReport report;
+  {
+    Progress progress(counters, show_progress(common));
+    report = check_caches(real_fs(), roots, options);
+  }
+  warn_problems(report);
+  if (common.json) print_line(format_check_json_tail(report, stale_clean));
+  return report;
 }
 
 int run(const Options& o) {
   start_command(o.common);
   CheckOptions options;
   options.walk = o.walk.walk_options();
-  CheckReport report = check_with_progress(o.walk.roots(), options, o.common);
-  warn_problems(report);
-  if (o.common.json) {
-    print_line(format_check_json(report, false));
-  } else {
-    // Gate failures are always listed: they are what the user must act on.
-    list_findings(report, o.common.verbose > 0);
-    if (!o.common.quiet) print_line(format_check_summary(report));
-  }
+  // Gate failures are always listed: they are what the user must act on.
+  CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
+  if (!o.common.json && !o.common.quiet) print_line(format_check_summary(report));
   if (!report.bad_roots.empty()) return k_exit_failure;
   return report.gate_failed() ? k_exit_failure : k_exit_ok;
 }
 
 }  // namespace
 
-int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict) {
+int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict,
+                     bool stray) {
   CheckOptions options;
   options.walk = walk.walk_options();
   options.remove_not_ok = true;
-  CheckReport report = check_with_progress(walk.roots(), options, common);
-  warn_problems(report);
-  if (common.json) {
-    print_line(format_check_json(report, true));
-  } else {
-    if (common.verbose > 0) list_findings(report, true);
-    if (!common.quiet) print_line(format_stale_clean_summary(report));
-  }
+  options.remove_stray = stray;
+  CheckReport report = check_and_print(walk.roots(), options, common, common.verbose > 0);
+  if (!common.json && !common.quiet) print_line(format_stale_clean_summary(report));
   if (!report.bad_roots.empty()) return k_exit_failure;
   if (strict && (!report.kept.empty() || !report.unreadable.empty())) return k_exit_failure;
   return k_exit_ok;

@@ -69,12 +69,12 @@ int run_clean(const CLI::App& app, const CleanOptions& o) {
   start_command(o.common);
   reject_mistyped_subcommand(app, o.walk.paths);
   if (o.stale_only) {
-    if (o.dry_run || o.stray || !o.pycache_prefix.empty())
+    if (o.dry_run || !o.pycache_prefix.empty())
       throw Error(
-          "--stale-only does not combine with --dry-run, --stray or --pycache-prefix "
+          "--stale-only does not combine with --dry-run or --pycache-prefix "
           "(use `pycache-clean check -v` to see what it would remove)",
           k_exit_usage);
-    return clean_stale_only(o.walk, o.common, o.strict);
+    return clean_stale_only(o.walk, o.common, o.strict, o.stray);
   }
   SweepOptions options;
   options.dry_run = o.dry_run;
@@ -104,7 +104,14 @@ WalkOptions WalkCliOptions::walk_options() const {
   WalkOptions walk;
   if (no_default_excludes) walk.excludes.clear();
   walk.skip_virtualenvs = !no_default_excludes;
-  for (const auto& e : excludes) walk.excludes.push_back(e);
+  for (const auto& e : excludes) {
+    // Excludes match one directory name, as `fd --exclude NAME` without a glob.
+    if (e.empty() || std::any_of(e.begin(), e.end(), is_path_separator) || e == "." || e == "..")
+      throw Error("--exclude '" + e + "': takes a directory NAME (such as build), not a path",
+                  k_exit_usage);
+    walk.excludes.push_back(e);
+  }
+  walk.one_file_system = one_file_system;
   walk.jobs = jobs;
   return walk;
 }
@@ -117,13 +124,15 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
       ->take_all();
   sub.add_flag("--no-default-excludes", options.no_default_excludes,
                "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");
+  sub.add_flag("-x,--one-file-system", options.one_file_system,
+               "Stay on the file system (mount) of each PATH, as find -xdev");
   sub.add_option("-j,--jobs", options.jobs, "Worker threads (default: one per core, at most 4)")
       ->check(CLI::Range(1U, 64U));
 }
 
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
                      const CommonOptions& common, bool strict) {
-  PrintingListener listener(common.verbose > 0 || options.dry_run, common.json);
+  PrintingListener listener(!common.quiet && (common.verbose > 0 || options.dry_run), common.json);
   WalkCounters counters;
   SweepOptions with_counters = options;
   with_counters.walk.counters = &counters;
@@ -135,7 +144,7 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
   if (common.json)
     print_line(format_sweep_json(report));
   else if (!common.quiet)
-    print_line(format_sweep_summary(report, options.remove_stray));
+    print_lines(format_sweep_summary(report, options.remove_stray));
   std::fflush(stdout);
   if (!report.bad_roots.empty()) return k_exit_failure;
   if (strict && (!report.kept.empty() || !report.unreadable.empty())) return k_exit_failure;
@@ -149,7 +158,8 @@ Command add_clean_command(CLI::App& app) {
   sub->add_flag("--strict", o->strict,
                 "Exit 1 when anything was kept or a directory could not be searched");
   sub->add_flag("--stray", o->stray,
-                "Also remove *.pyc/*.pyo outside __pycache__ (legacy caches Python still imports)");
+                "Also remove *.pyc/*.pyo outside __pycache__ (legacy caches Python still imports); "
+                "with --stale-only, those check does not call ok");
   sub->add_flag("--stale-only", o->stale_only,
                 "Remove only the caches `check` does not call ok (stale, suspect, orphan, "
                 "foreign, corrupt); report `Cleared N/Total stale caches`");

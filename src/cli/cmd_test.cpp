@@ -18,7 +18,8 @@ int run(const Options& o) {
   if (!o.no_clean) {
     auto dirs = find_git_dirs(".");
     SweepOptions options;
-    sweep_and_report({dirs && !dirs->worktree.empty() ? dirs->worktree : "."}, options, o.common, false);
+    sweep_and_report({dirs && !dirs->worktree.empty() ? dirs->worktree : "."}, options, o.common,
+                     false);
   }
   return run_test_command(o.command);
 }

@@ -35,6 +35,7 @@ struct WalkCliOptions {
   std::vector<std::string> paths;
   std::vector<std::string> excludes;
   bool no_default_excludes = false;
+  bool one_file_system = false;
   unsigned jobs = 0;
   // The roots to walk (default ".") and the walker options they ask for.
   std::vector<std::string> roots() const;
@@ -51,8 +52,11 @@ void start_command(const CommonOptions& options);
 // Whether a live progress line may be drawn: stderr is a terminal and not -q.
 bool show_progress(const CommonOptions& options);
 
-// Writes `text` and a newline to stdout.
+// Writes `text` and a newline to stdout; control characters in it (from file
+// names, command lines) are escaped, so it stays one line.
 void print_line(const std::string& text);
+// Writes each line of our own multi-line `text` with print_line.
+void print_lines(const std::string& text);
 
 Command add_clean_command(CLI::App& app);
 Command add_lock_command(CLI::App& app);
@@ -66,9 +70,11 @@ Command add_check_command(CLI::App& app);
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
                      const CommonOptions& common, bool strict);
 
-// clean --stale-only: removes the caches `check` does not call ok and prints
+// clean --stale-only: removes the caches `check` does not call ok inside
+// __pycache__ (and, with `stray`, legacy *.pyc/*.pyo outside it) and prints
 // `Cleared N/Total stale caches`; returns clean's exit status.
-int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict);
+int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict,
+                     bool stray);
 
 // --scope repo|user|all.
 CLI::Option* add_scope_option(CLI::App& sub, std::string& scope);

@@ -65,12 +65,51 @@ std::string json_quote(std::string_view text) {
           else
             out.push_back(static_cast<char>(c));
       }
+    } else if (len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+      // C1 controls (U+0080-U+009F): a terminal acts on some of them.
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));
     } else {
       out.append(text.data() + i, len);
     }
     i += len;
   }
   out.push_back('"');
+  return out;
+}
+
+std::string terminal_safe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    std::size_t len = utf8_sequence(text, i);
+    bool c1 = len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
+    if (len == 0 || c1) {
+      // Not UTF-8, or a C1 control: its bytes, escaped.
+      for (std::size_t k = 0; k < (c1 ? 2u : 1u); ++k)
+        out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i + k]));
+      i += c1 ? 2 : 1;
+      continue;
+    }
+    if (len == 1 && (c < 0x20 || c == 0x7F)) {
+      switch (c) {
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          out += fmt::format("\\x{:02x}", c);
+      }
+    } else {
+      out.append(text.data() + i, len);
+    }
+    i += len;
+  }
   return out;
 }
 

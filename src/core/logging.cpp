@@ -15,6 +15,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <pycache_clean/json.hpp>
 #include <pycache_clean/terminal.hpp>
 
 namespace pycache_clean {
@@ -62,7 +63,7 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
       if (m_colour) line += "\033[0m";
       line += ": ";
     }
-    line.append(msg.payload.data(), msg.payload.size());
+    line += terminal_safe(std::string_view(msg.payload.data(), msg.payload.size()));
     line.push_back('\n');
     around_status_line([&] {
       std::fwrite(line.data(), 1, line.size(), stderr);
@@ -90,7 +91,8 @@ void configure_logging(int verbosity) {
   spdlog::flush_on(spdlog::level::trace);
 }
 
-void write_stdout_line(const std::string& text) {
+void write_stdout_line(const std::string& raw) {
+  std::string text = terminal_safe(raw);
   around_status_line([&] {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);

@@ -47,12 +47,21 @@ std::optional<MagicInfo> magic_for_version(int major, int minor) {
   return std::nullopt;
 }
 
-std::optional<std::uint64_t> source_hash_for_magic(std::uint16_t magic, std::string_view data) {
+std::optional<SipHasher> source_hasher_for_magic(std::uint16_t magic) {
   auto info = magic_info(magic);
   if (!info || info->minor < 7) return std::nullopt;
-  // The key is the whole 4-byte magic (number + "\r\n") read little-endian.
+  // The key is the whole 4-byte magic (number + "\r\n") read little-endian;
+  // SipHash-1-3 from 3.11, SipHash-2-4 before (Python/pyhash.c).
   std::uint32_t raw = magic | (std::uint32_t{'\r'} << 16) | (std::uint32_t{'\n'} << 24);
-  return pyc_source_hash(raw, info->minor >= 11, data.data(), data.size());
+  bool siphash13 = info->minor >= 11;
+  return SipHasher(siphash13 ? 1 : 2, siphash13 ? 3 : 4, raw, 0);
+}
+
+std::optional<std::uint64_t> source_hash_for_magic(std::uint16_t magic, std::string_view data) {
+  auto hasher = source_hasher_for_magic(magic);
+  if (!hasher) return std::nullopt;
+  hasher->update(data.data(), data.size());
+  return hasher->finish();
 }
 
 PycParse parse_pyc_header(std::string_view bytes, PycHeader& out) {

@@ -1,6 +1,7 @@
 // SipHash, written from the reference description: four 64-bit lanes,
 // c compression rounds per 8-byte word, d finalisation rounds, the message
-// length in the top byte of the last word.
+// length in the top byte of the last word. Streaming, so that a source of any
+// size is hashed in fixed-size chunks.
 #include <pycache_clean/siphash.hpp>
 
 #include <cstring>
@@ -38,29 +39,50 @@ inline std::uint64_t load_le64(const unsigned char* p) {
 
 }  // namespace
 
+SipHasher::SipHasher(int c_rounds, int d_rounds, std::uint64_t k0, std::uint64_t k1)
+    : m_c(c_rounds),
+      m_d(d_rounds),
+      m_v0(0x736f6d6570736575ULL ^ k0),
+      m_v1(0x646f72616e646f6dULL ^ k1),
+      m_v2(0x6c7967656e657261ULL ^ k0),
+      m_v3(0x7465646279746573ULL ^ k1) {}
+
+void SipHasher::compress(std::uint64_t m) {
+  m_v3 ^= m;
+  for (int r = 0; r < m_c; ++r) round(m_v0, m_v1, m_v2, m_v3);
+  m_v0 ^= m;
+}
+
+void SipHasher::update(const void* data, std::size_t len) {
+  const auto* in = static_cast<const unsigned char*>(data);
+  m_length += len;
+  while (len > 0 && m_tail_size > 0 && m_tail_size < 8) {
+    m_tail[m_tail_size++] = *in++;
+    --len;
+  }
+  if (m_tail_size == 8) {
+    compress(load_le64(m_tail));
+    m_tail_size = 0;
+  }
+  for (; len >= 8; in += 8, len -= 8) compress(load_le64(in));
+  for (; len > 0; --len) m_tail[m_tail_size++] = *in++;
+}
+
+std::uint64_t SipHasher::finish() {
+  std::uint64_t last = static_cast<std::uint64_t>(m_length & 0xff) << 56;
+  for (std::size_t i = 0; i < m_tail_size; ++i)
+    last |= static_cast<std::uint64_t>(m_tail[i]) << (8 * i);
+  compress(last);
+  m_v2 ^= 0xff;
+  for (int r = 0; r < m_d; ++r) round(m_v0, m_v1, m_v2, m_v3);
+  return m_v0 ^ m_v1 ^ m_v2 ^ m_v3;
+}
+
 std::uint64_t siphash(int c_rounds, int d_rounds, std::uint64_t k0, std::uint64_t k1,
                       const void* data, std::size_t len) {
-  std::uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
-  std::uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
-  std::uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
-  std::uint64_t v3 = 0x7465646279746573ULL ^ k1;
-  const auto* in = static_cast<const unsigned char*>(data);
-  std::size_t whole = len - len % 8;
-  for (std::size_t i = 0; i < whole; i += 8) {
-    std::uint64_t m = load_le64(in + i);
-    v3 ^= m;
-    for (int r = 0; r < c_rounds; ++r) round(v0, v1, v2, v3);
-    v0 ^= m;
-  }
-  std::uint64_t last = static_cast<std::uint64_t>(len & 0xff) << 56;
-  for (std::size_t i = 0; i < len % 8; ++i)
-    last |= static_cast<std::uint64_t>(in[whole + i]) << (8 * i);
-  v3 ^= last;
-  for (int r = 0; r < c_rounds; ++r) round(v0, v1, v2, v3);
-  v0 ^= last;
-  v2 ^= 0xff;
-  for (int r = 0; r < d_rounds; ++r) round(v0, v1, v2, v3);
-  return v0 ^ v1 ^ v2 ^ v3;
+  SipHasher h(c_rounds, d_rounds, k0, k1);
+  h.update(data, len);
+  return h.finish();
 }
 
 std::uint64_t pyc_source_hash(std::uint32_t raw_magic, bool siphash13, const void* data,

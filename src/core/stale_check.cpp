@@ -28,8 +28,6 @@ namespace pycache_clean {
 
 namespace {
 
-constexpr std::size_t k_max_source_bytes = 256u << 20;
-
 CacheVerdict verdict(const std::string& path, CacheClass cls, std::string reason) {
   return CacheVerdict{path, cls, std::move(reason), 0};
 }
@@ -75,27 +73,31 @@ class CheckVisitor final : public WalkVisitor {
       if (err != ENOENT && err != ELOOP && err != ENOTDIR) on_unreadable(path, err);
       return;
     }
-    DirListing entries;
-    if ((err = m_fs.read_dir(dir.get(), entries)) != 0) {
-      if (err != ENOENT) on_unreadable(path, err);
-      return;
-    }
+    DirListing entries;  // one bounded batch at a time
     bool removed_any = false;
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      std::string_view file = entries.name_view(i);
-      if (file.size() < 5 || file.substr(file.size() - 4) != ".pyc") continue;
-      if (entries.type(i) != EntryType::file && entries.type(i) != EntryType::unknown) continue;
-      std::string file_path = join_path(path, file);
-      CacheVerdict v =
-          classify_cache(m_fs, parent, dir.get(), entries.name(i), true, file_path, m_installed);
-      removed_any |= record(v, dir.get(), entries.name(i));
-    }
+    do {
+      if ((err = m_fs.read_dir(dir.get(), entries)) != 0) {
+        if (err != ENOENT) on_unreadable(path, err);
+        break;
+      }
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        std::string_view file = entries.name_view(i);
+        if (file.size() < 5 || file.substr(file.size() - 4) != ".pyc") continue;
+        if (entries.type(i) != EntryType::file && entries.type(i) != EntryType::unknown) continue;
+        std::string file_path = join_path(path, file);
+        CacheVerdict v =
+            classify_cache(m_fs, parent, dir.get(), entries.name(i), true, file_path, m_installed);
+        removed_any |= record(v, dir.get(), entries.name(i), m_options.remove_not_ok);
+      }
+    } while (!entries.at_end());
     if (removed_any) m_fs.remove(parent, name, true);  // only succeeds when left empty
   }
 
   void on_stray_file(Handle parent, const char* name, const std::string& path) override {
+    // Outside __pycache__ a file is removed only when asked (--stray): a
+    // sourceless module or a .pyo fixture is not a cache of anything.
     CacheVerdict v = classify_cache(m_fs, parent, parent, name, false, path, m_installed);
-    record(v, parent, name);
+    record(v, parent, name, m_options.remove_not_ok && m_options.remove_stray);
   }
 
   void on_unreadable(const std::string& path, int err) override {
@@ -110,18 +112,22 @@ class CheckVisitor final : public WalkVisitor {
 
  private:
   // Counts `v`; removes the file when asked and it is not ok. True if removed.
-  bool record(const CacheVerdict& v, Handle dir, const char* name) {
+  bool record(const CacheVerdict& v, Handle dir, const char* name, bool removable) {
     if (v.error != 0) {
       on_unreadable(v.path, v.error);
       return false;
     }
     int err = 0;
-    bool remove = m_options.remove_not_ok && v.cls != CacheClass::ok;
+    bool remove = removable && v.cls != CacheClass::ok;
     if (remove) err = m_fs.remove(dir, name, false);
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_report.checked;
     ++m_report.counts[static_cast<int>(v.cls)];
-    if (v.cls != CacheClass::ok) m_report.findings.push_back(v);
+    if (v.cls != CacheClass::ok) {
+      // Handed on at once, never kept: memory does not grow with the findings.
+      if (removable) ++m_report.removable;
+      if (m_options.on_finding) m_options.on_finding(v);
+    }
     if (!remove) return false;
     if (err == 0 || err == ENOENT) {
       ++m_report.removed;
@@ -236,11 +242,12 @@ CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, cons
                    fmt::format("python{}.{} is not installed", expected->major, expected->minor));
 
   if (header.hash_based) {
-    std::string text;
-    if ((err = fs.read_file(source_dir, source.c_str(), text, k_max_source_bytes)) != 0)
-      return unreadable(path, err);
-    if (source_hash_for_magic(header.magic, text) == header.source_hash)
-      return verdict(path, CacheClass::ok, "");
+    auto hasher = source_hasher_for_magic(header.magic);
+    err = fs.read_file_chunks(source_dir, source.c_str(), [&](const char* data, std::size_t n) {
+      if (hasher) hasher->update(data, n);
+    });
+    if (err != 0) return unreadable(path, err);
+    if (hasher && hasher->finish() == header.source_hash) return verdict(path, CacheClass::ok, "");
     if (header.check_source)
       return verdict(path, CacheClass::stale, "checked-hash pyc: source hash differs (recompiled)");
     return verdict(path, CacheClass::suspect,
@@ -268,8 +275,6 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
   WalkOptions walk_options = options.walk;
   walk_options.want_stray = true;
   walk(fs, roots, walk_options, visitor);
-  std::sort(report.findings.begin(), report.findings.end(),
-            [](const CacheVerdict& a, const CacheVerdict& b) { return a.path < b.path; });
   report.elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;
@@ -284,28 +289,37 @@ std::string format_check_summary(const CheckReport& r) {
 }
 
 std::string format_stale_clean_summary(const CheckReport& r) {
-  return fmt::format("Cleared {}/{} stale caches", r.removed, r.findings.size());
+  return fmt::format("Cleared {}/{} stale caches", r.removed, r.removable);
 }
 
-std::string format_check_json(const CheckReport& r, bool stale_clean) {
+std::string format_check_json_head(bool stale_clean) {
   JsonWriter json;
   json.begin_object().key("command").value(stale_clean ? "clean --stale-only" : "check");
+  std::string head = json.str();
+  return head + ",\"findings\":[";  // the object stays open: findings stream after it
+}
+
+std::string format_check_json_finding(const CacheVerdict& f, bool first) {
+  JsonWriter json;
+  json.begin_object()
+      .key("path")
+      .value(f.path)
+      .key("class")
+      .value(cache_class_name(f.cls))
+      .key("reason")
+      .value(f.reason)
+      .end_object();
+  return (first ? "" : ",") + json.str();
+}
+
+std::string format_check_json_tail(const CheckReport& r, bool stale_clean) {
+  JsonWriter json;
+  json.begin_object();
   json.key("checked").value(r.checked);
   json.key("counts").begin_object();
   for (int i = 0; i < k_cache_class_count; ++i)
     json.key(cache_class_name(static_cast<CacheClass>(i))).value(r.counts[i]);
   json.end_object();
-  json.key("findings").begin_array();
-  for (const auto& f : r.findings)
-    json.begin_object()
-        .key("path")
-        .value(f.path)
-        .key("class")
-        .value(cache_class_name(f.cls))
-        .key("reason")
-        .value(f.reason)
-        .end_object();
-  json.end_array();
   if (stale_clean) json.key("removed").value(r.removed);
   for (auto [key, list] : {std::pair{"failures", &r.kept}, std::pair{"unreadable", &r.unreadable},
                            std::pair{"missing", &r.bad_roots}}) {
@@ -320,7 +334,8 @@ std::string format_check_json(const CheckReport& r, bool stale_clean) {
     json.end_array();
   }
   json.key("elapsed_ms").value(r.elapsed_ms).end_object();
-  return json.str();
+  std::string body = json.str();
+  return "]," + body.substr(1);  // closes the findings, continues the object
 }
 
 }  // namespace pycache_clean

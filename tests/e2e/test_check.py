@@ -134,7 +134,10 @@ def test_orphans(tmp_path):
     classes = {os.path.basename(f["path"]): f["class"] for f in doc["findings"]}
     assert classes["gone.pyc"] == "orphan-importable"
     assert classes["lost.cpython-311.pyc"] == "orphan"
-    expect(run("clean", "--stale-only", tmp_path), out="Cleared 2/2 stale caches\n")
+    # Outside __pycache__ only with --stray: a sourceless module is not a cache.
+    expect(run("clean", "--stale-only", tmp_path), out="Cleared 1/1 stale caches\n")
+    assert py(exe, "import gone; print(gone.X)", tmp_path) == "ghost"
+    expect(run("clean", "--stale-only", "--stray", tmp_path), out="Cleared 1/1 stale caches\n")
     r = subprocess.run([exe, "-c", "import gone"], cwd=tmp_path, env=py_env(exe))
     assert r.returncode != 0
 

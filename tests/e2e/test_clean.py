@@ -231,8 +231,10 @@ def test_odd_names(tree):
     assert caches_under(os.fsencode(tree)) == []
     make_tree(tree, names)
     r = expect(run("-v", "-n", tree))
-    assert os.fsdecode(os.path.join(os.fsencode(tree), b"bad\xff\xfebytes/__pycache__")) in r.out
-    assert "new\nline/__pycache__" in r.out
+    # Listed one per line, control characters and stray bytes escaped.
+    assert f"{tree}/bad\\xff\\xfebytes/__pycache__\n" in r.out
+    assert f"{tree}/new\\nline/__pycache__\n" in r.out
+    assert f"{tree}/caf\u00e9/__pycache__\n" in r.out
 
 
 def test_json_file_names_round_trip(tree):

@@ -149,6 +149,11 @@ TEST(Classify, StaleOnlyRemovesWhatIsNotOkAndEmptyCacheDirs) {
   write_file(t / "b/legacy.pyc", header(3495, 0, 1, 1));
   CheckOptions options;
   options.remove_not_ok = true;
+  CheckReport kept_legacy = check_caches(real_fs(), {t.path()}, options);
+  EXPECT_EQ(kept_legacy.removed, 1u);
+  EXPECT_TRUE(exists(t / "b/legacy.pyc"));  // outside __pycache__: only with remove_stray
+  write_file(t / "a/__pycache__/gone.cpython-311.pyc", header(3495, 0, 1, 1));
+  options.remove_stray = true;
   CheckReport r = check_caches(real_fs(), {t.path()}, options);
   EXPECT_EQ(r.removed, 2u);
   EXPECT_EQ(format_stale_clean_summary(r), "Cleared 2/2 stale caches");

@@ -136,6 +136,10 @@ class FaultyFs final : public FsOps {
     if (int e = check(Op::read_file, name)) return e;
     return real_fs().read_file(parent, name, out, max);
   }
+  int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) override {
+    if (int e = check(Op::read_file, name)) return e;
+    return real_fs().read_file_chunks(parent, name, sink);
+  }
 
  private:
   int check(Op op, const std::string& name) {

@@ -174,29 +174,41 @@ class PosixFs final : public FsOps {
 
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {
     out.clear();
+    return read_regular(parent, name, max_bytes,
+                        [&](const char* data, std::size_t n) { out.append(data, n); });
+  }
+
+  int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) override {
+    return read_regular(parent, name, static_cast<std::size_t>(-1), sink);
+  }
+
+ private:
+  // Opens `name` without following a link or blocking (a FIFO), checks that
+  // it is a regular file, and passes at most `max_bytes` of it to `sink`.
+  template <typename Sink>
+  int read_regular(Handle parent, const char* name, std::size_t max_bytes, const Sink& sink) {
     int fd = ::openat(fd_of(parent), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return errno;
     struct stat st;
     int err = ::fstat(fd, &st) != 0 ? errno : (S_ISREG(st.st_mode) ? 0 : EINVAL);
-    if (err != 0) {
-      ::close(fd);
-      return err;
-    }
-    char chunk[16 * 1024];
-    while (out.size() < max_bytes) {
-      std::size_t want = std::min(sizeof chunk, max_bytes - out.size());
-      ssize_t n = ::read(fd, chunk, want);
+    struct Buffer {
+      char bytes[64 * 1024];
+    };
+    thread_local Buffer buffer;
+    std::size_t done = 0;
+    while (err == 0 && done < max_bytes) {
+      std::size_t want = std::min(sizeof buffer.bytes, max_bytes - done);
+      ssize_t n = ::read(fd, buffer.bytes, want);
       if (n < 0) {
-        if (errno == EINTR) continue;
-        err = errno;
-        ::close(fd);
-        return err;
+        if (errno != EINTR) err = errno;
+        continue;
       }
       if (n == 0) break;
-      out.append(chunk, static_cast<std::size_t>(n));
+      sink(buffer.bytes, static_cast<std::size_t>(n));
+      done += static_cast<std::size_t>(n);
     }
     ::close(fd);
-    return 0;
+    return err;
   }
 };
 

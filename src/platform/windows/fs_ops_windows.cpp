@@ -280,6 +280,17 @@ class WindowsFs final : public FsOps {
 
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {
     out.clear();
+    return read_regular(parent, name, max_bytes,
+                        [&](const char* data, std::size_t n) { out.append(data, n); });
+  }
+
+  int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) override {
+    return read_regular(parent, name, static_cast<std::size_t>(-1), sink);
+  }
+
+ private:
+  template <typename Sink>
+  int read_regular(Handle parent, const char* name, std::size_t max_bytes, const Sink& sink) {
     HANDLE h;
     NTSTATUS status = open_relative(parent, name, FILE_READ_DATA | FILE_READ_ATTRIBUTES,
                                     FILE_NON_DIRECTORY_FILE, h);
@@ -290,17 +301,22 @@ class WindowsFs final : public FsOps {
       CloseHandle(h);
       return ELOOP;
     }
-    char chunk[16 * 1024];
+    struct Buffer {
+      char bytes[64 * 1024];
+    };
+    thread_local Buffer buffer;
     int err = 0;
-    while (out.size() < max_bytes) {
-      DWORD want = static_cast<DWORD>(std::min(sizeof chunk, max_bytes - out.size()));
+    std::size_t done = 0;
+    while (done < max_bytes) {
+      DWORD want = static_cast<DWORD>(std::min(sizeof buffer.bytes, max_bytes - done));
       DWORD got = 0;
-      if (!ReadFile(h, chunk, want, &got, nullptr)) {
+      if (!ReadFile(h, buffer.bytes, want, &got, nullptr)) {
         err = win::errno_from_win32(GetLastError());
         break;
       }
       if (got == 0) break;
-      out.append(chunk, got);
+      sink(buffer.bytes, got);
+      done += got;
     }
     CloseHandle(h);
     return err;
