@@ -19,10 +19,12 @@ class Error : public std::runtime_error {
 
 // Errors of this program's own, outside errno's range on every platform, used
 // where errno values are: a lock path that is neither a regular file nor
-// (when allowed) a directory, and a directory on another mount inside a cache
-// (kept untouched).
+// (when allowed) a directory, a directory on another mount inside a cache
+// (kept untouched), a link where a directory was expected.
 inline constexpr int k_err_not_lockable = 100001;
 inline constexpr int k_err_mount_point = 100002;
+// A symbolic link where a directory of the walk was expected: not followed.
+inline constexpr int k_err_symlink = 100003;
 
 // The system's text for errno value `err` ("Permission denied"), or this
 // program's for its own errors above.

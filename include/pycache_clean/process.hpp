@@ -43,6 +43,8 @@ std::string host_name();
 // Raises this process's soft limit on open files to its hard limit (once):
 // a deep walk keeps one descriptor per level that still has pending siblings.
 void raise_open_file_limit();
+// The soft limit on open files (after raise_open_file_limit), 0 when unknown.
+std::uint64_t open_file_limit();
 
 // Runs `argv` (searched in PATH) with no input and returns its standard
 // output when it exits 0; empty when it cannot start or fails. For short

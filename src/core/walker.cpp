@@ -41,6 +41,7 @@ namespace pycache_clean {
 namespace {
 
 constexpr std::string_view k_cache_dir_name = "__pycache__";
+constexpr std::uint64_t k_fds_per_job = 64;
 
 class ParallelWalk;
 
@@ -94,6 +95,17 @@ class ParallelWalk {
         m_dry_run(dry_run) {
     unsigned jobs = options.jobs;
     if (jobs == 0) jobs = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+    // Each worker may hold a chain of directories open: under a low limit on
+    // descriptors fewer workers search more of the tree (what still cannot be
+    // opened is reported, never skipped silently).
+    std::uint64_t limit = open_file_limit();
+    if (limit != 0 && jobs > 1) {
+      auto affordable = static_cast<unsigned>(std::max<std::uint64_t>(1, limit / k_fds_per_job));
+      if (affordable < jobs) {
+        spdlog::debug("open-file limit {}: {} worker(s) instead of {}", limit, affordable, jobs);
+        jobs = affordable;
+      }
+    }
     m_jobs = jobs;
   }
 
@@ -453,6 +465,10 @@ void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::st
       if (part.empty()) continue;
       path = join_path(path, part);
       Handle child = fs.open_dir(h, part.c_str(), err);
+      FileStat st;
+      if (child == k_no_handle && (err == ELOOP || err == ENOTDIR) &&
+          fs.stat(h, part.c_str(), st) == 0 && st.type == EntryType::symlink)
+        err = k_err_symlink;  // planted in a shared prefix, perhaps: never followed
       fs.close(h);
       h = child;
     }

@@ -269,6 +269,85 @@ TEST(Sweep, LinkThatWillNotGoAsALinkIsNeverWalkedInto) {
   EXPECT_TRUE(exists(outside / "keep.pyc"));
 }
 
+// The one rule for entries whose type the listing does not give (DT_UNKNOWN
+// on some file systems): walker and remover look each one up without
+// following it, so links stay links and caches are still found.
+TEST(EntryRule, UnknownTypesAreLookedUpNeverFollowed) {
+  TempDir outside;
+  write_file(outside / "__pycache__/keep.pyc");
+  write_file(outside / "keep.txt");
+  TempDir t;
+  make_project(t);
+  std::string why;
+  if (!make_directory_link(outside.path(), t / "pkg/linked", why)) GTEST_SKIP() << why;
+  ASSERT_TRUE(make_directory_link(outside / "__pycache__", t / "pkg/__pycache__/link", why));
+  FaultyFs fs;
+  fs.report_unknown_types();
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_EQ(r.found, 3u);
+  EXPECT_EQ(r.removed, 3u);
+  EXPECT_TRUE(exists(outside / "__pycache__/keep.pyc"));
+  EXPECT_TRUE(exists(outside / "keep.txt"));
+  EXPECT_TRUE(exists(t / "pkg/a.py"));
+  EXPECT_TRUE(exists(t / "pkg/linked"));
+}
+
+// An entry that cannot be looked at is reported, never skipped in silence.
+TEST(EntryRule, LookupFailureIsReported) {
+  TempDir t;
+  make_project(t);
+  FaultyFs fs;
+  fs.report_unknown_types();
+  fs.fail(Op::stat, "other", EACCES, 1, 0);
+  SweepReport r = run_sweep(fs, t.path());
+  ASSERT_EQ(r.unreadable.size(), 1u);
+  EXPECT_EQ(r.unreadable[0].error, EACCES);
+  EXPECT_NE(r.unreadable[0].path.find("other"), std::string::npos);
+  EXPECT_TRUE(exists(t / "other/__pycache__"));
+  EXPECT_EQ(r.removed, 2u);
+}
+
+// Vanished between listing and looking: someone else removed it, no error.
+TEST(EntryRule, VanishedEntryIsNoError) {
+  TempDir t;
+  make_project(t);
+  FaultyFs fs;
+  fs.report_unknown_types();
+  fs.fail(Op::stat, "notes.txt", ENOENT, 1, 0);
+  SweepReport r = run_sweep(fs, t.path());
+  EXPECT_TRUE(r.unreadable.empty());
+  EXPECT_EQ(r.removed, 2u);
+  // The fake said "gone" while notes.txt stayed: its cache is kept, not emptied.
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].error, ENOTEMPTY);
+}
+
+// Listings come in bounded batches: a cache larger than one batch goes whole.
+TEST(Batches, CacheLargerThanOneBatchIsRemovedWhole) {
+  TempDir t;
+  std::size_t n = DirListing::k_batch_entries + 17;
+  for (std::size_t i = 0; i < n; ++i)
+    write_file(t / ("pkg/__pycache__/m" + std::to_string(i) + ".cpython-311.pyc"));
+  for (std::size_t i = 0; i < n; ++i)
+    fs::create_directories(fs::u8path(t / ("d" + std::to_string(i))));
+  write_file(t / ("d" + std::to_string(n - 1) + "/__pycache__/x.pyc"));
+  SweepReport r = run_sweep(real_fs(), t.path());
+  EXPECT_EQ(r.found, 2u);
+  EXPECT_EQ(r.removed, 2u);
+  EXPECT_FALSE(exists(t / "pkg/__pycache__"));
+}
+
+TEST(MirrorNames, OnlyWhatCPythonNamesACache) {
+  EXPECT_TRUE(is_cache_file_name("m.cpython-311.pyc"));
+  EXPECT_TRUE(is_cache_file_name("m.cpython-311.opt-2.pyc"));
+  EXPECT_TRUE(is_cache_file_name("m.pypy39.pyc"));
+  EXPECT_TRUE(is_cache_file_name("test_a.cpython-311-pytest-7.2.1.pyc"));
+  EXPECT_FALSE(is_cache_file_name("blob.pyc"));
+  EXPECT_FALSE(is_cache_file_name("m.cpython-311.pyo"));
+  EXPECT_FALSE(is_cache_file_name("foo.bar.pyc"));
+  EXPECT_FALSE(is_cache_file_name("m.cpython-311.opt-x.y.pyc"));
+}
+
 TEST(Sweep, StrayBytecodeOnlyWithStray) {
   TempDir t;
   write_file(t / "legacy.pyc");

@@ -121,8 +121,16 @@ class FaultyFs final : public FsOps {
   void close(Handle h) override { real_fs().close(h); }
   int read_dir(Handle dir, DirListing& out) override {
     if (int e = check(Op::read_dir, "")) return e;
-    return real_fs().read_dir(dir, out);
+    if (!m_unknown_types) return real_fs().read_dir(dir, out);
+    DirListing real;
+    int err = real_fs().read_dir(dir, real);
+    out.clear();
+    for (std::size_t i = 0; i < real.size(); ++i) out.add(real.name_view(i), EntryType::unknown);
+    if (real.at_end()) out.set_at_end();
+    return err;
   }
+  // Lists every entry with an unknown type, as some file systems do (d_type DT_UNKNOWN).
+  void report_unknown_types() { m_unknown_types = true; }
   int identify(Handle dir, DirIdentity& out) override { return real_fs().identify(dir, out); }
   int remove(Handle parent, const char* name, bool directory) override {
     if (int e = check(Op::remove, name)) return e;
@@ -142,6 +150,7 @@ class FaultyFs final : public FsOps {
   }
 
  private:
+  bool m_unknown_types = false;
   int check(Op op, const std::string& name) {
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_calls[static_cast<int>(op)];

@@ -255,6 +255,7 @@ bool is_owned_by_current_user(const std::string& path) {
 std::string errno_text(int err) {
   if (err == k_err_mount_point) return "a mount point (another file system is never entered)";
   if (err == k_err_not_lockable) return "not a regular file";
+  if (err == k_err_symlink) return "a symbolic link (never followed)";
   // strerror is not thread-safe; strerror_r's GNU and XSI variants differ, so
   // take whichever this libc provides.
   char buf[256] = {};

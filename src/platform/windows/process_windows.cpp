@@ -312,6 +312,10 @@ std::string find_program(const std::string& name) {
   return win::narrow(resolve_program(win::widen(name)));
 }
 
+std::uint64_t open_file_limit() {
+  return 0;  // handles are not limited the way descriptors are
+}
+
 std::optional<std::string> capture_output(const std::vector<std::string>&) {
   return std::nullopt;  // only asked where ownership is checked, which Windows does not
 }

@@ -1,0 +1,581 @@
+"""The deletion contract and the guarantees against a hostile neighbour, each
+shown with the real adversary: a second user (setpriv as nobody) planting
+links, FIFOs and `.git` directories in shared directories, real bind mounts in
+a private mount namespace (unshare -m), real signals, names that are escape
+sequences, a real low open-file limit, a very large cache directory."""
+import json
+import os
+import pty
+import random
+import re
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, base_env, expect, make_tree, run, system_python
+
+NOBODY = 65534
+needs_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                                reason="needs root and setpriv to act as a second user")
+needs_git = pytest.mark.skipif(not shutil.which("git"), reason="needs git")
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def as_nobody(*cmd, cwd=None):
+    """Run `cmd` as the other user; fail the test if it fails."""
+    p = subprocess.run([*AS_NOBODY, *cmd], cwd=cwd, capture_output=True, text=True,
+                       env=base_env(HOME="/nonexistent"))
+    assert p.returncode == 0, f"{cmd} as nobody: {p.stderr}"
+    return p
+
+
+@pytest.fixture
+def shared():
+    """A world-writable sticky directory like /tmp, that both users can reach."""
+    path = Path(tempfile.mkdtemp(prefix="pycache-clean-shared-", dir="/tmp"))
+    os.chmod(path, 0o1777)
+    yield path
+    subprocess.run(["rm", "-rf", str(path)], check=False)
+
+
+@pytest.fixture
+def victim(tmp_path):
+    """A file of ours that must survive whatever is pointed at it."""
+    f = tmp_path / "victim.txt"
+    f.write_text("precious\n")
+    os.chmod(tmp_path, 0o755)
+    return f
+
+
+def git(*args, cwd, env=None):
+    e = base_env(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                 GIT_COMMITTER_EMAIL="t@t")
+    e.update(env or {})
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=e)
+
+
+# --- 1. lock never truncates or follows -------------------------------------------------
+
+def test_lock_file_named_with_file_is_locked_untouched(tmp_path):
+    makefile = tmp_path / "Makefile"
+    makefile.write_text("all:\n\t@echo built\n")
+    expect(run("lock", "--file", makefile, "--", "make", "-s", "-C", tmp_path), out="built\n")
+    assert makefile.read_text() == "all:\n\t@echo built\n"
+    script = tmp_path / "job.sh"
+    script.write_text("echo from script\n")
+    expect(run("lock", "--file", script, "--", "sh", script), out="from script\n")
+    assert script.read_text() == "echo from script\n"
+
+
+@needs_root
+def test_link_planted_at_default_lock_path_is_refused(shared, victim):
+    """Outside a repository the lock lives in the current directory; another
+    user plants a symlink there to our file."""
+    as_nobody("ln", "-s", str(victim), str(shared / ".pycache-clean.lock"))
+    r = expect(run("lock", "--", "true", cwd=shared), rc=2,
+               err_has=["lock file .pycache-clean.lock", "symbolic link"])
+    assert "command not" not in r.err
+    assert victim.read_text() == "precious\n"
+
+
+@needs_git
+def test_link_at_marker_and_lock_in_git_dir_is_refused(tmp_path, victim):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert git("init", "-q", cwd=repo).returncode == 0
+    (repo / ".git/pycache-clean.lock").symlink_to(victim)
+    (repo / ".git/pycache-clean-pytest.lock").symlink_to(victim)
+    expect(run("lock", "--", "true", cwd=repo), rc=2, err_has="symbolic link")
+    expect(run("test", "--no-clean", "--", "true", cwd=repo), rc=1,
+           err_has=["pycache-clean-pytest.lock", "symbolic link"])
+    r = expect(run("pytest-running", cwd=repo), rc=1, err_has="symbolic link")
+    assert "only the process table counts" in r.err
+    assert victim.read_text() == "precious\n"
+
+
+def test_lock_record_goes_only_into_a_file_the_tool_created(tmp_path):
+    mine = tmp_path / "mine.lock"
+    theirs = tmp_path / "theirs.lock"
+    theirs.write_text("")
+    holder = subprocess.Popen([BIN, "lock", "--file", mine, "--", "sleep", "5"], env=base_env())
+    other = subprocess.Popen([BIN, "lock", "--file", theirs, "--", "sleep", "5"], env=base_env())
+    try:
+        deadline = time.monotonic() + 10
+        while (not mine.exists() or "pid: " not in mine.read_text()) and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert f"pid: {holder.pid}" in mine.read_text()
+        r = expect(run("lock", "--wait", "0", "--file", mine, "--", "true"), rc=75)
+        assert f"pid {holder.pid}" in r.err
+        assert theirs.read_text() == ""  # an existing file stays as it was
+    finally:
+        holder.kill(), other.kill()
+        holder.wait(), other.wait()
+
+
+# --- 2. FIFOs never hang it ----------------------------------------------------------------
+
+@needs_root
+def test_fifo_at_marker_path_does_not_hang(shared):
+    as_nobody("mkfifo", str(shared / ".pycache-clean-pytest.lock"))
+    r = expect(run("pytest-running", cwd=shared, timeout=20), rc=1, err_has="a FIFO")
+    assert "only the process table counts" in r.err
+    expect(run("unless-pytest", "--", "echo", "ran", cwd=shared, timeout=20), out="ran\n")
+    expect(run("unless-pytest", "--wait", "0", "--", "echo", "ran", cwd=shared, timeout=20),
+           out="ran\n")
+    expect(run("test", "--no-clean", "--", "true", cwd=shared, timeout=20), rc=1,
+           err_has="a FIFO")
+
+
+@needs_root
+def test_fifo_lock_file_is_refused_at_once(shared):
+    fifo = shared / "fifo.lock"
+    as_nobody("mkfifo", "-m", "0644", str(fifo))  # we may read it, not write it
+    t0 = time.monotonic()
+    r = expect(run("lock", "--wait", "0", "--file", fifo, "--", "echo", "ran", timeout=20), rc=2,
+               err_has=[str(fifo), "a FIFO"])
+    assert "ran" not in r.out
+    assert time.monotonic() - t0 < 5
+    os.symlink(fifo, shared / ".pycache-clean.lock")  # and behind a default path
+    expect(run("lock", "--", "true", cwd=shared, timeout=20), rc=2, err_has="symbolic link")
+
+
+# --- 3. a .git planted by another user is not trusted ----------------------------------------
+
+@needs_root
+@needs_git
+def test_git_dir_of_another_user_is_refused(shared, victim):
+    as_nobody("git", "init", "-q", str(shared))
+    as_nobody("ln", "-s", str(victim), str(shared / ".git/pycache-clean.lock"))
+    as_nobody("mkdir", "-p", str(shared / "theirs/__pycache__"))
+    as_nobody("touch", str(shared / "theirs/__pycache__/m.cpython-311.pyc"))
+    mine = shared / "mine"
+    mine.mkdir()
+    assert "dubious ownership" in git("rev-parse", "--git-common-dir", cwd=mine).stderr
+    expect(run("lock", "--", "true", cwd=mine), rc=2,
+           err_has=[f"dubious ownership in repository at '{shared}'", "safe.directory"])
+    expect(run("test", "--", "true", cwd=mine), rc=2, err_has="dubious ownership")
+    expect(run("pytest-running", cwd=mine), rc=2, err_has="dubious ownership")
+    assert victim.read_text() == "precious\n"
+    assert (shared / "theirs/__pycache__/m.cpython-311.pyc").exists()  # not swept
+
+
+@needs_root
+@needs_git
+def test_safe_directory_in_global_config_allows_it(shared, tmp_path):
+    as_nobody("git", "init", "-q", str(shared))
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(f"[safe]\n\tdirectory = {shared}\n")
+    mine = shared / "mine"
+    mine.mkdir()
+    env = base_env(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    expect(run("lock", "--", "true", cwd=mine, env=env))
+    assert (shared / ".git/pycache-clean.lock").is_file()
+
+
+@needs_git
+@pytest.mark.parametrize("layout", ["plain", "subdir", "worktree", "submodule", "git_dir_env",
+                                    "ceiling", "bare", "not_a_repo_dot_git", "common_dir_env"])
+def test_discovery_agrees_with_git(tmp_path, layout):
+    """Where `lock` puts its file is `git rev-parse --git-common-dir`, or the
+    current directory where git finds no repository."""
+    main = tmp_path / "main"
+    main.mkdir()
+    assert git("init", "-q", "-b", "main", cwd=main).returncode == 0
+    (main / "f").write_text("x\n")
+    git("add", "f", cwd=main)
+    assert git("commit", "-q", "-m", "i", cwd=main).returncode == 0
+    (main / "pkg/deep").mkdir(parents=True)
+    env = {}
+    cwd = main
+    if layout == "subdir":
+        cwd = main / "pkg/deep"
+    elif layout == "worktree":
+        assert git("worktree", "add", "-q", str(tmp_path / "wt"), cwd=main).returncode == 0
+        cwd = tmp_path / "wt"
+    elif layout == "submodule":
+        sub = tmp_path / "subsrc"
+        sub.mkdir()
+        git("init", "-q", cwd=sub), (sub / "s").write_text("s"), git("add", "s", cwd=sub)
+        git("commit", "-q", "-m", "s", cwd=sub)
+        r = git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "lib",
+                cwd=main)
+        assert r.returncode == 0, r.stderr
+        cwd = main / "lib"
+    elif layout == "git_dir_env":
+        cwd = tmp_path
+        env = {"GIT_DIR": str(main / ".git")}
+    elif layout == "common_dir_env":
+        cwd = tmp_path
+        env = {"GIT_DIR": str(main / ".git"), "GIT_COMMON_DIR": str(main / ".git")}
+    elif layout == "ceiling":
+        cwd = main / "pkg/deep"
+        env = {"GIT_CEILING_DIRECTORIES": str(main / "pkg")}
+    elif layout == "bare":
+        assert git("clone", "-q", "--bare", str(main), str(tmp_path / "b.git"),
+                   cwd=tmp_path).returncode == 0
+        cwd = tmp_path / "b.git/refs"
+    elif layout == "not_a_repo_dot_git":
+        (tmp_path / "outside/.git").mkdir(parents=True)  # an empty .git: not a repository
+        (tmp_path / "outside/src").mkdir()
+        cwd = tmp_path / "outside/src"
+        env = {"GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    full_env = base_env(**env)
+    g = git("rev-parse", "--git-common-dir", cwd=cwd, env=env)
+    if g.returncode == 0:
+        expected = (Path(cwd) / g.stdout.strip()).resolve() / "pycache-clean.lock"
+    else:
+        assert "not a git repository" in g.stderr, g.stderr
+        expected = Path(cwd) / ".pycache-clean.lock"
+    r = run("lock", "--", "true", cwd=cwd, env=full_env)
+    assert r.rc == 0, str(r)
+    assert expected.is_file(), f"{layout}: expected {expected}\n{r}"
+    for p in tmp_path.rglob("*pycache-clean.lock"):
+        assert p.resolve() == expected.resolve(), f"{layout}: also made {p}"
+
+
+# --- 4. the PYTHONPYCACHEPREFIX mirror ---------------------------------------------------------
+
+@needs_git
+def test_prefix_slash_removes_only_caches(tmp_path):
+    """PYTHONPYCACHEPREFIX=/ makes CPython write NAME.TAG.pyc beside each
+    source; the sweep removes those and nothing else: the repository's empty
+    directories, a sourceless module, excluded trees and virtualenvs stay."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    assert git("init", "-q", cwd=proj).returncode == 0
+    (proj / "m.py").write_text("X = 1\n")
+    (proj / "f").write_text("x\n")
+    git("add", ".", cwd=proj)
+    assert git("commit", "-q", "-m", "i", cwd=proj).returncode == 0
+    py = system_python()
+    subprocess.run([py, "-c", "import m"], cwd=proj, check=True,
+                   env=base_env(PYTHONPYCACHEPREFIX="/", PYTHONDONTWRITEBYTECODE=None))
+    caches = list(proj.glob("m.*.pyc"))
+    assert caches, "CPython wrote no cache beside m.py"
+    make_tree(proj, ["vendor/blob.pyc", "vendor/mod.pyo", ".tox/py/x.cpython-311.pyc",
+                     "venv/lib/y.cpython-311.pyc", "venv/pyvenv.cfg", "emptyish/.keep"])
+    (proj / "empty").mkdir()
+    before = sorted(p.relative_to(proj) for p in proj.rglob("*") if p.is_dir())
+    r = expect(run(proj, env=base_env(PYTHONPYCACHEPREFIX="/")))
+    assert not any(proj.glob("m.*.pyc")), r
+    after = sorted(p.relative_to(proj) for p in proj.rglob("*") if p.is_dir())
+    assert after == before  # no directory removed: none was left empty by the removal
+    for keep in ["vendor/blob.pyc", "vendor/mod.pyo", ".tox/py/x.cpython-311.pyc",
+                 "venv/lib/y.cpython-311.pyc"]:
+        assert (proj / keep).exists(), keep
+    assert git("fsck", "--no-progress", cwd=proj).returncode == 0
+    assert git("status", "--porcelain", cwd=proj).returncode == 0
+
+
+def test_mirror_removes_the_directories_it_empties(tmp_path):
+    proj = tmp_path / "proj"
+    (proj / "pkg").mkdir(parents=True)
+    (proj / "pkg/a.py").write_text("A = 1\n")
+    prefix = tmp_path / "prefix"
+    py = system_python()
+    subprocess.run([py, "-c", "import pkg.a"], cwd=proj, check=True,
+                   env=base_env(PYTHONPYCACHEPREFIX=str(prefix), PYTHONDONTWRITEBYTECODE=None))
+    mirror = prefix / str(proj).lstrip("/")
+    assert list((mirror / "pkg").glob("a.*.pyc"))
+    (mirror / "other").mkdir()  # already empty: stays
+    expect(run("--pycache-prefix", prefix, proj), out="Cleared 1/1 __pycache__ directories\n")
+    assert not (mirror / "pkg").exists()
+    assert (mirror / "other").is_dir() and mirror.is_dir()
+
+
+@needs_root
+def test_link_planted_in_shared_prefix_is_not_followed(shared, tmp_path):
+    """Another user who can write a shared prefix points <prefix>/<our project>
+    at a directory of ours; the sweep must not empty it."""
+    prefix = shared / "pycache"
+    as_nobody("mkdir", "-p", str(prefix))
+    proj = Path(tempfile.mkdtemp(prefix="proj-", dir="/tmp"))
+    try:
+        target = tmp_path / "ours"
+        make_tree(target, ["m.cpython-311.pyc", "sub/n.cpython-311.pyc"])
+        mirror_parent = prefix / str(proj.parent).lstrip("/")
+        as_nobody("mkdir", "-p", str(mirror_parent))
+        as_nobody("ln", "-s", str(target), str(mirror_parent / proj.name))
+        r = expect(run("--strict", proj, env=base_env(PYTHONPYCACHEPREFIX=str(prefix))), rc=1)
+        assert f"{mirror_parent / proj.name}: a symbolic link (never followed)" in r.err, r
+        assert (target / "m.cpython-311.pyc").exists() and (target / "sub/n.cpython-311.pyc").exists()
+    finally:
+        shutil.rmtree(proj)
+
+
+def test_mirror_20000_levels_deep_does_not_crash(tmp_path):
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    prefix = tmp_path / "prefix"
+    mirror = prefix / str(proj).lstrip("/")
+    mirror.mkdir(parents=True)
+    fd = os.open(mirror, os.O_RDONLY)
+    for _ in range(20000):
+        os.mkdir("d", dir_fd=fd)
+        nfd = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = nfd
+    os.close(os.open("m.cpython-311.pyc", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
+    os.close(fd)
+    try:
+        r = expect(run("--pycache-prefix", prefix, proj, timeout=300),
+                   out="Cleared 1/1 __pycache__ directories\n")
+        assert r.err == ""
+    finally:
+        subprocess.run(["rm", "-rf", str(prefix)], check=False)
+
+
+def test_dotdot_path_finds_its_mirror(tmp_path):
+    proj = tmp_path / "proj"
+    (proj / "sub").mkdir(parents=True)
+    prefix = tmp_path / "prefix"
+    make_tree(prefix / str(proj).lstrip("/"), ["m.cpython-311.pyc"])
+    expect(run("--pycache-prefix", prefix, "..", cwd=proj / "sub"),
+           out="Cleared 1/1 __pycache__ directories\n")
+
+
+def test_mirror_that_cannot_be_opened_fails_strict(tmp_path):
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    prefix = tmp_path / "prefix"
+    prefix.mkdir()
+    (prefix / str(tmp_path).lstrip("/")).parent.mkdir(parents=True)
+    # a file where the mirror's directory should be
+    (prefix / str(tmp_path).lstrip("/")).write_text("not a directory")
+    expect(run("--strict", "--pycache-prefix", prefix, proj), rc=1, err_has="Not a directory")
+
+
+# --- 5. mounts inside caches, and -x ------------------------------------------------------------
+
+def _in_namespace(script):
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and util-linux unshare")
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-ec", script],
+                       capture_output=True, text=True, env=base_env())
+    if p.returncode == 77:
+        pytest.skip("cannot mount in a private namespace here: " + p.stderr.strip())
+    return p
+
+
+def test_bind_mount_inside_a_cache_is_never_emptied(tmp_path):
+    """A bind mount of the same file system (same st_dev) inside a cache."""
+    data = tmp_path / "volume"
+    make_tree(data, ["keep.txt", "deep/keep2.txt"])
+    make_tree(tmp_path / "proj", ["pkg/__pycache__/a.pyc", "pkg/__pycache__/mnt/.x",
+                                  "other/__pycache__/b.pyc"])
+    p = _in_namespace(f'''
+        mount --bind "{data}" "{tmp_path}/proj/pkg/__pycache__/mnt" || exit 77
+        set +e
+        "{BIN}" "{tmp_path}/proj"; echo "rc=$?"
+    ''')
+    assert "rc=0" in p.stdout, p.stdout + p.stderr
+    assert "Cleared 1/2 __pycache__ directories" in p.stdout
+    assert f"{tmp_path}/proj/pkg/__pycache__/mnt: a mount point" in p.stderr
+    assert (data / "keep.txt").exists() and (data / "deep/keep2.txt").exists()
+    assert not (tmp_path / "proj/other/__pycache__").exists()
+
+
+def test_one_file_system_stays_on_each_path_mount(tmp_path):
+    data = tmp_path / "volume"
+    make_tree(data, ["m/__pycache__/x.pyc"])
+    make_tree(tmp_path / "proj", ["a/__pycache__/y.pyc", "mnt/.keep"])
+    p = _in_namespace(f'''
+        mount --bind "{data}" "{tmp_path}/proj/mnt" || exit 77
+        "{BIN}" -x "{tmp_path}/proj"
+        test -e "{tmp_path}/proj/mnt/m/__pycache__/x.pyc" && echo "kept across mount"
+        "{BIN}" "{tmp_path}/proj"
+    ''')
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["Cleared 1/1 __pycache__ directories", "kept across mount",
+                                     "Cleared 1/1 __pycache__ directories"], p.stdout + p.stderr
+
+
+# --- 7. signals ----------------------------------------------------------------------------------
+
+def test_sigterm_at_any_moment_is_never_lost(tmp_path):
+    """SIGTERM sent in the first milliseconds of `lock -- CMD` ends CMD."""
+    lock = tmp_path / "l"
+    rng = random.Random(7)
+    lost = []
+    for i in range(120):
+        p = subprocess.Popen([BIN, "lock", "--file", lock, "--", "sh", "-c", "sleep 1; echo done"],
+                             env=base_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, 0.004))
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=30)
+        if b"done" in out or p.returncode == 0:
+            lost.append((i, p.returncode))
+    assert lost == []
+
+
+def _run_in_pty(argv, keys, settle=0.7, timeout=8):
+    """Run `argv` as a terminal's foreground job, type `keys`, return (status, seconds)."""
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execve(argv[0], argv, base_env())
+    try:
+        time.sleep(settle)
+        os.write(master, keys)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            r, status = os.waitpid(pid, os.WNOHANG)
+            if r == pid:
+                return status, time.monotonic() - t0
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    os.read(master, 4096)
+                except OSError:
+                    pass
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return None, timeout
+    finally:
+        os.close(master)
+
+
+def test_ctrl_c_ends_a_command_in_its_own_process_group(tmp_path):
+    """`timeout` moves to a process group of its own, out of the terminal's reach."""
+    if not shutil.which("timeout"):
+        pytest.skip("needs coreutils timeout")
+    status, secs = _run_in_pty([BIN, "lock", "--file", str(tmp_path / "l"), "--",
+                                shutil.which("timeout"), "20", "sleep", "20"], b"\x03")
+    assert status is not None, "Ctrl-C did not end lock -- timeout 20 sleep 20"
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 128 + signal.SIGINT
+
+
+# --- 8. names never drive the terminal ---------------------------------------------------------
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
+def test_escape_sequences_in_names_are_escaped(tmp_path):
+    names = ["\x1b]0;pwned\x07/__pycache__/a.pyc", "evil\nCleared 0/0 __pycache__ directories/"
+             "__pycache__/a.pyc", "\x1b[2J\x1b[H/__pycache__/b.pyc", "c1\u009b31m/__pycache__/c.pyc"]
+    make_tree(tmp_path, names)
+    r = expect(run("-v", "-n", tmp_path))
+    assert not CONTROL.search(r.out.replace("\n", "")), repr(r.out)
+    assert r.out.count("\n") == 5  # four caches and the report: no forged line
+    assert "\\x1b]0;pwned\\x07/__pycache__" in r.out and "evil\\nCleared" in r.out
+    assert "c1\\xc2\\x9b31m" in r.out
+    doc = json.loads(expect(run("check", "--json", "-v", tmp_path), rc=None).out)
+    assert any("\x1b]0;pwned\x07" in f["path"] for f in doc["findings"])  # lossless
+
+
+def test_other_users_command_lines_are_escaped(tmp_path):
+    fake = tmp_path / "bin/pytest"  # run as `python3 .../pytest ARGS`: a pytest run by shape
+    fake.parent.mkdir()
+    fake.write_text("import time\ntime.sleep(30)\n")
+    p = subprocess.Popen([system_python(), str(fake), "\x1b]0;title\x07", "\x1b[2J"],
+                         cwd=tmp_path)
+    try:
+        time.sleep(0.3)
+        r = expect(run("pytest-running", "--scope", "all", cwd=tmp_path))
+        assert str(p.pid) in r.out + r.err
+        assert not CONTROL.search((r.out + r.err).replace("\n", "")), repr(r.out + r.err)
+        assert "\\x1b]0;title\\x07" in r.out + r.err
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_holder_record_is_escaped_for_the_waiter(tmp_path):
+    lock = tmp_path / "l"
+    holder = subprocess.Popen([BIN, "lock", "--file", lock, "--", "sh", "-c", "sleep 5", "\x1b[2J"],
+                              env=base_env(), stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while (not lock.exists() or "pid:" not in lock.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        r = expect(run("lock", "--wait", "0", "--file", lock, "--", "true"), rc=75)
+        assert "\\x1b[2J" in r.err and "\x1b" not in r.err, repr(r.err)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# --- 9. memory stays bounded ---------------------------------------------------------------------
+
+def _peak_rss_kib(argv):
+    p = subprocess.run(["/usr/bin/time", "-v", *argv], capture_output=True, text=True,
+                       env=base_env())
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    assert m, p.stderr
+    return int(m.group(1)), p
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/time"), reason="needs GNU time (package time)")
+def test_huge_cache_directory_in_bounded_memory(tmp_path):
+    """300,000 entries in one __pycache__: clean and check stay under 8 MiB."""
+    base = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else tmp_path
+    root = Path(tempfile.mkdtemp(prefix="pycache-clean-huge-", dir=base))
+    try:
+        cache = root / "pkg/__pycache__"
+        cache.mkdir(parents=True)
+        (root / "pkg/m.py").write_text("X = 1\n")
+        fd = os.open(cache, os.O_RDONLY)
+        for i in range(300_000):
+            os.close(os.open(f"m{i}.cpython-311.pyc", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
+        os.close(fd)
+        rss, p = _peak_rss_kib([BIN, "check", "-q", str(root)])
+        assert p.returncode == 1 and rss < 8 * 1024, (rss, p.stderr[-500:])
+        rss, p = _peak_rss_kib([BIN, str(root)])
+        assert p.stdout == "Cleared 1/1 __pycache__ directories\n", p.stdout + p.stderr[-500:]
+        assert rss < 8 * 1024, rss
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- 10. smaller ones ---------------------------------------------------------------------------
+
+def test_overlapping_paths_count_each_cache_once(tmp_path):
+    make_tree(tmp_path, ["a/__pycache__/x.pyc", "a/b/__pycache__/y.pyc"])
+    expect(run("-n", "-j1", tmp_path / "a", tmp_path / "a/b", tmp_path / "a"),
+           out=f"{tmp_path}/a/__pycache__\n{tmp_path}/a/b/__pycache__\n"
+               "Would clear 2/2 __pycache__ directories (dry run)\n")
+
+
+def test_exclude_takes_a_name_not_a_path(tmp_path):
+    expect(run("--exclude", "a/b", tmp_path), rc=2, err_has=["--exclude 'a/b'", "NAME"])
+
+
+def test_dry_run_quiet_prints_nothing(tmp_path):
+    make_tree(tmp_path, ["a/__pycache__/x.pyc"])
+    expect(run("-n", "-q", tmp_path), out="")
+    assert (tmp_path / "a/__pycache__/x.pyc").exists()
+
+
+def test_missing_path_is_reported_before_the_sweep(tmp_path):
+    make_tree(tmp_path, ["a/__pycache__/x.pyc"])
+    p = subprocess.run([BIN, "-v", tmp_path / "a", tmp_path / "nope"], env=base_env(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert p.returncode == 1
+    lines = p.stdout.splitlines()
+    assert "nope: No such file or directory" in lines[0], lines
+
+
+def test_low_open_file_limit_is_never_a_silent_partial_sweep(tmp_path):
+    """Under a real RLIMIT_NOFILE of 12 (soft and hard) every cache is either
+    removed or named as kept, and --strict fails when anything was."""
+    if not shutil.which("prlimit"):
+        pytest.skip("needs util-linux prlimit")
+    files = []
+    for i in range(31):
+        files.append("/".join(f"d{j}" for j in range(i % 8 + 1)) + f"/x{i}/__pycache__/a.pyc")
+    make_tree(tmp_path, files)
+    r = run("--strict", "--json", tmp_path, prefix=["prlimit", "--nofile=12:12"])
+    doc = json.loads(r.out)
+    assert doc["found"] == 31, doc
+    not_removed = doc["found"] - doc["removed"]
+    assert len(doc["failures"]) + len(doc["unreadable"]) >= not_removed
+    assert r.rc == (1 if not_removed or doc["unreadable"] else 0), str(r)
+    left = [d for d, _, _ in os.walk(tmp_path) if d.endswith("__pycache__")]
+    assert len(left) == not_removed
