@@ -3,6 +3,7 @@
 # needs; only the packages that are missing. Uses sudo when not root.
 #   --windows   also the MinGW-w64 cross compiler, GoogleTest's sources and
 #               Wine, for the Windows build and its tests (preset `windows`)
+#   --fuzz      also clang and libFuzzer, for scripts/fuzz.sh
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
@@ -10,10 +11,12 @@ packages=(
   python3 python3-pytest python3-pytest-xdist pre-commit git make util-linux
   help2man man-db e2fsprogs dpkg time
 )
+# --fuzz: clang and its libFuzzer runtime, for scripts/fuzz.sh
 for arg in "$@"; do
   case "$arg" in
     --windows) packages+=(g++-mingw-w64-x86-64-posix googletest wine wine64 libwine) ;;
-    *) echo "install-deps.sh: unknown option '$arg' (known: --windows)" >&2; exit 2 ;;
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "install-deps.sh: unknown option '$arg' (known: --windows, --fuzz)" >&2; exit 2 ;;
   esac
 done
 missing=()
