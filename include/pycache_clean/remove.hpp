@@ -26,4 +26,19 @@ enum class RemoveOutcome {
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
                                     const std::string& path, RemoveFailure& failure);
 
+// What a single file is removed as; each kind has its own name rule.
+enum class CacheFileKind {
+  in_pycache,  // a file inside a `__pycache__` (any name: the directory is a cache)
+  legacy,      // `*.pyc`/`*.pyo` outside `__pycache__` (--stray)
+  mirror,      // in a PYTHONPYCACHEPREFIX mirror: `NAME.TAG[.opt-N].pyc` only
+};
+
+// Removes file `name` inside `dir` if its name fits `kind` (EPERM otherwise,
+// and nothing is touched). Returns 0, or errno; ENOENT counts as removed.
+int remove_cache_file(FsOps& fs, Handle dir, const char* name, CacheFileKind kind);
+
+// Removes directory `name` inside `parent` only if it is empty: for a
+// directory that removing caches has just left empty. Returns 0 or errno.
+int remove_emptied_directory(FsOps& fs, Handle parent, const char* name);
+
 }  // namespace pycache_clean

@@ -1,5 +1,10 @@
-// Removal of one cache directory tree, handle-relative and iterative: the one
-// place where the sweep deletes a `__pycache__` and what is in it.
+// Every removal the program makes goes through this file: a `__pycache__`
+// tree (remove_directory_tree), a single cache file under the name rule of its
+// kind (remove_cache_file), and a directory left empty (rmdir, which the
+// kernel refuses for a directory that is not). This is the deletion contract
+// of the README, enforced in one place.
+//
+// A tree is removed handle-relative and iteratively.
 //
 // The tree is emptied depth-first with an explicit stack of open handles (no
 // recursion, so a hostile tree nested thousands deep inside a `__pycache__`
@@ -211,6 +216,20 @@ RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
   }
   failure = RemoveFailure{path, ENOTEMPTY};
   return RemoveOutcome::failed;
+}
+
+int remove_cache_file(FsOps& fs, Handle dir, const char* name, CacheFileKind kind) {
+  std::string_view n(name);
+  bool fits = kind == CacheFileKind::in_pycache ||
+              (kind == CacheFileKind::legacy && is_bytecode_name(n)) ||
+              (kind == CacheFileKind::mirror && is_cache_file_name(n));
+  if (!fits) return EPERM;
+  int err = fs.remove(dir, name, false);
+  return err == ENOENT ? 0 : err;
+}
+
+int remove_emptied_directory(FsOps& fs, Handle parent, const char* name) {
+  return fs.remove(parent, name, true);
 }
 
 }  // namespace pycache_clean

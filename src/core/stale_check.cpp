@@ -23,6 +23,7 @@
 #include <pycache_clean/json.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/pyc.hpp>
+#include <pycache_clean/remove.hpp>
 
 namespace pycache_clean {
 
@@ -87,17 +88,17 @@ class CheckVisitor final : public WalkVisitor {
         std::string file_path = join_path(path, file);
         CacheVerdict v =
             classify_cache(m_fs, parent, dir.get(), entries.name(i), true, file_path, m_installed);
-        removed_any |= record(v, dir.get(), entries.name(i), m_options.remove_not_ok);
+        removed_any |= record(v, dir.get(), entries.name(i), m_options.remove_not_ok, true);
       }
     } while (!entries.at_end());
-    if (removed_any) m_fs.remove(parent, name, true);  // only succeeds when left empty
+    if (removed_any) remove_emptied_directory(m_fs, parent, name);  // fails unless empty
   }
 
   void on_stray_file(Handle parent, const char* name, const std::string& path) override {
     // Outside __pycache__ a file is removed only when asked (--stray): a
     // sourceless module or a .pyo fixture is not a cache of anything.
     CacheVerdict v = classify_cache(m_fs, parent, parent, name, false, path, m_installed);
-    record(v, parent, name, m_options.remove_not_ok && m_options.remove_stray);
+    record(v, parent, name, m_options.remove_not_ok && m_options.remove_stray, false);
   }
 
   void on_unreadable(const std::string& path, int err) override {
@@ -112,14 +113,17 @@ class CheckVisitor final : public WalkVisitor {
 
  private:
   // Counts `v`; removes the file when asked and it is not ok. True if removed.
-  bool record(const CacheVerdict& v, Handle dir, const char* name, bool removable) {
+  bool record(const CacheVerdict& v, Handle dir, const char* name, bool removable,
+              bool in_pycache) {
     if (v.error != 0) {
       on_unreadable(v.path, v.error);
       return false;
     }
     int err = 0;
     bool remove = removable && v.cls != CacheClass::ok;
-    if (remove) err = m_fs.remove(dir, name, false);
+    if (remove)
+      err = remove_cache_file(m_fs, dir, name,
+                              in_pycache ? CacheFileKind::in_pycache : CacheFileKind::legacy);
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_report.checked;
     ++m_report.counts[static_cast<int>(v.cls)];

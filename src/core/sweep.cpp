@@ -60,7 +60,7 @@ class SweepVisitor final : public WalkVisitor {
   }
 
   void on_stray_file(Handle parent, const char* name, const std::string& path) override {
-    int err = m_options.dry_run ? 0 : m_fs.remove(parent, name, false);
+    int err = m_options.dry_run ? 0 : remove_cache_file(m_fs, parent, name, CacheFileKind::legacy);
     std::lock_guard<std::mutex> lock(m_mutex);
     if (err == EISDIR) return;  // raced into a directory: not a stray file
     ++m_report.stray_found;
@@ -86,7 +86,7 @@ class SweepVisitor final : public WalkVisitor {
 
   // A cache file in the pycache-prefix mirror (named as CPython names caches).
   bool on_mirror_file(Handle dir, const char* name, const std::string& path) override {
-    int err = m_options.dry_run ? 0 : m_fs.remove(dir, name, false);
+    int err = m_options.dry_run ? 0 : remove_cache_file(m_fs, dir, name, CacheFileKind::mirror);
     if (err == 0 || err == ENOENT) return true;
     std::lock_guard<std::mutex> lock(m_mutex);
     kept(SweepProblem{path, err});

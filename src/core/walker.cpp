@@ -35,6 +35,7 @@
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/pyc.hpp>
+#include <pycache_clean/remove.hpp>
 
 namespace pycache_clean {
 
@@ -123,7 +124,7 @@ class ParallelWalk {
     if (m_dry_run || !node.m_emptied_any || !node.m_parent) return;
     m_fs.close(node.m_handle);
     node.m_handle = k_no_handle;
-    int err = m_fs.remove(node.m_parent->m_handle, node.m_name.c_str(), true);
+    int err = remove_emptied_directory(m_fs, node.m_parent->m_handle, node.m_name.c_str());
     if (err == 0) {
       spdlog::debug("{}: left empty by removing its caches, removed", node.m_path);
       node.m_parent->m_emptied_any = true;
