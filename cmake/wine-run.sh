@@ -38,6 +38,8 @@ if ! session_up; then
       "$server" -p 9>&-
       "$wine" wineboot 9>&-
     fi
-  ) 9>"$WINEPREFIX/.session-lock" </dev/null >/dev/null 2>&1
+  ) 9>"$WINEPREFIX/.session-lock" </dev/null >/dev/null 2>&1 || true
+  # A session that failed to come up here (racing another caller's start or a
+  # server on its way out) is no reason to fail the program: wine starts one.
 fi
 exec "$wine" "$@"
