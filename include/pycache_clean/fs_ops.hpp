@@ -61,14 +61,10 @@ class DirListing {
   bool m_at_end = false;
 };
 
-// Where an open directory lives: its file system (device) and mount (Linux:
-// the statx mount id, which also tells a bind mount of the same file system
-// apart; 0 where unknown), and its inode.
+// Which directory an open handle is: its device (file system) and inode.
 struct DirIdentity {
   std::uint64_t device = 0;
-  std::uint64_t mount = 0;
   std::uint64_t inode = 0;
-  bool same_mount(const DirIdentity& o) const { return device == o.device && mount == o.mount; }
   bool same_dir(const DirIdentity& o) const { return device == o.device && inode == o.inode; }
 };
 
@@ -92,6 +88,10 @@ class FsOps {
   // Opens directory `name` inside `parent` without following a symlink there.
   // ELOOP/ENOTDIR mean "not a directory (any more)".
   virtual Handle open_dir(Handle parent, const char* name, int& err) = 0;
+  // open_dir that also refuses to cross into another mount: `name` being a
+  // mount point (a bind mount of the same file system included) fails with
+  // k_err_mount_point. Linux: openat2 RESOLVE_NO_XDEV, no extra system call.
+  virtual Handle open_dir_same_mount(Handle parent, const char* name, int& err) = 0;
   virtual void close(Handle h) = 0;
   // Replaces `out` by the next batch of entries of `dir` (the first batch on a
   // freshly opened handle), setting out.at_end() once the directory is

@@ -42,8 +42,7 @@ struct Frame {
 
 class TreeEmptier {
  public:
-  TreeEmptier(FsOps& fs, const DirIdentity& mount, RemoveFailure& failure)
-      : m_fs(fs), m_mount(mount), m_failure(failure) {}
+  TreeEmptier(FsOps& fs, RemoveFailure& failure) : m_fs(fs), m_failure(failure) {}
 
   // Empties the directory open as `root` (not closed here). Returns true when
   // every entry was removed.
@@ -140,8 +139,13 @@ class TreeEmptier {
 
   void descend(Frame& top, const char* name) {
     int err = 0;
-    Handle child = m_fs.open_dir(top.handle, name, err);
+    Handle child = m_fs.open_dir_same_mount(top.handle, name, err);
     if (child == k_no_handle) {
+      if (err == k_err_mount_point) {
+        fail(join_path(top.path, name), err);  // another file system: never entered
+        top.ok = false;
+        return;
+      }
       if (err == ELOOP || err == ENOTDIR) {
         // Became a symlink or file after listing: remove the entry itself.
         err = m_fs.remove(top.handle, name, false);
@@ -153,12 +157,6 @@ class TreeEmptier {
       return;
     }
     std::string child_path = join_path(top.path, name);
-    if (!on_cache_mount(child)) {
-      m_fs.close(child);
-      fail(child_path, k_err_mount_point);
-      top.ok = false;
-      return;
-    }
     Frame frame{child, std::move(child_path), {}, 0, true};
     if (!read_batch(frame)) {
       m_fs.close(child);
@@ -168,13 +166,7 @@ class TreeEmptier {
     m_stack.push_back(std::move(frame));
   }
 
-  bool on_cache_mount(Handle dir) {
-    DirIdentity id;
-    return m_fs.identify(dir, id) != 0 || id.same_mount(m_mount);
-  }
-
   FsOps& m_fs;
-  DirIdentity m_mount;
   RemoveFailure& m_failure;
   bool m_have_failure = false;
   std::vector<Frame> m_stack;
@@ -184,25 +176,17 @@ class TreeEmptier {
 
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
                                     const std::string& path, RemoveFailure& failure) {
-  DirIdentity parent_id;
-  bool parent_known = fs.identify(parent, parent_id) == 0;
   for (int attempt = 0; attempt < k_refill_attempts; ++attempt) {
     int err = 0;
-    Handle dir = fs.open_dir(parent, name, err);
+    // A cache directory that is itself a mount point: nothing in it is ours.
+    Handle dir = fs.open_dir_same_mount(parent, name, err);
     if (dir == k_no_handle) {
       if (err == ENOENT) return RemoveOutcome::removed;
       if (err == ELOOP || err == ENOTDIR) return RemoveOutcome::not_a_directory;
       failure = RemoveFailure{path, err};
       return RemoveOutcome::failed;
     }
-    DirIdentity id;
-    if (fs.identify(dir, id) == 0 && parent_known && !id.same_mount(parent_id)) {
-      // The cache directory is itself a mount point: nothing in it is ours.
-      fs.close(dir);
-      failure = RemoveFailure{path, k_err_mount_point};
-      return RemoveOutcome::failed;
-    }
-    TreeEmptier emptier(fs, id, failure);
+    TreeEmptier emptier(fs, failure);
     bool emptied = emptier.run(dir, path);
     fs.close(dir);
     if (!emptied) return RemoveOutcome::failed;

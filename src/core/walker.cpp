@@ -16,11 +16,11 @@
 // directory. Helper threads start only once there is more than one task, so a
 // walk of a tiny tree pays no thread cost.
 //
-// Roots are opened and identified (device, mount, inode) before anything is
-// walked: a missing PATH is reported first, a root named twice or lying inside
-// another root is walked once, and --one-file-system compares each directory's
-// mount with its root's (which also stops at a bind mount of the same file
-// system, unlike a device comparison).
+// Roots are opened and identified (device, inode) before anything is walked:
+// a missing PATH is reported first, and a root named twice or lying inside
+// another root is walked once. --one-file-system opens each directory with
+// open_dir_same_mount, which refuses a mount point (a bind mount of the same
+// file system too, unlike a device comparison) as part of the open itself.
 #include <pycache_clean/walker.hpp>
 
 #include <algorithm>
@@ -188,7 +188,11 @@ class ParallelWalk {
     if (task.preopened != k_no_handle) return task.preopened;
     for (int attempt = 0;; ++attempt) {
       err = 0;
-      Handle h = m_fs.open_dir(task.parent->m_handle, task.name.c_str(), err);
+      // -x: opening a mount point fails here, so the walk stays on the mount
+      // of its root (each parent is on it already) at no extra cost.
+      Handle h = m_options.one_file_system
+                     ? m_fs.open_dir_same_mount(task.parent->m_handle, task.name.c_str(), err)
+                     : m_fs.open_dir(task.parent->m_handle, task.name.c_str(), err);
       if (h != k_no_handle || !is_fd_exhaustion(err) || attempt == 2000) return h;
       {
         std::lock_guard<std::mutex> lock(m_mutex);
@@ -198,23 +202,16 @@ class ParallelWalk {
     }
   }
 
-  // Whether a directory just opened is to be walked: not on another mount
-  // with --one-file-system, and not another root (that one is walked itself).
+  // Whether a directory just opened is to be walked: not another root (that
+  // one is walked itself).
   bool admit(const Task& task, Handle h) {
-    bool roots_overlap = m_root_ids.size() > 1;
-    if (!m_options.one_file_system && !roots_overlap) return true;
+    if (m_root_ids.size() < 2) return true;
     DirIdentity id;
     if (m_fs.identify(h, id) != 0) return true;
-    if (m_options.one_file_system && !id.same_mount(m_root_ids[task.root])) {
-      spdlog::debug("{}: on another file system, skipped (--one-file-system)", task.path);
-      return false;
-    }
-    if (roots_overlap) {
-      for (std::size_t i = 0; i < m_root_ids.size(); ++i) {
-        if (i != task.root && id.same_dir(m_root_ids[i])) {
-          spdlog::debug("{}: also named as a PATH, walked once", task.path);
-          return false;
-        }
+    for (std::size_t i = 0; i < m_root_ids.size(); ++i) {
+      if (i != task.root && id.same_dir(m_root_ids[i])) {
+        spdlog::debug("{}: also named as a PATH, walked once", task.path);
+        return false;
       }
     }
     return true;
@@ -224,7 +221,9 @@ class ParallelWalk {
     int err = 0;
     Handle h = open_task(task, err);
     if (h == k_no_handle) {
-      if (err == ELOOP || err == ENOTDIR || err == ENOENT)
+      if (err == k_err_mount_point)
+        spdlog::debug("{}: on another file system, skipped (--one-file-system)", task.path);
+      else if (err == ELOOP || err == ENOTDIR || err == ENOENT)
         // Swapped for a symlink or a file, or removed, since it was listed.
         spdlog::debug("{}: changed during the walk ({}), skipped", task.path, errno_text(err));
       else

@@ -118,6 +118,10 @@ class FaultyFs final : public FsOps {
     if (int e = check(Op::open_dir, name)) return err = e, k_no_handle;
     return real_fs().open_dir(parent, name, err);
   }
+  Handle open_dir_same_mount(Handle parent, const char* name, int& err) override {
+    if (int e = check(Op::open_dir, name)) return err = e, k_no_handle;
+    return real_fs().open_dir_same_mount(parent, name, err);
+  }
   void close(Handle h) override { real_fs().close(h); }
   int read_dir(Handle dir, DirListing& out) override {
     if (int e = check(Op::read_dir, "")) return e;

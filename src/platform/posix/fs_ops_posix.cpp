@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +23,7 @@
 #include <type_traits>
 
 #if defined(__linux__)
+#include <linux/openat2.h>
 #include <sys/syscall.h>
 #endif
 
@@ -71,6 +73,36 @@ class PosixFs final : public FsOps {
     int fd = ::openat(fd_of(parent), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) err = errno;
     return fd < 0 ? k_no_handle : fd;
+  }
+
+  Handle open_dir_same_mount(Handle parent, const char* name, int& err) override {
+#if defined(__linux__) && defined(SYS_openat2)
+    static std::atomic<bool> no_openat2{false};
+    if (!no_openat2.load(std::memory_order_relaxed)) {
+      struct open_how how {};
+      how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+      how.resolve = RESOLVE_NO_XDEV;
+      long fd = ::syscall(SYS_openat2, fd_of(parent), name, &how, sizeof how);
+      if (fd >= 0) return static_cast<Handle>(fd);
+      if (errno == EXDEV) {
+        err = k_err_mount_point;
+        return k_no_handle;
+      }
+      if (errno != ENOSYS && errno != EPERM && errno != EINVAL) {
+        err = errno;
+        return k_no_handle;
+      }
+      no_openat2 = true;  // an older kernel, or a sandbox that forbids it
+    }
+#endif
+    Handle h = open_dir(parent, name, err);
+    if (h == k_no_handle) return h;
+    if (is_mount_root(parent, h)) {
+      close(h);
+      err = k_err_mount_point;
+      return k_no_handle;
+    }
+    return h;
   }
 
   void close(Handle h) override {
@@ -131,17 +163,6 @@ class PosixFs final : public FsOps {
   }
 
   int identify(Handle dir, DirIdentity& out) override {
-    out = DirIdentity{};
-#if defined(__linux__) && defined(STATX_MNT_ID)
-    struct statx sx;
-    if (::statx(fd_of(dir), "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &sx) == 0) {
-      out.device = (static_cast<std::uint64_t>(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
-      out.inode = sx.stx_ino;
-      out.mount = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
-      return 0;
-    }
-    if (errno != ENOSYS && errno != EINVAL) return errno;
-#endif
     struct stat st;
     if (::fstat(fd_of(dir), &st) != 0) return errno;
     out.device = static_cast<std::uint64_t>(st.st_dev);
@@ -183,6 +204,19 @@ class PosixFs final : public FsOps {
   }
 
  private:
+  // Whether directory `dir` (inside `parent`) is the root of a mount: the
+  // statx attribute where the kernel has it, else a change of device.
+  static bool is_mount_root(Handle parent, Handle dir) {
+#if defined(__linux__) && defined(STATX_ATTR_MOUNT_ROOT)
+    struct statx sx;
+    if (::statx(fd_of(dir), "", AT_EMPTY_PATH, 0, &sx) == 0 &&
+        (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+      return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+#endif
+    struct stat a, b;
+    return ::fstat(fd_of(parent), &a) == 0 && ::fstat(fd_of(dir), &b) == 0 && a.st_dev != b.st_dev;
+  }
+
   // Opens `name` without following a link or blocking (a FIFO), checks that
   // it is a regular file, and passes at most `max_bytes` of it to `sink`.
   template <typename Sink>

@@ -190,6 +190,12 @@ class WindowsFs final : public FsOps {
     if (h != k_no_handle) CloseHandle(handle_of(h));
   }
 
+  // A volume mounted in a folder is a reparse point, which open_dir never
+  // enters: no other mount can be reached from here.
+  Handle open_dir_same_mount(Handle parent, const char* name, int& err) override {
+    return open_dir(parent, name, err);
+  }
+
   int read_dir(Handle dir, DirListing& out) override {
     out.clear();
     struct Buffer {
@@ -221,7 +227,6 @@ class WindowsFs final : public FsOps {
     BY_HANDLE_FILE_INFORMATION info{};
     if (!GetFileInformationByHandle(handle_of(dir), &info))
       return win::errno_from_win32(GetLastError());
-    out = DirIdentity{};
     out.device = info.dwVolumeSerialNumber;
     out.inode = (static_cast<std::uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
     return 0;
