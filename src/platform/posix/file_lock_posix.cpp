@@ -81,6 +81,7 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
   int base = O_NOCTTY | O_CLOEXEC | O_NONBLOCK | nofollow;
   bool created = false;
   int fd = -1;
+  int create_err = ENOENT;
   for (int attempt = 0; fd < 0 && attempt < 3; ++attempt) {
     if (how.create) {
       fd = ::open(path.c_str(), base | O_RDWR | O_CREAT | O_EXCL, 0666);
@@ -90,6 +91,7 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
       }
       if (errno != EEXIST) {
         if (errno != EACCES && errno != EROFS) return errno;
+        create_err = errno;  // may not create here; an existing file still locks
       }
     }
     fd = ::open(path.c_str(), base | O_RDWR);
@@ -97,9 +99,10 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
       // flock(1) opens read-only; a lock on a read-only descriptor works the same.
       fd = ::open(path.c_str(), base | O_RDONLY);
     }
-    if (fd < 0 && !(errno == ENOENT && how.create)) return errno;  // ENOENT: raced a removal
+    if (fd < 0 && !(errno == ENOENT && how.create)) return errno;
+    // ENOENT after a refused create: missing and not creatable, or a removal raced us.
   }
-  if (fd < 0) return ENOENT;
+  if (fd < 0) return create_err;
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     int err = errno;
