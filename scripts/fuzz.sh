@@ -9,8 +9,8 @@ secs=${1:-60}
 cxx=$(command -v clang++-14 || command -v clang++)
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
   -DPYCACHE_CLEAN_FUZZ=ON >/dev/null
-cmake --build build-fuzz --target fuzz_pyc fuzz_holder_record fuzz_quote
-for name in pyc holder_record quote; do
+cmake --build build-fuzz --target fuzz_pyc fuzz_marshal fuzz_holder_record fuzz_quote
+for name in pyc marshal holder_record quote; do
   work=$(mktemp -d)
   cp tests/fuzz/corpus/$name/* "$work"/
   echo "fuzz_$name: ${secs}s" >&2

@@ -103,6 +103,9 @@ class FsOps {
   virtual int remove(Handle parent, const char* name, bool directory) = 0;
   // lstat of `name` inside `parent` (never follows a symlink).
   virtual int stat(Handle parent, const char* name, FileStat& out) = 0;
+  // stat of `name` inside `parent`, following a symlink (as CPython stats a
+  // source); for facts only, never for what is walked or removed.
+  virtual int stat_follow(Handle parent, const char* name, FileStat& out) = 0;
   // Reads at most `max_bytes` of regular file `name` inside `parent` into `out`.
   virtual int read_file(Handle parent, const char* name, std::string& out,
                         std::size_t max_bytes) = 0;
@@ -129,6 +132,10 @@ FsOps& real_fs();
 bool is_path_separator(char c);
 // Whether `path` is absolute: "/x"; on Windows also "C:\\x" and "\\\\server\\share".
 bool is_absolute_path(const std::string& path);
+
+// CPython's importlib SOURCE_SUFFIXES on this platform: {".py"} on POSIX,
+// {".py", ".pyw"} on Windows.
+const std::vector<std::string>& source_suffixes();
 
 // The separator of path lists such as $GIT_CEILING_DIRECTORIES: ':' on POSIX, ';' on Windows.
 char path_list_separator();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <pycache_clean/fs_ops.hpp>
+#include <pycache_clean/pyc.hpp>
 #include <pycache_clean/sweep.hpp>
 #include <pycache_clean/walker.hpp>
 
@@ -29,15 +30,19 @@ struct CacheVerdict {
   int error = 0;  // nonzero: the cache or its source could not be read (no verdict)
 };
 
-// Tells whether the CPython `major`.`minor` interpreter is installed.
-using InterpreterProbe = std::function<bool(int major, int minor)>;
-
 // Judges one bytecode file, as CPython would when importing its source:
 // `cache_dir` holds `pyc_name`; `source_dir` holds the source (the parent of
-// `__pycache__`, or the same directory for a legacy `foo.pyc`).
+// `__pycache__`, or the same directory for a legacy `foo.pyc`). The verdict
+// depends on the files alone, never on which interpreters are installed.
 CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, const char* pyc_name,
-                            bool in_pycache, const std::string& path,
-                            const InterpreterProbe& installed);
+                            bool in_pycache, const std::string& path);
+
+// The source mtime CPython 3.6+ compares with a timestamp pyc's: int() of the
+// double os.stat gives (`sec + nsec * 1e-9`).
+std::int64_t cpython_mtime(std::int64_t sec, std::int64_t nsec);
+// Whether a timestamp pyc `header` matches a source of `mtime` (cpython_mtime)
+// and `size` for CPython 3.`minor` (32-bit mask on mtime from 3.7, not in 3.6).
+bool timestamp_matches(const PycHeader& header, int minor, std::int64_t mtime, std::int64_t size);
 
 struct CheckOptions {
   WalkOptions walk;
@@ -46,7 +51,6 @@ struct CheckOptions {
   bool remove_not_ok = false;
   // With remove_not_ok: also legacy *.pyc/*.pyo outside __pycache__ (--stray).
   bool remove_stray = false;
-  InterpreterProbe installed;  // default: python3.X on PATH
   // Each cache not judged ok, as it is found (one call at a time, from any
   // worker). Nothing keeps them: memory does not grow with their number.
   std::function<void(const CacheVerdict&)> on_finding;

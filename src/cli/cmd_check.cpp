@@ -97,16 +97,23 @@ Command add_check_command(CLI::App& app) {
   add_common_options(*sub, o->common, true);
   sub->footer(std::string(k_skip_help) + R"(
 
-Each cache is judged as CPython judges it on import:
+Each cache is judged as CPython judges it on import (its own rules per
+version: int() of the double st_mtime, the 32-bit mask from 3.7, sources
+followed through links, the platform's source suffixes, a package directory
+before a legacy .pyc):
   ok                 trusted, and matches its source
-  stale              header mtime/size (or checked hash) differ: CPython recompiles; dead weight
+  stale              CPython recompiles it: header mtime/size or checked hash differ,
+                     or the header is unusable; dead weight
   suspect            header matches but the source changed after the cache was written
                      (its ctime is later than the cache's), or an unchecked-hash pyc does not
                      match: CPython loads the OLD code
-  orphan             no source beside it (harmless inside __pycache__)
+  orphan             no source beside it (harmless inside __pycache__), or a legacy .pyc
+                     that a source or package of its name shadows
   orphan-importable  a legacy foo.pyc whose foo.py is gone: `import foo` still loads it
-  foreign            magic not that of its tag's CPython, or that interpreter is not installed
-  corrupt            shorter than a pyc header, no magic, unknown flag bits
+  foreign            magic not that of its tag's CPython, or not a CPython tag
+  corrupt            CPython would load it and fails: a truncated or garbled body behind a
+                     valid header (the marshal stream is walked), or a sourceless legacy
+                     pyc with no valid header
 pytest's assertion-rewrite caches (NAME.cpython-311-pytest-7.2.1.pyc) are judged the same way.
 
 Known false positives of `suspect`: a tree copied with timestamps preserved

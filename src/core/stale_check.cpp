@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <mutex>
 
@@ -21,6 +22,7 @@
 
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/json.hpp>
+#include <pycache_clean/marshal_check.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/pyc.hpp>
 #include <pycache_clean/remove.hpp>
@@ -41,11 +43,13 @@ bool later(std::int64_t a_sec, std::int64_t a_nsec, std::int64_t b_sec, std::int
   return a_sec > b_sec || (a_sec == b_sec && a_nsec > b_nsec);
 }
 
-// Finds NAME.py (or NAME.pyw) in `dir`; returns the file name or empty.
+// Finds the source NAME.py (NAME.pyw too on Windows: the platform's
+// SOURCE_SUFFIXES) in `dir`, following a symbolic link as CPython's stat does;
+// returns the file name or empty.
 std::string find_source(FsOps& fs, Handle dir, const std::string& module, FileStat& st) {
-  for (const char* ext : {".py", ".pyw"}) {
-    std::string name = module + ext;
-    if (fs.stat(dir, name.c_str(), st) == 0 && st.type == EntryType::file) return name;
+  for (const auto& suffix : source_suffixes()) {
+    std::string name = module + suffix;
+    if (fs.stat_follow(dir, name.c_str(), st) == 0 && st.type == EntryType::file) return name;
   }
   return {};
 }
@@ -53,19 +57,7 @@ std::string find_source(FsOps& fs, Handle dir, const std::string& module, FileSt
 class CheckVisitor final : public WalkVisitor {
  public:
   CheckVisitor(FsOps& fs, const CheckOptions& options, CheckReport& report)
-      : m_fs(fs), m_options(options), m_report(report) {
-    m_installed = [this](int major, int minor) {
-      std::lock_guard<std::mutex> lock(m_probe_mutex);
-      auto key = std::make_pair(major, minor);
-      auto it = m_probe_cache.find(key);
-      if (it != m_probe_cache.end()) return it->second;
-      bool found = m_options.installed
-                       ? m_options.installed(major, minor)
-                       : !find_program(fmt::format("python{}.{}", major, minor)).empty();
-      m_probe_cache[key] = found;
-      return found;
-    };
-  }
+      : m_fs(fs), m_options(options), m_report(report) {}
 
   void on_cache_dir(Handle parent, const char* name, const std::string& path) override {
     int err = 0;
@@ -86,8 +78,7 @@ class CheckVisitor final : public WalkVisitor {
         if (file.size() < 5 || file.substr(file.size() - 4) != ".pyc") continue;
         if (entries.type(i) != EntryType::file && entries.type(i) != EntryType::unknown) continue;
         std::string file_path = join_path(path, file);
-        CacheVerdict v =
-            classify_cache(m_fs, parent, dir.get(), entries.name(i), true, file_path, m_installed);
+        CacheVerdict v = classify_cache(m_fs, parent, dir.get(), entries.name(i), true, file_path);
         removed_any |= record(v, dir.get(), entries.name(i), m_options.remove_not_ok, true);
       }
     } while (!entries.at_end());
@@ -97,7 +88,7 @@ class CheckVisitor final : public WalkVisitor {
   void on_stray_file(Handle parent, const char* name, const std::string& path) override {
     // Outside __pycache__ a file is removed only when asked (--stray): a
     // sourceless module or a .pyo fixture is not a cache of anything.
-    CacheVerdict v = classify_cache(m_fs, parent, parent, name, false, path, m_installed);
+    CacheVerdict v = classify_cache(m_fs, parent, parent, name, false, path);
     record(v, parent, name, m_options.remove_not_ok && m_options.remove_stray, false);
   }
 
@@ -145,9 +136,6 @@ class CheckVisitor final : public WalkVisitor {
   const CheckOptions& m_options;
   CheckReport& m_report;
   std::mutex m_mutex;
-  std::mutex m_probe_mutex;
-  std::map<std::pair<int, int>, bool> m_probe_cache;
-  InterpreterProbe m_installed;
 };
 
 }  // namespace
@@ -182,9 +170,86 @@ bool CheckReport::gate_failed() const {
   return false;
 }
 
+namespace {
+
+// Whether the body behind the header of `pyc_name` is a marshal stream that
+// CPython 3.`minor` can load. Empty when it is (or is too large to read here:
+// bodies over 64 MiB are not examined); else why the import fails.
+std::string body_fault(FsOps& fs, Handle dir, const char* pyc_name, int minor, int& err) {
+  constexpr std::size_t k_max_body = 64u << 20;
+  std::string bytes;
+  err = fs.read_file(dir, pyc_name, bytes, k_max_body + 16);
+  if (err != 0 || bytes.size() > k_max_body) return {};
+  std::size_t header = minor >= 7 ? 16 : 12;  // PEP 552 added the flags word
+  MarshalCheck m =
+      check_marshal(std::string_view(bytes).substr(std::min(header, bytes.size())), minor);
+  if (m.result == MarshalCheck::Result::ok) return {};
+  return (m.result == MarshalCheck::Result::truncated ? "truncated body (EOFError): "
+                                                      : "bad marshal data: ") +
+         m.why;
+}
+
+// A legacy NAME.pyc outside __pycache__: imported only when no source (of this
+// platform's suffixes) and no package of that name stands beside it, as the
+// path finder's order has it (FileFinder.find_spec: a package directory, then
+// extension, source and bytecode files).
+CacheVerdict judge_legacy(FsOps& fs, Handle dir, const char* pyc_name, const std::string& module,
+                          const std::string& header_bytes, const std::string& path) {
+  std::string_view name(pyc_name);
+  FileStat st;
+  if (fs.stat_follow(dir, module.c_str(), st) == 0 && st.type == EntryType::directory) {
+    int err = 0;
+    ScopedHandle pkg(fs, fs.open_dir(dir, module.c_str(), err));
+    std::vector<std::string> inits;
+    for (const auto& suffix : source_suffixes()) inits.push_back("__init__" + suffix);
+    inits.push_back("__init__.pyc");
+    for (const auto& init : inits)
+      if (pkg && fs.stat_follow(pkg.get(), init.c_str(), st) == 0 && st.type == EntryType::file)
+        return verdict(path, CacheClass::orphan,
+                       "the package " + module + "/ is imported instead of this file");
+  }
+  std::string source = find_source(fs, dir, module, st);
+  if (!source.empty())
+    return verdict(path, CacheClass::orphan,
+                   "legacy bytecode beside " + source + ": Python 3 imports the source");
+  if (name.substr(name.size() - 4) == ".pyo")
+    return verdict(path, CacheClass::orphan, "legacy .pyo: not imported by Python 3");
+  PycHeader header;
+  auto info = parse_pyc_header(header_bytes, header) == PycParse::ok ? magic_info(header.magic)
+                                                                     : std::nullopt;
+  if (!info)
+    return verdict(path, CacheClass::corrupt,
+                   "`import " + module + "` loads this file and fails: no valid pyc header");
+  int err = 0;
+  std::string fault = body_fault(fs, dir, pyc_name, info->minor, err);
+  if (err != 0) return unreadable(path, err);
+  if (!fault.empty())
+    return verdict(path, CacheClass::corrupt,
+                   "`import " + module + "` loads this file and fails: " + fault);
+  return verdict(path, CacheClass::orphan_importable,
+                 module + ".py is gone but `import " + module + "` still loads this file");
+}
+
+}  // namespace
+
+std::int64_t cpython_mtime(std::int64_t sec, std::int64_t nsec) {
+  // os.stat's st_mtime is the double `sec + nsec * 1e-9` (posixmodule.c,
+  // fill_time), and importlib takes int() of it: just below a whole second
+  // that rounds up; a negative fraction truncates toward zero.
+  double seconds = static_cast<double>(sec) + static_cast<double>(nsec) * 1e-9;
+  return static_cast<std::int64_t>(std::trunc(seconds));
+}
+
+bool timestamp_matches(const PycHeader& header, int minor, std::int64_t mtime, std::int64_t size) {
+  if (header.size != static_cast<std::uint32_t>(size & 0xffffffff)) return false;
+  // 3.7+ compare the low 32 bits (_validate_timestamp_pyc); 3.6 compares the
+  // stored unsigned 32-bit value with the whole mtime (_validate_bytecode_header).
+  if (minor >= 7) return header.mtime == static_cast<std::uint32_t>(mtime & 0xffffffff);
+  return mtime >= 0 && mtime <= 0xffffffffLL && header.mtime == static_cast<std::uint32_t>(mtime);
+}
+
 CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, const char* pyc_name,
-                            bool in_pycache, const std::string& path,
-                            const InterpreterProbe& installed) {
+                            bool in_pycache, const std::string& path) {
   std::string_view name(pyc_name);
   std::string module;
   std::optional<CacheName> parsed;
@@ -202,73 +267,75 @@ CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, cons
   std::string header_bytes;
   if (err == 0) err = fs.read_file(cache_dir, pyc_name, header_bytes, 16);
   if (err != 0) return unreadable(path, err);
+  if (!in_pycache) return judge_legacy(fs, cache_dir, pyc_name, module, header_bytes, path);
 
   FileStat src;
   std::string source = find_source(fs, source_dir, module, src);
-  if (!in_pycache) {
-    if (!source.empty())
-      return verdict(path, CacheClass::orphan,
-                     "legacy bytecode beside " + source + ": Python 3 imports the source");
-    if (name.substr(name.size() - 4) == ".pyo")
-      return verdict(path, CacheClass::orphan, "legacy .pyo: not imported by Python 3");
-    return verdict(path, CacheClass::orphan_importable,
-                   module + ".py is gone but `import " + module + "` still loads this file");
-  }
-
-  PycHeader header;
-  switch (parse_pyc_header(header_bytes, header)) {
-    case PycParse::too_short:
-      return verdict(path, CacheClass::corrupt,
-                     fmt::format("{} bytes: shorter than a pyc header", header_bytes.size()));
-    case PycParse::bad_magic:
-      return verdict(path, CacheClass::corrupt, "no pyc magic number");
-    case PycParse::unknown_flags:
-      return verdict(path, CacheClass::corrupt,
-                     fmt::format("unknown flag bits {:#x}", header.flags));
-    case PycParse::ok:
-      break;
-  }
   if (source.empty())
     return verdict(path, CacheClass::orphan, "no " + module + ".py beside __pycache__");
-
   if (parsed->tag_minor < 0)
     return verdict(path, CacheClass::foreign, "tag " + parsed->tag + " is not CPython's");
   auto expected = magic_for_version(parsed->tag_major, parsed->tag_minor);
   if (!expected)
     return verdict(path, CacheClass::foreign,
                    fmt::format("unknown CPython {}.{}", parsed->tag_major, parsed->tag_minor));
+
+  // A header CPython cannot use makes it recompile (SourceLoader.get_code
+  // catches the ImportError/EOFError of _classify_pyc): harmless.
+  PycHeader header;
+  switch (parse_pyc_header(header_bytes, header)) {
+    case PycParse::too_short:
+      return verdict(path, CacheClass::stale,
+                     fmt::format("{} bytes, shorter than a pyc header: CPython recompiles",
+                                 header_bytes.size()));
+    case PycParse::bad_magic:
+      return verdict(path, CacheClass::stale, "no pyc magic number: CPython recompiles");
+    case PycParse::unknown_flags:
+      return verdict(path, CacheClass::stale,
+                     fmt::format("unknown flag bits {:#x}: CPython recompiles", header.flags));
+    case PycParse::ok:
+      break;
+  }
   if (header.magic != expected->final)
     return verdict(path, CacheClass::foreign,
                    fmt::format("magic {} is not CPython {}.{}'s ({})", header.magic,
                                expected->major, expected->minor, expected->final));
-  if (installed && !installed(expected->major, expected->minor))
-    return verdict(path, CacheClass::foreign,
-                   fmt::format("python{}.{} is not installed", expected->major, expected->minor));
 
+  CacheVerdict trusted = verdict(path, CacheClass::ok, "");
   if (header.hash_based) {
     auto hasher = source_hasher_for_magic(header.magic);
     err = fs.read_file_chunks(source_dir, source.c_str(), [&](const char* data, std::size_t n) {
       if (hasher) hasher->update(data, n);
     });
     if (err != 0) return unreadable(path, err);
-    if (hasher && hasher->finish() == header.source_hash) return verdict(path, CacheClass::ok, "");
-    if (header.check_source)
-      return verdict(path, CacheClass::stale, "checked-hash pyc: source hash differs (recompiled)");
-    return verdict(path, CacheClass::suspect,
-                   "unchecked-hash pyc does not match " + source + ": Python loads the old code");
+    if (!hasher || hasher->finish() != header.source_hash) {
+      if (header.check_source)
+        return verdict(path, CacheClass::stale,
+                       "checked-hash pyc: source hash differs (recompiled)");
+      trusted =
+          verdict(path, CacheClass::suspect,
+                  "unchecked-hash pyc does not match " + source + ": Python loads the old code");
+    }
+  } else {
+    std::int64_t mtime = cpython_mtime(src.mtime_sec, src.mtime_nsec);
+    if (!timestamp_matches(header, expected->minor, mtime, src.size))
+      return verdict(
+          path, CacheClass::stale,
+          fmt::format("header mtime/size {}/{} differ from {}'s {}/{} (recompiled)", header.mtime,
+                      header.size, source, mtime & 0xffffffff, src.size & 0xffffffff));
+    if (later(src.ctime_sec, src.ctime_nsec, pyc_stat.ctime_sec, pyc_stat.ctime_nsec))
+      trusted = verdict(path, CacheClass::suspect,
+                        source +
+                            " changed after this cache was written, keeping mtime and size: "
+                            "Python loads the old code");
   }
-  auto src_mtime = static_cast<std::uint32_t>(src.mtime_sec & 0xffffffff);
-  auto src_size = static_cast<std::uint32_t>(src.size & 0xffffffff);
-  if (src_mtime != header.mtime || src_size != header.size)
-    return verdict(path, CacheClass::stale,
-                   fmt::format("header mtime/size {}/{} differ from {}'s {}/{} (recompiled)",
-                               header.mtime, header.size, source, src_mtime, src_size));
-  if (later(src.ctime_sec, src.ctime_nsec, pyc_stat.ctime_sec, pyc_stat.ctime_nsec))
-    return verdict(path, CacheClass::suspect,
-                   source +
-                       " changed after this cache was written, keeping mtime and size: "
-                       "Python loads the old code");
-  return verdict(path, CacheClass::ok, "");
+  // CPython trusts this cache: its body must load.
+  std::string fault = body_fault(fs, cache_dir, pyc_name, expected->minor, err);
+  if (err != 0) return unreadable(path, err);
+  if (!fault.empty())
+    return verdict(path, CacheClass::corrupt,
+                   "CPython trusts this cache and `import " + module + "` fails: " + fault);
+  return trusted;
 }
 
 CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,

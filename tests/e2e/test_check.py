@@ -33,8 +33,7 @@ INTERPRETERS = interpreters()
 
 
 def py_env(exe, **extra):
-    # The interpreter's own directory first, so that `python3.X` is on PATH
-    # (check calls a cache foreign when its interpreter is not installed).
+    # The interpreter's own directory first, so that `python3.X` is on PATH.
     return base_env(PATH=os.path.dirname(exe) + ":" + SYS_PATH, PYTHONDONTWRITEBYTECODE=None,
                     **extra)
 
@@ -154,20 +153,113 @@ def test_pytest_assertion_rewrite_caches_are_judged_not_orphaned(tmp_path):
     expect(run("check", tmp_path, env=py_env(exe)), rc=0, out_has="1 ok")
 
 
-def test_truncated_and_garbage_pycs_are_corrupt(tmp_path):
+def import_value(exe, module, cwd):
+    """What a fresh CPython gets from `import module; module.X`: the value, or
+    None when the import fails."""
+    r = subprocess.run([exe, "-c", f"import {module}; print({module}.X)"], cwd=cwd,
+                       env=py_env(exe), capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def cache_of(tmp_path, module="mod"):
+    found = glob.glob(str(tmp_path / "__pycache__" / f"{module}.cpython-*.pyc"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def classes(tmp_path, exe, rc=None, env=None):
+    r = expect(run("check", "-v", "--json", tmp_path, env=env or py_env(exe)), rc=rc)
+    return {os.path.basename(f["path"]): f["class"] for f in json.loads(r.out)["findings"]}
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_truncated_or_garbled_body_is_corrupt_as_the_import_fails(tmp_path, exe):
+    """A valid header over a body marshal cannot read: CPython trusts the
+    header, then the import fails (EOFError, bad marshal data)."""
+    for name, mangle in [("cut", lambda b, h: b[:h + (len(b) - h) // 2]),
+                         ("garbled", lambda b, h: b[:h] + b"\xfe" * (len(b) - h))]:
+        d = tmp_path / name
+        d.mkdir()
+        (d / "mod.py").write_text("X = 'fine'\nY = [1, 2.5, 'three', (4, None)]\n")
+        assert import_value(exe, "mod", d) == "fine"
+        pyc = cache_of(d)
+        data = open(pyc, "rb").read()
+        header = 12 if "cpython-36" in pyc else 16
+        open(pyc, "wb").write(mangle(data, header))
+        os.utime(pyc)
+        assert import_value(exe, "mod", d) is None  # CPython: the import fails
+        assert classes(d, exe, rc=1) == {os.path.basename(pyc): "corrupt"}
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_garbage_header_is_stale_as_cpython_recompiles(tmp_path, exe):
+    (tmp_path / "mod.py").write_text("X = 'fine'\n")
+    assert import_value(exe, "mod", tmp_path) == "fine"
+    pyc = cache_of(tmp_path)
+    for garbage in [b"", b"\x01", os.urandom(64).replace(b"\r\n", b"xx")]:
+        open(pyc, "wb").write(garbage)
+        assert classes(tmp_path, exe, rc=0) == {os.path.basename(pyc): "stale"}
+        assert import_value(exe, "mod", tmp_path) == "fine"  # recompiled, no failure
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_mtime_just_below_a_whole_second(tmp_path, exe):
+    """CPython stores int() of the double st_mtime, which rounds up here."""
+    src = tmp_path / "mod.py"
+    src.write_text("X = 'old'\n")
+    whole = int(time.time()) - 100
+    os.utime(src, ns=(whole * 10**9, whole * 10**9 + 999_999_999))
+    assert import_value(exe, "mod", tmp_path) == "old"
+    same_second_rewrite(src, "X = 'new'\n")
+    assert import_value(exe, "mod", tmp_path) == "old"  # CPython trusts the cache
+    assert classes(tmp_path, exe, rc=1) == {os.path.basename(cache_of(tmp_path)): "suspect"}
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_source_reached_through_a_symlink(tmp_path, exe):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "impl.py").write_text("X = 'old'\n")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "mod.py").symlink_to(real / "impl.py")
+    assert import_value(exe, "mod", proj) == "old"
+    pyc = os.path.basename(cache_of(proj))
+    assert classes(proj, exe, rc=0) == {}  # ok: followed to its source, as CPython does
+    same_second_rewrite(real / "impl.py", "X = 'new'\n")
+    assert import_value(exe, "mod", proj) == "old"
+    assert classes(proj, exe, rc=1) == {pyc: "suspect"}
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_legacy_pyc_beside_pyw_imports_on_posix(tmp_path, exe):
+    (tmp_path / "mod.py").write_text("X = 'legacy'\n")
+    subprocess.run([exe, "-m", "compileall", "-q", "-b", str(tmp_path / "mod.py")], check=True,
+                   env=py_env(exe))
+    (tmp_path / "mod.py").rename(tmp_path / "mod.pyw")
+    assert import_value(exe, "mod", tmp_path) == "legacy"  # .pyw is no source suffix here
+    assert classes(tmp_path, exe, rc=1) == {"mod.pyc": "orphan-importable"}
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_legacy_pyc_shadowed_by_a_package(tmp_path, exe):
+    (tmp_path / "mod.py").write_text("X = 'file'\n")
+    subprocess.run([exe, "-m", "compileall", "-q", "-b", str(tmp_path / "mod.py")], check=True,
+                   env=py_env(exe))
+    (tmp_path / "mod.py").unlink()
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "mod/__init__.py").write_text("X = 'package'\n")
+    assert import_value(exe, "mod", tmp_path) == "package"
+    assert classes(tmp_path, exe, rc=0).get("mod.pyc") == "orphan"
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_verdict_does_not_depend_on_path(tmp_path, exe):
     (tmp_path / "mod.py").write_text("X = 1\n")
-    py("/usr/bin/python3", "import mod", tmp_path)
-    cache = tmp_path / "__pycache__"
-    good = (cache / "mod.cpython-311.pyc").read_bytes()
-    (cache / "mod.cpython-311.pyc").write_bytes(good[:10])
-    (tmp_path / "b.py").write_text("")
-    (cache / "b.cpython-311.pyc").write_bytes(os.urandom(64).replace(b"\r\n", b"xx"))
-    (tmp_path / "c.py").write_text("")
-    (cache / "c.cpython-311.pyc").write_bytes(good[:4] + b"\xff\x00\x00\x00" + good[8:])
-    (cache / "empty.cpython-311.pyc").write_bytes(b"")
-    r = expect(run("check", tmp_path), rc=1)
-    assert r.out.count("corrupt ") == 4, r.out  # an empty file is corrupt before anything else
-    assert "4 corrupt" in r.out
+    import_value(exe, "mod", tmp_path)
+    with_path = classes(tmp_path, exe, rc=0)
+    without = classes(tmp_path, exe, rc=0, env=base_env(PATH="/nonexistent"))
+    assert with_path == without == {}
 
 
 def test_foreign_caches(tmp_path):
@@ -180,6 +272,7 @@ def test_foreign_caches(tmp_path):
     (cache / "mod.pypy39.pyc").write_bytes(data)          # not CPython
     r = expect(run("check", "-v", tmp_path, env=base_env(PATH=SYS_PATH)), rc=0)
     assert "3 foreign" in r.out, r.out
+    assert "1 ok" in r.out, r.out  # the 3.11 cache, whichever interpreters PATH holds
 
 
 def test_check_walks_like_clean_and_bad_input(tmp_path):

@@ -1,6 +1,7 @@
 // The pyc header parser, cache names, the magic table and SipHash, plus a
 // bounded random-input property test of the parsers (no crash, no out-of-range
 // read under ASan, consistent results).
+#include <pycache_clean/marshal_check.hpp>
 #include <pycache_clean/pyc.hpp>
 #include <pycache_clean/siphash.hpp>
 #include <pycache_clean/stale_check.hpp>
@@ -101,19 +102,20 @@ TEST(Classify, TimestampStaleSuspectOkOrphan) {
   }
   const auto mtime = fs::last_write_time(fs::u8path(t / "pkg/mod.py"));
   write_file(t / "pkg/__pycache__/mod.cpython-311.pyc",
-             header(3495, 0, static_cast<std::uint32_t>(st.mtime_sec), 6) + "code");
+             header(3495, 0, static_cast<std::uint32_t>(cpython_mtime(st.mtime_sec, st.mtime_nsec)),
+                    6) +
+                 "N");  // marshal None
   write_file(t / "pkg/__pycache__/gone.cpython-311.pyc", header(3495, 0, 1, 1));
   write_file(t / "pkg/__pycache__/mod.cpython-312.pyc", header(3495, 0, 1, 1));
   write_file(t / "pkg/__pycache__/mod.cpython-39.pyc", "\x01");
   CheckOptions options;
-  options.installed = [](int, int) { return true; };
   CheckReport r = check_caches(real_fs(), {t.path()}, options);
   EXPECT_EQ(r.checked, 4u);
   EXPECT_EQ(r.counts[static_cast<int>(CacheClass::ok)], 1u) << format_check_summary(r);
   EXPECT_EQ(r.counts[static_cast<int>(CacheClass::orphan)], 1u);
   EXPECT_EQ(r.counts[static_cast<int>(CacheClass::foreign)], 1u);  // 3.11 magic under a 3.12 tag
-  EXPECT_EQ(r.counts[static_cast<int>(CacheClass::corrupt)], 1u);
-  EXPECT_TRUE(r.gate_failed());
+  EXPECT_EQ(r.counts[static_cast<int>(CacheClass::stale)], 1u);    // too short: recompiled
+  EXPECT_FALSE(r.gate_failed());
 
   // Same size and mtime, but written after the cache: suspect.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -193,6 +195,59 @@ TEST(PycHeader, PropertyRandomInputs) {
     ++iterations;
   }
   EXPECT_GT(iterations, 1000);
+}
+
+// int(st_mtime) of the double CPython builds: rounds up just below a whole
+// second (53-bit doubles), truncates a negative fraction toward zero.
+TEST(CPythonRules, MtimeIsIntOfTheDouble) {
+  EXPECT_EQ(cpython_mtime(1700000000, 999999999), 1700000001);
+  EXPECT_EQ(cpython_mtime(1700000000, 500000000), 1700000000);
+  EXPECT_EQ(cpython_mtime(-2, 500000000), -1);
+  PycHeader h;
+  h.mtime = 5;
+  h.size = 6;
+  EXPECT_TRUE(timestamp_matches(h, 11, 5 + (std::int64_t{1} << 32), 6));  // masked from 3.7
+  EXPECT_FALSE(timestamp_matches(h, 6, 5 + (std::int64_t{1} << 32), 6));  // not in 3.6
+  EXPECT_TRUE(timestamp_matches(h, 6, 5, 6 + (std::int64_t{1} << 32)));   // size always masked
+}
+
+// Marshal streams as CPython writes them (3.11: a code object whose fields
+// are all empty or small), cut and garbled.
+TEST(Marshal, WalksValidStreamsAndNamesFaults) {
+  using R = MarshalCheck::Result;
+  auto bytes = [](std::initializer_list<int> list) {
+    std::string out;
+    for (int b : list) out.push_back(static_cast<char>(b));
+    return out;
+  };
+  EXPECT_EQ(check_marshal("N", 11).result, R::ok);
+  EXPECT_EQ(check_marshal(bytes({0xe9, 1, 0, 0, 0}), 11).result, R::ok);  // a flagged int
+  // (x, x): a short tuple of a flagged short string and a reference to it.
+  std::string tuple = bytes({')', 2, 0xda, 1, 'x', 'r', 0, 0, 0, 0});
+  EXPECT_EQ(check_marshal(tuple, 11).result, R::ok) << check_marshal(tuple, 11).why;
+  EXPECT_EQ(check_marshal(tuple.substr(0, 7), 11).result, R::truncated);
+  EXPECT_EQ(check_marshal(bytes({')', 1, 'r', 5, 0, 0, 0}), 11).result, R::bad);
+  EXPECT_EQ(check_marshal("Q", 11).result, R::bad);
+  EXPECT_EQ(check_marshal("", 11).result, R::truncated);
+  // {1: None}: a dict ends with NULL; NULL anywhere else is bad.
+  EXPECT_EQ(check_marshal(bytes({'{', 'i', 1, 0, 0, 0, 'N', '0'}), 11).result, R::ok);
+  EXPECT_EQ(check_marshal(bytes({')', 1, '0'}), 11).result, R::bad);
+  // A code object of 3.11: 5 ints, 8 objects, firstlineno, 2 objects.
+  std::string code = "c" + std::string(20, '\0') +
+                     bytes({'z', 0, ')', 0, ')', 0, ')', 0, 'z', 0, 'z', 0, 'z', 0, 'z', 0}) +
+                     std::string(4, '\0') + bytes({'z', 0, 'z', 0});
+  EXPECT_EQ(check_marshal(code, 11).result, R::ok) << check_marshal(code, 11).why;
+  EXPECT_NE(check_marshal(code, 8).result, R::ok);  // 3.8's layout has one more int field
+  for (std::size_t cut = 0; cut < code.size(); ++cut)
+    EXPECT_EQ(check_marshal(code.substr(0, cut), 11).result, R::truncated) << cut;
+  // Deeper than marshal allows: 2,500 nested one-element tuples.
+  std::string deep;
+  for (int i = 0; i < 2500; ++i) deep += bytes({')', 1});
+  EXPECT_EQ(check_marshal(deep + "N", 11).result, R::bad);
+  // A long's digits are 15-bit and normalised.
+  EXPECT_EQ(check_marshal(bytes({'l', 1, 0, 0, 0, 0xff, 0xff}), 11).result, R::bad);
+  EXPECT_EQ(check_marshal(bytes({'l', 1, 0, 0, 0, 0, 0}), 11).result, R::bad);
+  EXPECT_EQ(check_marshal(bytes({'l', 1, 0, 0, 0, 5, 0}), 11).result, R::ok);
 }
 
 }  // namespace

@@ -144,6 +144,10 @@ class FaultyFs final : public FsOps {
     if (int e = check(Op::stat, name)) return e;
     return real_fs().stat(parent, name, out);
   }
+  int stat_follow(Handle parent, const char* name, FileStat& out) override {
+    if (int e = check(Op::stat, name)) return e;
+    return real_fs().stat_follow(parent, name, out);
+  }
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max) override {
     if (int e = check(Op::read_file, name)) return e;
     return real_fs().read_file(parent, name, out, max);

@@ -175,8 +175,16 @@ class PosixFs final : public FsOps {
   }
 
   int stat(Handle parent, const char* name, FileStat& out) override {
+    return stat_with(parent, name, out, AT_SYMLINK_NOFOLLOW);
+  }
+
+  int stat_follow(Handle parent, const char* name, FileStat& out) override {
+    return stat_with(parent, name, out, 0);
+  }
+
+  int stat_with(Handle parent, const char* name, FileStat& out, int flags) {
     struct stat st;
-    if (::fstatat(fd_of(parent), name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+    if (::fstatat(fd_of(parent), name, &st, flags) != 0) return errno;
     out.type = type_from_mode(st.st_mode);
     out.size = st.st_size;
 #if defined(__APPLE__)
@@ -263,6 +271,11 @@ bool is_absolute_path(const std::string& path) {
 
 char path_list_separator() {
   return ':';
+}
+
+const std::vector<std::string>& source_suffixes() {
+  static const std::vector<std::string> suffixes = {".py"};
+  return suffixes;
 }
 
 std::optional<std::uint64_t> path_device(const std::string& path) {

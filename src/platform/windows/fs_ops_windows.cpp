@@ -196,6 +196,11 @@ class WindowsFs final : public FsOps {
     return open_dir(parent, name, err);
   }
 
+  // A source reached through a link is rare here; it is stat'ed as itself.
+  int stat_follow(Handle parent, const char* name, FileStat& out) override {
+    return stat(parent, name, out);
+  }
+
   int read_dir(Handle dir, DirListing& out) override {
     out.clear();
     struct Buffer {
@@ -337,6 +342,11 @@ FsOps& real_fs() {
 
 char path_list_separator() {
   return ';';
+}
+
+const std::vector<std::string>& source_suffixes() {
+  static const std::vector<std::string> suffixes = {".py", ".pyw"};
+  return suffixes;
 }
 
 std::optional<std::uint64_t> path_device(const std::string&) {

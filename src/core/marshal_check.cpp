@@ -1,0 +1,296 @@
+// A validator for the marshal stream of a pyc body, written from CPython's
+// Python/marshal.c (r_object) of 3.6 to 3.14: it reads every type code and
+// length, checks every back-reference against the references registered so
+// far, and follows the code object's layout of the interpreter the pyc is for,
+// so that a truncated or garbled cache behind an intact header is found at disk
+// speed, with no interpreter. It is iterative (an explicit stack, bounded like
+// CPython's by MAX_MARSHAL_STACK_DEPTH) and builds no object: memory is one
+// frame per open container and one bit per reference.
+#include <pycache_clean/marshal_check.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace pycache_clean {
+
+namespace {
+
+constexpr unsigned char k_flag_ref = 0x80;
+constexpr std::size_t k_max_depth = 2000;  // MAX_MARSHAL_STACK_DEPTH
+
+// The code object's fields in stream order: 'I' a raw 4-byte int, 'O' an object.
+const char* code_layout(int minor) {
+  if (minor <= 7) return "IIIIIOOOOOOOOIO";    // argcount kwonly nlocals stacksize flags ...
+  if (minor <= 10) return "IIIIIIOOOOOOOOIO";  // + posonlyargcount (3.8)
+  return "IIIIIOOOOOOOOIOO";                   // 3.11: localsplus*, qualname, exceptiontable
+}
+
+struct Frame {
+  enum Kind { sequence, dict, code } kind;
+  std::uint32_t remaining = 0;  // sequence: objects still to read
+  bool expect_key = true;       // dict
+  const char* step = nullptr;   // code: the next field
+  long ref = -1;                // the reference slot to fill when done
+};
+
+class Walker {
+ public:
+  Walker(std::string_view data, int minor) : m_data(data), m_minor(minor) {}
+
+  MarshalCheck run() {
+    bool need = true;
+    for (;;) {
+      if (need) {
+        bool done = false;
+        if (!read_object(done)) return m_result;
+        if (!done) {
+          need = next_needs_object();
+          if (!m_result.why.empty()) return m_result;
+          if (need) continue;
+        }
+      }
+      // An object is complete: advance its container, closing those that end.
+      for (;;) {
+        if (m_stack.empty()) return m_result;
+        Frame& top = m_stack.back();
+        bool closed = false;
+        if (top.kind == Frame::sequence) {
+          closed = --top.remaining == 0;
+        } else if (top.kind == Frame::dict) {
+          top.expect_key = !top.expect_key;
+        } else {
+          ++top.step;
+          if (!skip_raw_fields(top)) return m_result;
+          closed = *top.step == '\0';
+        }
+        if (!closed) break;
+        fill(top.ref);
+        m_stack.pop_back();
+      }
+      need = true;
+    }
+  }
+
+ private:
+  bool fail(MarshalCheck::Result r, const std::string& why) {
+    m_result.result = r;
+    m_result.why = fmt::format("{} at byte {}", why, m_pos);
+    return false;
+  }
+  bool take(std::size_t n) {
+    if (m_data.size() - m_pos < n) return fail(MarshalCheck::Result::truncated, "ends early");
+    m_pos += n;
+    return true;
+  }
+  bool byte(std::uint8_t& out) {
+    if (m_pos >= m_data.size()) return fail(MarshalCheck::Result::truncated, "ends early");
+    out = static_cast<std::uint8_t>(m_data[m_pos++]);
+    return true;
+  }
+  bool int32(std::int32_t& out) {
+    if (m_data.size() - m_pos < 4) return fail(MarshalCheck::Result::truncated, "ends early");
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(m_data[m_pos + i]);
+    std::memcpy(&out, &v, 4);
+    m_pos += 4;
+    return true;
+  }
+  bool bad(const std::string& why) { return fail(MarshalCheck::Result::bad, why); }
+
+  long reserve(bool flagged) {
+    if (!flagged) return -1;
+    m_refs.push_back(false);
+    return static_cast<long>(m_refs.size()) - 1;
+  }
+  void fill(long ref) {
+    if (ref >= 0) m_refs[static_cast<std::size_t>(ref)] = true;
+  }
+
+  // Consumes the raw ints of a code object up to its next object field.
+  bool skip_raw_fields(Frame& f) {
+    while (*f.step == 'I') {
+      if (!take(4)) return false;
+      ++f.step;
+    }
+    return true;
+  }
+
+  // After opening a container: whether it wants an object now (an empty
+  // sequence is complete at once, and is closed here).
+  bool next_needs_object() {
+    Frame& top = m_stack.back();
+    if (top.kind == Frame::sequence && top.remaining == 0) {
+      fill(top.ref);
+      m_stack.pop_back();
+      return false;
+    }
+    if (top.kind == Frame::code) {
+      if (!skip_raw_fields(top)) return false;
+    }
+    return true;
+  }
+
+  bool push(Frame f) {
+    if (m_stack.size() >= k_max_depth) return bad("nested deeper than marshal allows");
+    m_stack.push_back(f);
+    return true;
+  }
+
+  bool sized(std::uint32_t& n) {
+    std::int32_t v = 0;
+    if (!int32(v)) return false;
+    if (v < 0) return bad("negative size");
+    n = static_cast<std::uint32_t>(v);
+    return true;
+  }
+
+  bool utf8_surrogatepass(std::size_t start, std::size_t n) {
+    const auto* s = reinterpret_cast<const unsigned char*>(m_data.data() + start);
+    for (std::size_t i = 0; i < n;) {
+      unsigned char c = s[i];
+      std::size_t len = c < 0x80         ? 1
+                        : (c >> 5) == 6  ? 2
+                        : (c >> 4) == 14 ? 3
+                        : (c >> 3) == 30 ? 4
+                                         : 0;
+      if (len == 0 || i + len > n) return false;
+      std::uint32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
+      for (std::size_t k = 1; k < len; ++k) {
+        if ((s[i + k] & 0xC0) != 0x80) return false;
+        cp = (cp << 6) | (s[i + k] & 0x3F);
+      }
+      static const std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+      if (cp < min_for_len[len] || cp > 0x10FFFF) return false;
+      i += len;
+    }
+    return true;
+  }
+
+  // Reads one object's type code and whatever it holds directly; sets `done`
+  // when the object is complete (no children to read).
+  bool read_object(bool& done) {
+    std::uint8_t code;
+    if (!byte(code)) return false;
+    bool flagged = (code & k_flag_ref) != 0;
+    char type = static_cast<char>(code & ~k_flag_ref);
+    done = true;
+    std::uint32_t n = 0;
+    std::uint8_t small = 0;
+    switch (type) {
+      case '0':  // NULL: only as the end of a dict
+        if (!m_stack.empty() && m_stack.back().kind == Frame::dict && m_stack.back().expect_key) {
+          fill(m_stack.back().ref);
+          m_stack.pop_back();
+          return true;  // the dict is the object just completed
+        }
+        return bad("NULL object");
+      case 'N':
+      case 'F':
+      case 'T':
+      case 'S':
+      case '.':
+        break;
+      case 'i':
+        if (!take(4)) return false;
+        break;
+      case 'g':
+        if (!take(8)) return false;
+        break;
+      case 'y':
+        if (!take(16)) return false;
+        break;
+      case 'f':
+        if (!byte(small) || !take(small)) return false;
+        break;
+      case 'x':
+        if (!byte(small) || !take(small) || !byte(small) || !take(small)) return false;
+        break;
+      case 'l': {
+        std::int32_t digits = 0;
+        if (!int32(digits)) return false;
+        if (digits == INT32_MIN) return bad("long size out of range");
+        std::uint32_t count = digits < 0 ? static_cast<std::uint32_t>(-(digits + 1)) + 1u
+                                         : static_cast<std::uint32_t>(digits);
+        if (m_data.size() - m_pos < std::uint64_t{count} * 2)
+          return fail(MarshalCheck::Result::truncated, "ends early");
+        for (std::uint32_t i = 0; i < count; ++i) {
+          unsigned d = static_cast<unsigned char>(m_data[m_pos]) |
+                       static_cast<unsigned>(static_cast<unsigned char>(m_data[m_pos + 1])) << 8;
+          if (d >= 0x8000) return bad("digit out of range in long");
+          if (i + 1 == count && d == 0) return bad("unnormalized long data");
+          m_pos += 2;
+        }
+        break;
+      }
+      case 's':
+      case 'a':
+      case 'A':
+        if (!sized(n) || !take(n)) return false;
+        break;
+      case 'u':
+      case 't': {
+        if (!sized(n)) return false;
+        std::size_t start = m_pos;
+        if (!take(n)) return false;
+        if (!utf8_surrogatepass(start, n)) return bad("string is not UTF-8");
+        break;
+      }
+      case 'z':
+      case 'Z':
+        if (!byte(small) || !take(small)) return false;
+        break;
+      case 'r': {
+        std::int32_t index = 0;
+        if (!int32(index)) return false;
+        if (index < 0 || static_cast<std::size_t>(index) >= m_refs.size() ||
+            !m_refs[static_cast<std::size_t>(index)])
+          return bad("invalid reference");
+        return true;  // a reference is never registered itself
+      }
+      case ')':
+        if (!byte(small)) return false;
+        n = small;
+        done = false;
+        return push(Frame{Frame::sequence, n, true, nullptr, reserve(flagged)});
+      case '(':
+      case '[':
+      case '<':
+      case '>':
+        if (!sized(n)) return false;
+        done = false;
+        return push(Frame{Frame::sequence, n, true, nullptr, reserve(flagged)});
+      case '{':
+        done = false;
+        return push(Frame{Frame::dict, 0, true, nullptr, reserve(flagged)});
+      case 'c':
+        done = false;
+        return push(Frame{Frame::code, 0, true, code_layout(m_minor), reserve(flagged)});
+      case ':':  // slice (3.14)
+        if (m_minor < 14) return bad("unknown type code ':'");
+        done = false;
+        return push(Frame{Frame::sequence, 3, true, nullptr, reserve(flagged)});
+      default:
+        return bad(fmt::format("unknown type code {:#04x}", code));
+    }
+    fill(reserve(flagged));
+    return true;
+  }
+
+  std::string_view m_data;
+  int m_minor;
+  std::size_t m_pos = 0;
+  std::vector<Frame> m_stack;
+  std::vector<bool> m_refs;
+  MarshalCheck m_result;
+};
+
+}  // namespace
+
+MarshalCheck check_marshal(std::string_view data, int minor) {
+  return Walker(data, minor).run();
+}
+
+}  // namespace pycache_clean
