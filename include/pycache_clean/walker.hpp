@@ -16,7 +16,8 @@ const std::vector<std::string>& default_excludes();
 // Counters a progress display may read while a walk runs.
 struct WalkCounters {
   std::atomic<std::uint64_t> dirs_visited{0};
-  std::atomic<std::uint64_t> caches_found{0};
+  std::atomic<std::uint64_t> caches_found{0};    // __pycache__ directories
+  std::atomic<std::uint64_t> caches_checked{0};  // cache files judged by `check`
 };
 
 struct WalkOptions {

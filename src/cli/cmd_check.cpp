@@ -23,6 +23,21 @@ void warn_problems(const CheckReport& report) {
   for (const auto& p : report.kept) spdlog::warn("{}: {} (kept)", p.path, errno_text(p.error));
 }
 
+// What clears a finding that fails the gate, said after it.
+const char* fix_hint(const CacheVerdict& f) {
+  bool in_pycache = f.path.find("__pycache__") != std::string::npos;
+  switch (f.cls) {
+    case CacheClass::suspect:
+    case CacheClass::corrupt:
+      return in_pycache ? " (fix: pycache-clean clean --stale-only)"
+                        : " (fix: pycache-clean clean --stale-only --stray)";
+    case CacheClass::orphan_importable:
+      return " (fix: pycache-clean clean --stale-only --stray)";
+    default:
+      return "";
+  }
+}
+
 // Prints findings as they come: JSON array elements, or one line each (all of
 // them, or only the gate failures). Called one finding at a time.
 class FindingPrinter {
@@ -33,7 +48,8 @@ class FindingPrinter {
       print_line(format_check_json_finding(f, m_first));
       m_first = false;
     } else if (m_all || (m_gate && is_gate_failure(f.cls))) {
-      print_line(fmt::format("{:<17} {}: {}", cache_class_name(f.cls), f.path, f.reason));
+      print_line(
+          fmt::format("{:<17} {}: {}{}", cache_class_name(f.cls), f.path, f.reason, fix_hint(f)));
     }
   }
 
@@ -55,7 +71,7 @@ CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions 
   options.walk.counters = &counters;
   CheckReport report;
   {
-    Progress progress(counters, show_progress(common));
+    Progress progress(counters, show_progress(common), Progress::Counts::cache_files);
     report = check_caches(real_fs(), roots, options);
   }
   warn_problems(report);

@@ -19,13 +19,18 @@ namespace {
 
 std::mutex g_draw_mutex;
 const WalkCounters* g_counters = nullptr;
+bool g_count_files = false;
 bool g_drawn = false;
 
 void draw_locked() {
   if (!g_counters) return;
-  std::string line = fmt::format("\r[pycache-clean] {} directories, {} caches\033[K",
-                                 g_counters->dirs_visited.load(std::memory_order_relaxed),
-                                 g_counters->caches_found.load(std::memory_order_relaxed));
+  auto dirs = g_counters->dirs_visited.load(std::memory_order_relaxed);
+  std::string line =
+      g_count_files
+          ? fmt::format("\r[pycache-clean] {} directories, {} caches checked\033[K", dirs,
+                        g_counters->caches_checked.load(std::memory_order_relaxed))
+          : fmt::format("\r[pycache-clean] {} directories, {} __pycache__ directories\033[K", dirs,
+                        g_counters->caches_found.load(std::memory_order_relaxed));
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
   g_drawn = true;
@@ -55,8 +60,9 @@ std::chrono::milliseconds delay() {
 
 }  // namespace
 
-Progress::Progress(const WalkCounters& counters, bool enabled)
+Progress::Progress(const WalkCounters& counters, bool enabled, Counts counts)
     : m_counters(counters), m_start(std::chrono::steady_clock::now()) {
+  g_count_files = counts == Counts::cache_files;
   if (enabled) m_thread = std::thread([this] { run(); });
 }
 

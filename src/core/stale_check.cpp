@@ -115,6 +115,8 @@ class CheckVisitor final : public WalkVisitor {
     if (remove)
       err = remove_cache_file(m_fs, dir, name,
                               in_pycache ? CacheFileKind::in_pycache : CacheFileKind::legacy);
+    if (m_options.walk.counters)
+      m_options.walk.counters->caches_checked.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_report.checked;
     ++m_report.counts[static_cast<int>(v.cls)];
@@ -352,7 +354,7 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
 }
 
 std::string format_check_summary(const CheckReport& r) {
-  std::string out = fmt::format("checked {} caches", r.checked);
+  std::string out = fmt::format("checked {} {}", r.checked, r.checked == 1 ? "cache" : "caches");
   for (int i = 0; i < k_cache_class_count; ++i)
     out += fmt::format("{} {} {}", i == 0 ? ":" : ",", r.counts[i],
                        cache_class_name(static_cast<CacheClass>(i)));

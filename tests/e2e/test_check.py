@@ -63,7 +63,8 @@ def test_same_second_rewrite_is_suspect_and_stale_only_fixes_it(tmp_path, exe):
     assert py(exe, "import mod; print(mod.X)", tmp_path) == "old"
     r = expect(run("check", tmp_path, env=py_env(exe)), rc=1, out_has="suspect")
     assert "mod.py changed after this cache was written" in r.out
-    assert r.out.splitlines()[-1].startswith("checked 1 caches: 0 ok, 0 stale, 1 suspect")
+    assert r.out.splitlines()[-1].startswith("checked 1 cache: 0 ok, 0 stale, 1 suspect")
+    assert "(fix: pycache-clean clean --stale-only)" in r.out
     expect(run("clean", "--stale-only", tmp_path, env=py_env(exe)),
            out="Cleared 1/1 stale caches\n")
     assert py(exe, "import mod; print(mod.X)", tmp_path) == "new"

@@ -1,5 +1,6 @@
 """Terminal manners: progress only on a TTY, colour only on a TTY without NO_COLOR,
 log levels from -v/-vv/-q and SPDLOG_LEVEL. The TTY runs use util-linux `script`."""
+import re
 import shutil
 import subprocess
 
@@ -29,9 +30,13 @@ def test_progress_line_on_a_tty_then_erased(big_tree):
     env = base_env(PYCACHE_CLEAN_PROGRESS_DELAY_MS="0", NO_COLOR=None)
     rc, screen = on_tty(["-j1", str(big_tree)], env)
     assert rc == 0
-    assert "[pycache-clean]" in screen and "caches" in screen, screen
+    # The progress line counts what the report line counts.
+    assert re.search(r"\[pycache-clean\] \d+ directories, \d+ __pycache__ directories", screen), screen
     assert "\r\x1b[K" in screen  # erased at the end
     assert screen.rstrip().endswith("Cleared 400/400 __pycache__ directories")
+    rc, screen = on_tty(["check", "-j1", str(big_tree)], env)
+    assert re.search(r"\[pycache-clean\] \d+ directories, \d+ caches checked", screen), screen
+    assert screen.rstrip().endswith("0 corrupt"), screen
 
 
 @needs_script
