@@ -516,7 +516,8 @@ def _peak_rss_kib(argv):
 @pytest.mark.skipif("ASAN_OPTIONS" in os.environ,
                     reason="peak memory says nothing under AddressSanitizer (shadow memory)")
 def test_huge_cache_directory_in_bounded_memory(tmp_path):
-    """300,000 entries in one __pycache__: clean and check stay under 8 MiB."""
+    """300,000 entries in one __pycache__: clean and check stay under 8 MiB.
+    (Each is an empty file: a header CPython cannot use, so `stale`.)"""
     base = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else tmp_path
     root = Path(tempfile.mkdtemp(prefix="pycache-clean-huge-", dir=base))
     try:
@@ -528,7 +529,7 @@ def test_huge_cache_directory_in_bounded_memory(tmp_path):
             os.close(os.open(f"m{i}.cpython-311.pyc", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
         os.close(fd)
         rss, p = _peak_rss_kib([BIN, "check", "-q", str(root)])
-        assert p.returncode == 1 and rss < 8 * 1024, (rss, p.stderr[-500:])
+        assert p.returncode == 0 and rss < 8 * 1024, (rss, p.stderr[-500:])  # empty: stale
         rss, p = _peak_rss_kib([BIN, str(root)])
         assert p.stdout == "Cleared 1/1 __pycache__ directories\n", p.stdout + p.stderr[-500:]
         assert rss < 8 * 1024, rss
