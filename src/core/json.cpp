@@ -28,6 +28,26 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   return len;
 }
 
+// The escapes both outputs write the same way.
+const char* short_escape(unsigned char c) {
+  switch (c) {
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    default:
+      return nullptr;
+  }
+}
+
+// Whether the `len`-byte sequence at `i` is a C1 control (U+0080-U+009F).
+bool is_c1(std::string_view text, std::size_t i, std::size_t len) {
+  return len == 2 && static_cast<unsigned char>(text[i]) == 0xC2 &&
+         static_cast<unsigned char>(text[i + 1]) < 0xA0;
+}
+
 }  // namespace
 
 std::string json_quote(std::string_view text) {
@@ -43,29 +63,17 @@ std::string json_quote(std::string_view text) {
       continue;
     }
     if (len == 1) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          if (c < 0x20 || c == 0x7F)
-            out += fmt::format("\\u{:04x}", c);
-          else
-            out.push_back(static_cast<char>(c));
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(c));
+      } else if (const char* e = short_escape(c)) {
+        out += e;
+      } else if (c < 0x20 || c == 0x7F) {
+        out += fmt::format("\\u{:04x}", c);
+      } else {
+        out.push_back(static_cast<char>(c));
       }
-    } else if (len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+    } else if (is_c1(text, i, len)) {
       // C1 controls (U+0080-U+009F): a terminal acts on some of them.
       out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));
     } else {
@@ -83,7 +91,7 @@ std::string terminal_safe(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     std::size_t len = utf8_sequence(text, i);
-    bool c1 = len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
+    bool c1 = is_c1(text, i, len);
     if (len == 0 || c1) {
       // Not UTF-8, or a C1 control: its bytes, escaped.
       for (std::size_t k = 0; k < (c1 ? 2u : 1u); ++k)
@@ -92,19 +100,8 @@ std::string terminal_safe(std::string_view text) {
       continue;
     }
     if (len == 1 && (c < 0x20 || c == 0x7F)) {
-      switch (c) {
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          out += fmt::format("\\x{:02x}", c);
-      }
+      const char* e = short_escape(c);
+      out += e ? std::string(e) : fmt::format("\\x{:02x}", c);
     } else {
       out.append(text.data() + i, len);
     }
