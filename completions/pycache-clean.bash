@@ -19,9 +19,9 @@ _pycache_clean() {
   esac
   local opts
   case $sub in
-    ""|clean) opts="-n --dry-run -v --verbose -q --quiet --json --strict --stray --stale-only --exclude --no-default-excludes --pycache-prefix -j --jobs -h --help"
+    ""|clean) opts="-n --dry-run -v --verbose -q --quiet --json --strict --stray --stale-only --exclude --no-default-excludes -x --one-file-system --pycache-prefix -j --jobs -h --help"
        [ -z "$sub" ] && opts="$opts --version" ;;
-    check) opts="-v --verbose -q --quiet --json --exclude --no-default-excludes -j --jobs -h --help" ;;
+    check) opts="-v --verbose -q --quiet --json --exclude --no-default-excludes -x --one-file-system -j --jobs -h --help" ;;
     lock) opts="--wait --file --conflict-exit-code -v -q --help --" ;;
     pytest-running) opts="--scope -v -q --json -h --help" ;;
     unless-pytest) opts="--scope --wait -v -q -h --help --" ;;

@@ -14,6 +14,7 @@ complete -c pycache-clean -n "not __fish_seen_subcommand_from lock unless-pytest
 complete -c pycache-clean -n "not __fish_seen_subcommand_from lock pytest-running unless-pytest test" -a '(__fish_complete_directories)'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from lock pytest-running unless-pytest test" -l exclude -r -d 'Also skip this directory name'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from lock pytest-running unless-pytest test" -l no-default-excludes -d 'Walk .git, node_modules too'
+complete -c pycache-clean -n "not __fish_seen_subcommand_from lock pytest-running unless-pytest test" -s x -l one-file-system -d 'Stay on the file system of each PATH'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from lock pytest-running unless-pytest test" -s j -l jobs -r -d 'Worker threads'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from check lock pytest-running unless-pytest test" -s n -l dry-run -d 'List, remove nothing'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from check lock pytest-running unless-pytest test" -l strict -d 'Exit 1 if anything was kept'
