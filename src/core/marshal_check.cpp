@@ -172,7 +172,7 @@ class Walker {
   // Reads one object's type code and whatever it holds directly; sets `done`
   // when the object is complete (no children to read).
   bool read_object(bool& done) {
-    std::uint8_t code;
+    std::uint8_t code = 0;
     if (!byte(code)) return false;
     bool flagged = (code & k_flag_ref) != 0;
     char type = static_cast<char>(code & ~k_flag_ref);
