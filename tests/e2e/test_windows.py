@@ -224,9 +224,15 @@ def test_pytest_running_sees_a_pytest_process(tmp_path):
 
 
 def test_check_names_a_corrupt_cache_and_stale_only_removes_it(tmp_path):
+    """A 3.11 header that matches its source over a truncated body: CPython
+    would trust it and fail to import."""
+    import struct
     make_tree(tmp_path / "proj", ["pkg/mod.py"])
+    st = os.stat(tmp_path / "proj/pkg/mod.py")
+    header = struct.pack("<HccIII", 3495, b"\r", b"\n", 0, int(st.st_mtime) & 0xFFFFFFFF,
+                         st.st_size & 0xFFFFFFFF)
     (tmp_path / "proj/pkg/__pycache__").mkdir()
-    (tmp_path / "proj/pkg/__pycache__/mod.cpython-311.pyc").write_bytes(b"\x01")
+    (tmp_path / "proj/pkg/__pycache__/mod.cpython-311.pyc").write_bytes(header + b"c\x00\x00")
     expect(win("check", "proj", cwd=tmp_path), rc=1,
            out_has=["corrupt", "mod.cpython-311.pyc", "1 corrupt"])
     expect(win("clean", "--stale-only", "proj", cwd=tmp_path),
