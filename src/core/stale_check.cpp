@@ -174,17 +174,19 @@ bool CheckReport::gate_failed() const {
 
 namespace {
 
-// Whether the body behind the header of `pyc_name` is a marshal stream that
-// CPython 3.`minor` can load. Empty when it is (or is too large to read here:
-// bodies over 64 MiB are not examined); else why the import fails.
-std::string body_fault(FsOps& fs, Handle dir, const char* pyc_name, int minor, int& err) {
-  constexpr std::size_t k_max_body = 64u << 20;
-  std::string bytes;
-  err = fs.read_file(dir, pyc_name, bytes, k_max_body + 16);
-  if (err != 0 || bytes.size() > k_max_body) return {};
+// A cache is read once, header and body together, when it is at most this
+// large; a larger one (rare: a data module) has only its header read, and its
+// body is not walked. Each thread reuses one buffer, so memory stays fixed.
+constexpr std::size_t k_max_walked_pyc = 1u << 20;
+
+// Whether the body behind the header of `pyc` (the file's bytes, or only its
+// header when it was too large to walk) is a marshal stream that CPython
+// 3.`minor` can load. Empty when it is, or was not walked; else why the
+// import fails.
+std::string body_fault(std::string_view pyc, bool whole, int minor) {
+  if (!whole) return {};
   std::size_t header = minor >= 7 ? 16 : 12;  // PEP 552 added the flags word
-  MarshalCheck m =
-      check_marshal(std::string_view(bytes).substr(std::min(header, bytes.size())), minor);
+  MarshalCheck m = check_marshal(pyc.substr(std::min(header, pyc.size())), minor);
   if (m.result == MarshalCheck::Result::ok) return {};
   return (m.result == MarshalCheck::Result::truncated ? "truncated body (EOFError): "
                                                       : "bad marshal data: ") +
@@ -196,7 +198,7 @@ std::string body_fault(FsOps& fs, Handle dir, const char* pyc_name, int minor, i
 // path finder's order has it (FileFinder.find_spec: a package directory, then
 // extension, source and bytecode files).
 CacheVerdict judge_legacy(FsOps& fs, Handle dir, const char* pyc_name, const std::string& module,
-                          const std::string& header_bytes, const std::string& path) {
+                          std::string_view pyc, bool whole, const std::string& path) {
   std::string_view name(pyc_name);
   FileStat st;
   if (fs.stat_follow(dir, module.c_str(), st) == 0 && st.type == EntryType::directory) {
@@ -217,14 +219,12 @@ CacheVerdict judge_legacy(FsOps& fs, Handle dir, const char* pyc_name, const std
   if (name.substr(name.size() - 4) == ".pyo")
     return verdict(path, CacheClass::orphan, "legacy .pyo: not imported by Python 3");
   PycHeader header;
-  auto info = parse_pyc_header(header_bytes, header) == PycParse::ok ? magic_info(header.magic)
-                                                                     : std::nullopt;
+  auto info = parse_pyc_header(pyc.substr(0, 16), header) == PycParse::ok ? magic_info(header.magic)
+                                                                          : std::nullopt;
   if (!info)
     return verdict(path, CacheClass::corrupt,
                    "`import " + module + "` loads this file and fails: no valid pyc header");
-  int err = 0;
-  std::string fault = body_fault(fs, dir, pyc_name, info->minor, err);
-  if (err != 0) return unreadable(path, err);
+  std::string fault = body_fault(pyc, whole, info->minor);
   if (!fault.empty())
     return verdict(path, CacheClass::corrupt,
                    "`import " + module + "` loads this file and fails: " + fault);
@@ -266,10 +266,13 @@ CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, cons
   FileStat pyc_stat;
   int err = fs.stat(cache_dir, pyc_name, pyc_stat);
   if (err == 0 && pyc_stat.type != EntryType::file) err = EISDIR;
-  std::string header_bytes;
-  if (err == 0) err = fs.read_file(cache_dir, pyc_name, header_bytes, 16);
+  thread_local std::string pyc;  // reused: its capacity stays at most k_max_walked_pyc
+  bool whole = pyc_stat.size <= static_cast<std::int64_t>(k_max_walked_pyc);
+  if (err == 0) err = fs.read_file(cache_dir, pyc_name, pyc, whole ? k_max_walked_pyc : 16);
   if (err != 0) return unreadable(path, err);
-  if (!in_pycache) return judge_legacy(fs, cache_dir, pyc_name, module, header_bytes, path);
+  whole = whole && pyc.size() < k_max_walked_pyc;  // grown since the stat: not walked
+  std::string_view header_bytes = std::string_view(pyc).substr(0, 16);
+  if (!in_pycache) return judge_legacy(fs, cache_dir, pyc_name, module, pyc, whole, path);
 
   FileStat src;
   std::string source = find_source(fs, source_dir, module, src);
@@ -332,8 +335,7 @@ CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, cons
                             "Python loads the old code");
   }
   // CPython trusts this cache: its body must load.
-  std::string fault = body_fault(fs, cache_dir, pyc_name, expected->minor, err);
-  if (err != 0) return unreadable(path, err);
+  std::string fault = body_fault(pyc, whole, expected->minor);
   if (!fault.empty())
     return verdict(path, CacheClass::corrupt,
                    "CPython trusts this cache and `import " + module + "` fails: " + fault);
