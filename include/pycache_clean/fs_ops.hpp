@@ -113,6 +113,9 @@ class FsOps {
   // chunks of at most 64 KiB (memory stays fixed whatever the file's size).
   using ChunkSink = std::function<void(const char* data, std::size_t size)>;
   virtual int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) = 0;
+  // read_file_chunks for a source, through a symbolic link as CPython's
+  // open does (stat_follow's rule); for facts only.
+  virtual int read_source(Handle parent, const char* name, const ChunkSink& sink) = 0;
 };
 
 // The one rule for an entry whose listed type may be stale or unknown, used by

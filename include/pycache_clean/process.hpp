@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,5 +55,32 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv);
 
 // The full path of executable `name` found on PATH, or empty.
 std::string find_program(const std::string& name);
+
+// Whether `path` names a regular file this process may execute.
+bool is_executable_file(const std::string& path);
+
+// How this platform names executables: "" on POSIX, ".exe" on Windows.
+const char* executable_suffix();
+// Where this platform's installers put CPython `major`.`minor`, beyond
+// PATH and pyenv: /usr/local/bin and /usr/bin on POSIX; the python.org
+// installer's per-user and all-users folders on Windows.
+std::vector<std::string> system_python_locations(int major, int minor);
+
+// A helper process answering requests over one two-way channel: its standard
+// input and output. Its standard error goes to the null device. Destroying it
+// ends it (its input closed, then killed: it holds nothing worth finishing).
+class Coprocess {
+ public:
+  virtual ~Coprocess() = default;
+  // Sends `data`; false when the helper is gone (never a SIGPIPE).
+  virtual bool send(std::string_view data) = 0;
+  // Reads one line of its output, without the newline, waiting at most
+  // `timeout_ms` (negative: no limit); false at its end, on error or timeout.
+  virtual bool read_line(std::string& line, int timeout_ms) = 0;
+};
+
+// Starts program `argv[0]` (a path; PATH is not searched) with `argv`. Null,
+// with `err` set, when it cannot be started.
+std::unique_ptr<Coprocess> start_coprocess(const std::vector<std::string>& argv, int& err);
 
 }  // namespace pycache_clean

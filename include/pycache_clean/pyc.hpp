@@ -55,6 +55,7 @@ struct CacheName {
   bool pytest = false;  // an assertion-rewrite cache
   int tag_major = 0;    // 3, from cpython-3XX
   int tag_minor = -1;   // 11; -1 when the tag is not CPython's
+  int opt = 0;          // N of `.opt-N` (PEP 488): the -O level, 0-2; -1 for another N
 };
 std::optional<CacheName> parse_cache_name(std::string_view file_name);
 

@@ -2,11 +2,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
+#include <pycache_clean/code_verifier.hpp>
 #include <pycache_clean/fs_ops.hpp>
 #include <pycache_clean/pyc.hpp>
+#include <pycache_clean/remove.hpp>
 #include <pycache_clean/sweep.hpp>
 #include <pycache_clean/walker.hpp>
 
@@ -23,19 +26,55 @@ const char* cache_class_name(CacheClass c);
 // not a cache at all (corrupt).
 bool is_gate_failure(CacheClass c);
 
+// Whether a verdict was proved by compiling the source (VerifyMode).
+enum class Verification {
+  none,        // not needed, or not asked for
+  compiled,    // the source was compiled and the code compared
+  unverified,  // wanted, but no interpreter answered: the header/ctime judgement stands
+};
+
+// `none`, `compiled`, `unverified`.
+const char* verification_name(Verification v);
+
 struct CacheVerdict {
   std::string path;
   CacheClass cls = CacheClass::ok;
   std::string reason;
   int error = 0;  // nonzero: the cache or its source could not be read (no verdict)
+  Verification verification = Verification::none;
 };
 
-// Judges one bytecode file, as CPython would when importing its source:
-// `cache_dir` holds `pyc_name`; `source_dir` holds the source (the parent of
-// `__pycache__`, or the same directory for a legacy `foo.pyc`). The verdict
-// depends on the files alone, never on which interpreters are installed.
-CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, const char* pyc_name,
-                            bool in_pycache, const std::string& path);
+// Where a cache lies: file `name` in `cache_dir`, its source (if any) in
+// `source_dir` (the parent of `__pycache__`, the same directory for a legacy
+// `foo.pyc`, the mapped directory for a mirror cache; k_no_handle when that
+// directory is missing). `path` names the cache for the user, and
+// `source_dir_path` (mirror only) that directory.
+struct CacheSite {
+  Handle source_dir;
+  Handle cache_dir;
+  const char* name;
+  CacheFileKind kind;
+  const std::string& path;
+  std::string_view source_dir_path = {};
+};
+
+// How far to go beyond CPython's own header rules.
+struct JudgeOptions {
+  VerifyMode verify = VerifyMode::none;
+  CodeVerifier* verifier = nullptr;  // required unless verify is none
+};
+
+// Judges one bytecode file, as CPython would when importing its source.
+// Without verification the verdict depends on the files alone, never on
+// which interpreters are installed.
+CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions& judge = {});
+
+// Whether a source whose inode changed at `src` (seconds, nanoseconds)
+// shows a sign of change since its cache's inode changed at `pyc`: it is at
+// or after it, within the file system's granularity (whole-second
+// timestamps on both: 2 s, as FAT's).
+bool changed_since(std::int64_t src_sec, std::int64_t src_nsec, std::int64_t pyc_sec,
+                   std::int64_t pyc_nsec);
 
 // The source mtime CPython 3.6+ compares with a timestamp pyc's: int() of the
 // double os.stat gives (`sec + nsec * 1e-9`).
@@ -51,6 +90,10 @@ struct CheckOptions {
   bool remove_not_ok = false;
   // With remove_not_ok: also legacy *.pyc/*.pyo outside __pycache__ (--stray).
   bool remove_stray = false;
+  // PYTHONPYCACHEPREFIX: also judge the caches CPython mirrors there for each root.
+  std::string pycache_prefix;
+  // Which trusted caches to prove by compiling their source.
+  VerifyMode verify = VerifyMode::changed;
   // Each cache not judged ok, as it is found (one call at a time, from any
   // worker). Nothing keeps them: memory does not grow with their number.
   std::function<void(const CacheVerdict&)> on_finding;
@@ -59,9 +102,12 @@ struct CheckOptions {
 struct CheckReport {
   std::uint64_t checked = 0;
   std::uint64_t counts[k_cache_class_count] = {};
-  std::uint64_t removable = 0;     // not ok, and removable with remove_not_ok
-  std::uint64_t removed = 0;       // with remove_not_ok
-  std::vector<SweepProblem> kept;  // caches that could not be removed
+  std::uint64_t removable = 0;                      // not ok, and removable with remove_not_ok
+  std::uint64_t removed = 0;                        // with remove_not_ok
+  std::uint64_t verified = 0;                       // caches whose source was compiled and compared
+  std::uint64_t unverified = 0;                     // wanted verification, no interpreter answered
+  std::map<std::string, std::string> interpreters;  // version -> interpreter used
+  std::vector<SweepProblem> kept;                   // caches that could not be removed
   std::vector<SweepProblem> unreadable;
   std::vector<SweepProblem> bad_roots;
   double elapsed_ms = 0;

@@ -75,6 +75,9 @@ void walk(FsOps& fs, const std::vector<std::string>& roots, const WalkOptions& o
 void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::string>& relatives,
                  const WalkOptions& options, bool dry_run, WalkVisitor& visitor);
 inline constexpr int k_mirror_cascade = 64;
+// The path walk_mirror gives the mirror of `relative` below `prefix` (and,
+// joined with "/", to everything under it).
+std::string mirror_path(const std::string& prefix, const std::string& relative);
 
 // Whether `name` is one CPython gives a cache: `NAME.TAG[.opt-N].pyc` or
 // pytest's `NAME.TAG-pytest-X.Y.Z.pyc`, TAG an implementation and version

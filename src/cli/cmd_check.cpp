@@ -1,4 +1,6 @@
 // `pycache-clean check` (and clean --stale-only): options -> check_caches() -> report.
+#include <cstdlib>
+
 #include <spdlog/spdlog.h>
 
 #include <pycache_clean/error.hpp>
@@ -14,6 +16,7 @@ namespace {
 struct Options {
   CommonOptions common;
   WalkCliOptions walk;
+  JudgeCliOptions judge;
 };
 
 void warn_problems(const CheckReport& report) {
@@ -83,6 +86,8 @@ int run(const Options& o) {
   start_command(o.common);
   CheckOptions options;
   options.walk = o.walk.walk_options();
+  options.verify = o.judge.verify_mode();
+  options.pycache_prefix = o.judge.prefix();
   // Gate failures are always listed: they are what the user must act on.
   CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
   if (!o.common.json && !o.common.quiet) print_line(format_check_summary(report));
@@ -92,10 +97,38 @@ int run(const Options& o) {
 
 }  // namespace
 
+VerifyMode JudgeCliOptions::verify_mode() const {
+  if (verify == "auto") return VerifyMode::changed;
+  if (verify == "all") return VerifyMode::all;
+  if (verify == "none") return VerifyMode::none;
+  throw Error("--verify '" + verify + "': expected auto, all or none", k_exit_usage);
+}
+
+std::string JudgeCliOptions::prefix() const {
+  if (!pycache_prefix.empty()) return pycache_prefix;
+  const char* env = std::getenv("PYTHONPYCACHEPREFIX");
+  return env ? env : "";
+}
+
+void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix) {
+  sub.add_option("--verify", options.verify,
+                 "Prove trusted caches by compiling their source with their own CPython: "
+                 "auto (those whose source shows a sign of change), all, none")
+      ->type_name("auto|all|none")
+      ->default_str("auto");
+  if (with_prefix)
+    sub.add_option("--pycache-prefix", options.pycache_prefix,
+                   "Also judge the mirror tree CPython writes under DIR "
+                   "(default: $PYTHONPYCACHEPREFIX)")
+        ->type_name("DIR");
+}
+
 int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict,
-                     bool stray) {
+                     bool stray, const JudgeCliOptions& judge) {
   CheckOptions options;
   options.walk = walk.walk_options();
+  options.verify = judge.verify_mode();
+  options.pycache_prefix = judge.prefix();
   options.remove_not_ok = true;
   options.remove_stray = stray;
   CheckReport report = check_and_print(walk.roots(), options, common, common.verbose > 0);
@@ -110,6 +143,7 @@ Command add_check_command(CLI::App& app) {
   CLI::App* sub =
       app.add_subcommand("check", "Find the stale bytecode caches CPython would still load");
   add_walk_options(*sub, o->walk);
+  add_judge_options(*sub, o->judge, true);
   add_common_options(*sub, o->common, true);
   sub->footer(std::string(k_skip_help) + R"(
 

@@ -26,6 +26,7 @@ struct CleanOptions {
   bool stray = false;
   bool stale_only = false;
   std::string pycache_prefix;
+  JudgeCliOptions judge;  // --verify; its prefix is pycache_prefix
 };
 
 class PrintingListener final : public SweepListener {
@@ -69,13 +70,17 @@ int run_clean(const CLI::App& app, const CleanOptions& o) {
   start_command(o.common);
   reject_mistyped_subcommand(app, o.walk.paths);
   if (o.stale_only) {
-    if (o.dry_run || !o.pycache_prefix.empty())
+    if (o.dry_run)
       throw Error(
-          "--stale-only does not combine with --dry-run or --pycache-prefix "
+          "--stale-only does not combine with --dry-run "
           "(use `pycache-clean check -v` to see what it would remove)",
           k_exit_usage);
-    return clean_stale_only(o.walk, o.common, o.strict, o.stray);
+    JudgeCliOptions judge = o.judge;
+    judge.pycache_prefix = o.pycache_prefix;
+    return clean_stale_only(o.walk, o.common, o.strict, o.stray, judge);
   }
+  if (o.judge.verify != "auto")
+    throw Error("--verify applies to --stale-only (and check)", k_exit_usage);
   SweepOptions options;
   options.dry_run = o.dry_run;
   options.remove_stray = o.stray;
@@ -168,6 +173,7 @@ Command add_clean_command(CLI::App& app) {
                   "(default: $PYTHONPYCACHEPREFIX)")
       ->type_name("DIR");
   add_walk_options(*sub, o->walk);
+  add_judge_options(*sub, o->judge, false);
   add_common_options(*sub, o->common, true);
   sub->footer(std::string(k_skip_help) + R"(
 Entries that cannot be removed (permissions, immutable, busy, read-only) are

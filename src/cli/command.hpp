@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <pycache_clean/code_verifier.hpp>
 #include <pycache_clean/pytest_probe.hpp>
 #include <pycache_clean/sweep.hpp>
 
@@ -43,6 +44,16 @@ struct WalkCliOptions {
 };
 void add_walk_options(CLI::App& sub, WalkCliOptions& options);
 
+// How `check` and `clean --stale-only` judge: --verify and --pycache-prefix.
+struct JudgeCliOptions {
+  std::string verify = "auto";
+  std::string pycache_prefix;  // empty: $PYTHONPYCACHEPREFIX
+  VerifyMode verify_mode() const;
+  std::string prefix() const;
+};
+// `with_prefix`: also --pycache-prefix (clean has its own).
+void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix);
+
 // The help footer part that says what is skipped.
 extern const char* const k_skip_help;
 
@@ -74,7 +85,7 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
 // __pycache__ (and, with `stray`, legacy *.pyc/*.pyo outside it) and prints
 // `Cleared N/Total stale caches`; returns clean's exit status.
 int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict,
-                     bool stray);
+                     bool stray, const JudgeCliOptions& judge);
 
 // --scope repo|user|all.
 CLI::Option* add_scope_option(CLI::App& sub, std::string& scope);

@@ -113,6 +113,7 @@ std::optional<CacheName> parse_cache_name(std::string_view name) {
       std::string_view level = rest.substr(opt + 1);  // PEP 488: opt-1, opt-2
       if (level.substr(0, 4) != "opt-" || level.size() == 4 || level.find('.') != level.npos)
         return std::nullopt;
+      out.opt = level == "opt-1" ? 1 : level == "opt-2" ? 2 : -1;
     }
   }
   if (out.tag.empty()) return std::nullopt;

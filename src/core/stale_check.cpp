@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -26,6 +27,7 @@
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/pyc.hpp>
 #include <pycache_clean/remove.hpp>
+#include <pycache_clean/sweep.hpp>
 
 namespace pycache_clean {
 
@@ -54,10 +56,18 @@ std::string find_source(FsOps& fs, Handle dir, const std::string& module, FileSt
   return {};
 }
 
+// A mirror root below PYTHONPYCACHEPREFIX and the directory it mirrors.
+struct MirrorRoot {
+  std::string mirror;  // as walk_mirror names it
+  std::string source;  // the root as the user named it
+};
+
 class CheckVisitor final : public WalkVisitor {
  public:
-  CheckVisitor(FsOps& fs, const CheckOptions& options, CheckReport& report)
-      : m_fs(fs), m_options(options), m_report(report) {}
+  CheckVisitor(FsOps& fs, const CheckOptions& options, JudgeOptions judge, CheckReport& report)
+      : m_fs(fs), m_options(options), m_judge(judge), m_report(report) {}
+
+  void set_mirror_roots(std::vector<MirrorRoot> roots) { m_mirror_roots = std::move(roots); }
 
   void on_cache_dir(Handle parent, const char* name, const std::string& path) override {
     int err = 0;
@@ -78,8 +88,8 @@ class CheckVisitor final : public WalkVisitor {
         if (file.size() < 5 || file.substr(file.size() - 4) != ".pyc") continue;
         if (entries.type(i) != EntryType::file && entries.type(i) != EntryType::unknown) continue;
         std::string file_path = join_path(path, file);
-        CacheVerdict v = classify_cache(m_fs, parent, dir.get(), entries.name(i), true, file_path);
-        removed_any |= record(v, dir.get(), entries.name(i), m_options.remove_not_ok, true);
+        CacheSite site{parent, dir.get(), entries.name(i), CacheFileKind::in_pycache, file_path};
+        removed_any |= record(classify_cache(m_fs, site, m_judge), site, m_options.remove_not_ok);
       }
     } while (!entries.at_end());
     if (removed_any) remove_emptied_directory(m_fs, parent, name);  // fails unless empty
@@ -88,8 +98,20 @@ class CheckVisitor final : public WalkVisitor {
   void on_stray_file(Handle parent, const char* name, const std::string& path) override {
     // Outside __pycache__ a file is removed only when asked (--stray): a
     // sourceless module or a .pyo fixture is not a cache of anything.
-    CacheVerdict v = classify_cache(m_fs, parent, parent, name, false, path);
-    record(v, parent, name, m_options.remove_not_ok && m_options.remove_stray, false);
+    CacheSite site{parent, parent, name, CacheFileKind::legacy, path};
+    record(classify_cache(m_fs, site, m_judge), site,
+           m_options.remove_not_ok && m_options.remove_stray);
+  }
+
+  // A cache in the PYTHONPYCACHEPREFIX mirror: judged against the source
+  // directory it mirrors (importlib's source_from_cache), opened by path and
+  // followed through links as CPython's own lookup is.
+  bool on_mirror_file(Handle dir, const char* name, const std::string& path) override {
+    std::string source_dir = mirrored_directory(path);
+    int err = 0;
+    ScopedHandle source(m_fs, source_dir.empty() ? k_no_handle : m_fs.open_root(source_dir, err));
+    CacheSite site{source.get(), dir, name, CacheFileKind::mirror, path, source_dir};
+    return record(classify_cache(m_fs, site, m_judge), site, m_options.remove_not_ok);
   }
 
   void on_unreadable(const std::string& path, int err) override {
@@ -103,23 +125,37 @@ class CheckVisitor final : public WalkVisitor {
   }
 
  private:
+  // The source directory of mirror file `path`: its root's, joined with
+  // the directories between the mirror root and the file.
+  std::string mirrored_directory(const std::string& path) const {
+    for (const auto& root : m_mirror_roots) {
+      if (path.size() <= root.mirror.size() + 1 ||
+          path.compare(0, root.mirror.size(), root.mirror) != 0 || path[root.mirror.size()] != '/')
+        continue;
+      std::string rest = path.substr(root.mirror.size() + 1);
+      auto slash = rest.rfind('/');
+      return slash == std::string::npos ? root.source
+                                        : join_path(root.source, rest.substr(0, slash));
+    }
+    return {};
+  }
+
   // Counts `v`; removes the file when asked and it is not ok. True if removed.
-  bool record(const CacheVerdict& v, Handle dir, const char* name, bool removable,
-              bool in_pycache) {
+  bool record(const CacheVerdict& v, const CacheSite& site, bool removable) {
     if (v.error != 0) {
       on_unreadable(v.path, v.error);
       return false;
     }
     int err = 0;
     bool remove = removable && v.cls != CacheClass::ok;
-    if (remove)
-      err = remove_cache_file(m_fs, dir, name,
-                              in_pycache ? CacheFileKind::in_pycache : CacheFileKind::legacy);
+    if (remove) err = remove_cache_file(m_fs, site.cache_dir, site.name, site.kind);
     if (m_options.walk.counters)
       m_options.walk.counters->caches_checked.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_report.checked;
     ++m_report.counts[static_cast<int>(v.cls)];
+    m_report.verified += v.verification == Verification::compiled;
+    m_report.unverified += v.verification == Verification::unverified;
     if (v.cls != CacheClass::ok) {
       // Handed on at once, never kept: memory does not grow with the findings.
       if (removable) ++m_report.removable;
@@ -136,7 +172,9 @@ class CheckVisitor final : public WalkVisitor {
 
   FsOps& m_fs;
   const CheckOptions& m_options;
+  JudgeOptions m_judge;
   CheckReport& m_report;
+  std::vector<MirrorRoot> m_mirror_roots;
   std::mutex m_mutex;
 };
 
@@ -158,6 +196,18 @@ const char* cache_class_name(CacheClass c) {
       return "foreign";
     case CacheClass::corrupt:
       return "corrupt";
+  }
+  return "?";
+}
+
+const char* verification_name(Verification v) {
+  switch (v) {
+    case Verification::none:
+      return "none";
+    case Verification::compiled:
+      return "compiled";
+    case Verification::unverified:
+      return "unverified";
   }
   return "?";
 }
@@ -250,43 +300,109 @@ bool timestamp_matches(const PycHeader& header, int minor, std::int64_t mtime, s
   return mtime >= 0 && mtime <= 0xffffffffLL && header.mtime == static_cast<std::uint32_t>(mtime);
 }
 
-CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, const char* pyc_name,
-                            bool in_pycache, const std::string& path) {
-  std::string_view name(pyc_name);
-  std::string module;
-  std::optional<CacheName> parsed;
-  if (in_pycache) {
-    parsed = parse_cache_name(name);
-    if (!parsed) return verdict(path, CacheClass::foreign, "not named NAME.TAG.pyc");
-    module = parsed->module;
-  } else {
-    module = std::string(name.substr(0, name.size() - 4));  // legacy foo.pyc / foo.pyo
-  }
+bool changed_since(std::int64_t src_sec, std::int64_t src_nsec, std::int64_t pyc_sec,
+                   std::int64_t pyc_nsec) {
+  if (src_nsec == 0 && pyc_nsec == 0) return src_sec + 2 >= pyc_sec;
+  return !later(pyc_sec, pyc_nsec, src_sec, src_nsec);
+}
 
-  FileStat pyc_stat;
-  int err = fs.stat(cache_dir, pyc_name, pyc_stat);
-  if (err == 0 && pyc_stat.type != EntryType::file) err = EISDIR;
+namespace {
+
+// One cache as read from disk: its metadata and bytes (all of them, or only
+// the header of one too large to walk). The bytes live in a per-thread buffer.
+struct CacheFile {
+  FileStat stat;
+  std::string_view bytes;
+  bool whole = false;
+};
+
+int read_cache(FsOps& fs, const CacheSite& site, CacheFile& out) {
+  int err = fs.stat(site.cache_dir, site.name, out.stat);
+  if (err == 0 && out.stat.type != EntryType::file) err = EISDIR;
   thread_local std::string pyc;  // reused: its capacity stays at most k_max_walked_pyc
-  bool whole = pyc_stat.size <= static_cast<std::int64_t>(k_max_walked_pyc);
-  if (err == 0) err = fs.read_file(cache_dir, pyc_name, pyc, whole ? k_max_walked_pyc : 16);
-  if (err != 0) return unreadable(path, err);
-  whole = whole && pyc.size() < k_max_walked_pyc;  // grown since the stat: not walked
-  std::string_view header_bytes = std::string_view(pyc).substr(0, 16);
-  if (!in_pycache) return judge_legacy(fs, cache_dir, pyc_name, module, pyc, whole, path);
+  bool whole = out.stat.size <= static_cast<std::int64_t>(k_max_walked_pyc);
+  if (err == 0) err = fs.read_file(site.cache_dir, site.name, pyc, whole ? k_max_walked_pyc : 16);
+  out.whole = whole && pyc.size() < k_max_walked_pyc;  // grown since the stat: not walked
+  out.bytes = pyc;
+  return err;
+}
 
+// What the header judgement of a cache CPython trusts leaves for compiling.
+struct Trusted {
+  CacheVerdict verdict;  // ok, or suspect by the ctime/hash evidence
+  bool sign_of_change;   // VerifyMode::changed verifies it
+  bool proved_by_hash;   // a source hash equal to the header's: nothing to compile
+};
+
+// Compiles `source` with the cache's interpreter and compares the code;
+// where no interpreter answers, the header judgement stands, marked unverified.
+CacheVerdict verify_by_compiling(FsOps& fs, const CacheSite& site, const CacheName& name,
+                                 const PycHeader& header, const CacheFile& cache,
+                                 const std::string& source, Trusted trusted,
+                                 CodeVerifier& verifier) {
+  std::string text;
+  int err = fs.read_source(site.source_dir, source.c_str(),
+                           [&](const char* data, std::size_t n) { text.append(data, n); });
+  if (err != 0) return unreadable(site.path, err);
+  std::string large;  // a cache too large to have been read whole
+  std::string_view bytes = cache.bytes;
+  if (!cache.whole) {
+    err = fs.read_file(site.cache_dir, site.name, large, std::string::npos);
+    if (err != 0) return unreadable(site.path, err);
+    bytes = large;
+  }
+  std::size_t header_size = name.tag_minor >= 7 ? 16 : 12;
+  CodeComparison c =
+      verifier.compare(name.tag_major, name.tag_minor, header.magic, name.opt, source, text,
+                       bytes.substr(std::min(header_size, bytes.size())));
+  using Result = CodeComparison::Result;
+  CacheVerdict v = trusted.verdict;
+  v.verification = Verification::compiled;
+  switch (c.result) {
+    case Result::same:
+      v.cls = CacheClass::ok;
+      v.reason = "compiled: the same code as " + source;
+      break;
+    case Result::differs:
+      v.cls = CacheClass::suspect;
+      v.reason = "CPython loads code that differs from " + source + " (compared by compiling it)";
+      break;
+    case Result::source_error:
+      v.cls = CacheClass::suspect;
+      v.reason = "CPython loads this cache, but " + source + " does not compile (" + c.detail + ")";
+      break;
+    case Result::unavailable:
+      v.verification = Verification::unverified;
+      if (v.cls != CacheClass::ok) v.reason += " (unverified: " + c.detail + ")";
+      break;
+  }
+  return v;
+}
+
+// A cache in __pycache__ or the mirror, with a valid name `name`, once read.
+CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& name,
+                           const CacheFile& cache, const JudgeOptions& judge) {
+  const std::string& path = site.path;
+  const std::string& module = name.module;
   FileStat src;
-  std::string source = find_source(fs, source_dir, module, src);
+  std::string source = site.source_dir == k_no_handle
+                           ? std::string()
+                           : find_source(fs, site.source_dir, module, src);
   if (source.empty())
-    return verdict(path, CacheClass::orphan, "no " + module + ".py beside __pycache__");
-  if (parsed->tag_minor < 0)
-    return verdict(path, CacheClass::foreign, "tag " + parsed->tag + " is not CPython's");
-  auto expected = magic_for_version(parsed->tag_major, parsed->tag_minor);
+    return verdict(path, CacheClass::orphan,
+                   site.source_dir_path.empty()
+                       ? "no " + module + ".py beside __pycache__"
+                       : "no " + module + ".py in " + std::string(site.source_dir_path));
+  if (name.tag_minor < 0)
+    return verdict(path, CacheClass::foreign, "tag " + name.tag + " is not CPython's");
+  auto expected = magic_for_version(name.tag_major, name.tag_minor);
   if (!expected)
     return verdict(path, CacheClass::foreign,
-                   fmt::format("unknown CPython {}.{}", parsed->tag_major, parsed->tag_minor));
+                   fmt::format("unknown CPython {}.{}", name.tag_major, name.tag_minor));
 
   // A header CPython cannot use makes it recompile (SourceLoader.get_code
   // catches the ImportError/EOFError of _classify_pyc): harmless.
+  std::string_view header_bytes = cache.bytes.substr(0, 16);
   PycHeader header;
   switch (parse_pyc_header(header_bytes, header)) {
     case PycParse::too_short:
@@ -306,20 +422,25 @@ CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, cons
                    fmt::format("magic {} is not CPython {}.{}'s ({})", header.magic,
                                expected->major, expected->minor, expected->final));
 
-  CacheVerdict trusted = verdict(path, CacheClass::ok, "");
+  const FileStat& pyc = cache.stat;
+  Trusted trusted{verdict(path, CacheClass::ok, ""),
+                  changed_since(src.ctime_sec, src.ctime_nsec, pyc.ctime_sec, pyc.ctime_nsec),
+                  false};
   if (header.hash_based) {
     auto hasher = source_hasher_for_magic(header.magic);
-    err = fs.read_file_chunks(source_dir, source.c_str(), [&](const char* data, std::size_t n) {
+    int err = fs.read_source(site.source_dir, source.c_str(), [&](const char* data, std::size_t n) {
       if (hasher) hasher->update(data, n);
     });
     if (err != 0) return unreadable(path, err);
-    if (!hasher || hasher->finish() != header.source_hash) {
+    trusted.proved_by_hash = hasher && hasher->finish() == header.source_hash;
+    trusted.sign_of_change = !trusted.proved_by_hash;
+    if (!trusted.proved_by_hash) {
       if (header.check_source)
         return verdict(path, CacheClass::stale,
                        "checked-hash pyc: source hash differs (recompiled)");
-      trusted =
-          verdict(path, CacheClass::suspect,
-                  "unchecked-hash pyc does not match " + source + ": Python loads the old code");
+      trusted.verdict = verdict(path, CacheClass::suspect,
+                                "unchecked-hash pyc does not match " + source +
+                                    ": Python loads the code of another version of it");
     }
   } else {
     std::int64_t mtime = cpython_mtime(src.mtime_sec, src.mtime_nsec);
@@ -328,28 +449,68 @@ CacheVerdict classify_cache(FsOps& fs, Handle source_dir, Handle cache_dir, cons
           path, CacheClass::stale,
           fmt::format("header mtime/size {}/{} differ from {}'s {}/{} (recompiled)", header.mtime,
                       header.size, source, mtime & 0xffffffff, src.size & 0xffffffff));
-    if (later(src.ctime_sec, src.ctime_nsec, pyc_stat.ctime_sec, pyc_stat.ctime_nsec))
-      trusted = verdict(path, CacheClass::suspect,
-                        source +
-                            " changed after this cache was written, keeping mtime and size: "
-                            "Python loads the old code");
+    if (later(src.ctime_sec, src.ctime_nsec, pyc.ctime_sec, pyc.ctime_nsec))
+      trusted.verdict = verdict(path, CacheClass::suspect,
+                                source +
+                                    " changed after this cache was written, keeping mtime and "
+                                    "size: Python may load old code");
   }
   // CPython trusts this cache: its body must load.
-  std::string fault = body_fault(pyc, whole, expected->minor);
+  std::string fault = body_fault(cache.bytes, cache.whole, expected->minor);
   if (!fault.empty())
     return verdict(path, CacheClass::corrupt,
                    "CPython trusts this cache and `import " + module + "` fails: " + fault);
-  return trusted;
+  bool want = judge.verify == VerifyMode::all
+                  ? !trusted.proved_by_hash
+                  : judge.verify == VerifyMode::changed && trusted.sign_of_change;
+  // pytest's caches hold assertion-rewritten code, which compile() does not make.
+  if (!want || name.pytest || name.opt < 0 || !judge.verifier) return trusted.verdict;
+  return verify_by_compiling(fs, site, name, header, cache, source, std::move(trusted),
+                             *judge.verifier);
+}
+
+}  // namespace
+
+CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions& judge) {
+  std::string_view name(site.name);
+  std::optional<CacheName> parsed;
+  if (site.kind != CacheFileKind::legacy) {
+    parsed = parse_cache_name(name);
+    if (!parsed) return verdict(site.path, CacheClass::foreign, "not named NAME.TAG.pyc");
+  }
+  CacheFile cache;
+  if (int err = read_cache(fs, site, cache); err != 0) return unreadable(site.path, err);
+  if (parsed) return judge_pycache(fs, site, *parsed, cache, judge);
+  std::string module(name.substr(0, name.size() - 4));  // legacy foo.pyc / foo.pyo
+  return judge_legacy(fs, site.cache_dir, site.name, module, cache.bytes, cache.whole, site.path);
 }
 
 CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
                          const CheckOptions& options) {
   auto start = std::chrono::steady_clock::now();
   CheckReport report;
-  CheckVisitor visitor(fs, options, report);
+  CodeVerifier verifier;
+  CheckVisitor visitor(fs, options, JudgeOptions{options.verify, &verifier}, report);
   WalkOptions walk_options = options.walk;
   walk_options.want_stray = true;
   walk(fs, roots, walk_options, visitor);
+  if (!options.pycache_prefix.empty()) {
+    std::error_code ec;
+    std::string cwd = std::filesystem::current_path(ec).u8string();
+    if (ec) cwd = "/";
+    std::vector<std::string> relatives;
+    std::vector<MirrorRoot> mirror_roots;
+    for (const auto& root : roots) {
+      relatives.push_back(pycache_prefix_relative(root, cwd));
+      mirror_roots.push_back({mirror_path(options.pycache_prefix, relatives.back()), root});
+    }
+    visitor.set_mirror_roots(std::move(mirror_roots));
+    // A dry run unless removing: walk_mirror removes only directories that
+    // on_mirror_file's removals left empty.
+    walk_mirror(fs, options.pycache_prefix, relatives, walk_options, !options.remove_not_ok,
+                visitor);
+  }
+  report.interpreters = verifier.interpreters();
   report.elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;
@@ -360,6 +521,14 @@ std::string format_check_summary(const CheckReport& r) {
   for (int i = 0; i < k_cache_class_count; ++i)
     out += fmt::format("{} {} {}", i == 0 ? ":" : ",", r.counts[i],
                        cache_class_name(static_cast<CacheClass>(i)));
+  if (r.verified > 0 || r.unverified > 0) {
+    std::string with;
+    for (const auto& [version, program] : r.interpreters)
+      with += (with.empty() ? "" : ", ") + ("python" + version);
+    out += fmt::format("; {} verified by compiling", r.verified);
+    if (!with.empty()) out += " (" + with + ")";
+    if (r.unverified > 0) out += fmt::format(", {} unverified (no interpreter)", r.unverified);
+  }
   return out;
 }
 
@@ -383,6 +552,8 @@ std::string format_check_json_finding(const CacheVerdict& f, bool first) {
       .value(cache_class_name(f.cls))
       .key("reason")
       .value(f.reason)
+      .key("verification")
+      .value(verification_name(f.verification))
       .end_object();
   return (first ? "" : ",") + json.str();
 }
@@ -394,6 +565,11 @@ std::string format_check_json_tail(const CheckReport& r, bool stale_clean) {
   json.key("counts").begin_object();
   for (int i = 0; i < k_cache_class_count; ++i)
     json.key(cache_class_name(static_cast<CacheClass>(i))).value(r.counts[i]);
+  json.end_object();
+  json.key("verified").value(r.verified);
+  json.key("unverified").value(r.unverified);
+  json.key("interpreters").begin_object();
+  for (const auto& [version, program] : r.interpreters) json.key(version).value(program);
   json.end_object();
   if (stale_clean) json.key("removed").value(r.removed);
   for (auto [key, list] : {std::pair{"failures", &r.kept}, std::pair{"unreadable", &r.unreadable},

@@ -32,6 +32,11 @@ def interpreters():
 INTERPRETERS = interpreters()
 
 
+def exe_version(exe):
+    """'3.11' for the interpreter `exe`."""
+    return py(exe, "import sys; print('%d.%d' % sys.version_info[:2])", "/")
+
+
 def py_env(exe, **extra):
     # The interpreter's own directory first, so that `python3.X` is on PATH.
     return base_env(PATH=os.path.dirname(exe) + ":" + SYS_PATH, PYTHONDONTWRITEBYTECODE=None,
@@ -62,9 +67,13 @@ def test_same_second_rewrite_is_suspect_and_stale_only_fixes_it(tmp_path, exe):
     # CPython trusts the cache: it runs the OLD code although the file says new.
     assert py(exe, "import mod; print(mod.X)", tmp_path) == "old"
     r = expect(run("check", tmp_path, env=py_env(exe)), rc=1, out_has="suspect")
-    assert "mod.py changed after this cache was written" in r.out
+    assert "CPython loads code that differs from mod.py" in r.out
     assert r.out.splitlines()[-1].startswith("checked 1 cache: 0 ok, 0 stale, 1 suspect")
+    assert r.out.splitlines()[-1].endswith("; 1 verified by compiling (python%s)" % exe_version(exe))
     assert "(fix: pycache-clean clean --stale-only)" in r.out
+    # Without compiling, the ctime evidence alone says the same.
+    r = expect(run("check", "--verify", "none", tmp_path, env=py_env(exe)), rc=1)
+    assert "mod.py changed after this cache was written" in r.out
     expect(run("clean", "--stale-only", tmp_path, env=py_env(exe)),
            out="Cleared 1/1 stale caches\n")
     assert py(exe, "import mod; print(mod.X)", tmp_path) == "new"
@@ -168,8 +177,8 @@ def cache_of(tmp_path, module="mod"):
     return found[0]
 
 
-def classes(tmp_path, exe, rc=None, env=None):
-    r = expect(run("check", "-v", "--json", tmp_path, env=env or py_env(exe)), rc=rc)
+def classes(tmp_path, exe, rc=None, env=None, extra=()):
+    r = expect(run("check", "-v", "--json", *extra, tmp_path, env=env or py_env(exe)), rc=rc)
     return {os.path.basename(f["path"]): f["class"] for f in json.loads(r.out)["findings"]}
 
 
@@ -258,8 +267,9 @@ def test_legacy_pyc_shadowed_by_a_package(tmp_path, exe):
 def test_verdict_does_not_depend_on_path(tmp_path, exe):
     (tmp_path / "mod.py").write_text("X = 1\n")
     import_value(exe, "mod", tmp_path)
-    with_path = classes(tmp_path, exe, rc=0)
-    without = classes(tmp_path, exe, rc=0, env=base_env(PATH="/nonexistent"))
+    with_path = classes(tmp_path, exe, rc=0, extra=["--verify", "none"])
+    without = classes(tmp_path, exe, rc=0, env=base_env(PATH="/nonexistent"),
+                      extra=["--verify", "none"])
     assert with_path == without == {}
 
 

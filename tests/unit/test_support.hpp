@@ -156,6 +156,10 @@ class FaultyFs final : public FsOps {
     if (int e = check(Op::read_file, name)) return e;
     return real_fs().read_file_chunks(parent, name, sink);
   }
+  int read_source(Handle parent, const char* name, const ChunkSink& sink) override {
+    if (int e = check(Op::read_file, name)) return e;
+    return real_fs().read_source(parent, name, sink);
+  }
 
  private:
   bool m_unknown_types = false;

@@ -211,6 +211,10 @@ class PosixFs final : public FsOps {
     return read_regular(parent, name, static_cast<std::size_t>(-1), sink);
   }
 
+  int read_source(Handle parent, const char* name, const ChunkSink& sink) override {
+    return read_regular(parent, name, static_cast<std::size_t>(-1), sink, 0);
+  }
+
  private:
   // Whether directory `dir` (inside `parent`) is the root of a mount: the
   // statx attribute where the kernel has it, else a change of device.
@@ -225,11 +229,13 @@ class PosixFs final : public FsOps {
     return ::fstat(fd_of(parent), &a) == 0 && ::fstat(fd_of(dir), &b) == 0 && a.st_dev != b.st_dev;
   }
 
-  // Opens `name` without following a link or blocking (a FIFO), checks that
-  // it is a regular file, and passes at most `max_bytes` of it to `sink`.
+  // Opens `name` without following a link (unless `follow` is 0) or blocking
+  // (a FIFO), checks that it is a regular file, and passes at most
+  // `max_bytes` of it to `sink`.
   template <typename Sink>
-  int read_regular(Handle parent, const char* name, std::size_t max_bytes, const Sink& sink) {
-    int fd = ::openat(fd_of(parent), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  int read_regular(Handle parent, const char* name, std::size_t max_bytes, const Sink& sink,
+                   int follow = O_NOFOLLOW) {
+    int fd = ::openat(fd_of(parent), name, O_RDONLY | follow | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return errno;
     struct stat st;
     int err = ::fstat(fd, &st) != 0 ? errno : (S_ISREG(st.st_mode) ? 0 : EINVAL);

@@ -9,13 +9,21 @@
 // when the command left our process group (the terminal already reached it
 // otherwise), so Ctrl-C ends `lock -- timeout 20 sleep 20` as it ends
 // `flock(1)`'s command.
+//
+// A coprocess talks over one socketpair serving as its stdin and stdout:
+// send(MSG_NOSIGNAL) turns a helper that died into an error instead of a
+// SIGPIPE that would kill this process (a pipe cannot do that without
+// changing a signal disposition every child would inherit).
 #include <pycache_clean/process.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -261,6 +269,99 @@ std::string find_program(const std::string& name) {
     start = colon + 1;
   }
   return {};
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+const char* executable_suffix() {
+  return "";
+}
+
+std::vector<std::string> system_python_locations(int major, int minor) {
+  std::string exe = "python" + std::to_string(major) + "." + std::to_string(minor);
+  return {"/usr/local/bin/" + exe, "/usr/bin/" + exe};
+}
+
+namespace {
+
+class PosixCoprocess final : public Coprocess {
+ public:
+  PosixCoprocess(pid_t pid, int fd) : m_pid(pid), m_fd(fd) {}
+  ~PosixCoprocess() override {
+    ::close(m_fd);
+    ::kill(m_pid, SIGKILL);
+    while (::waitpid(m_pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+
+  bool send(std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t n = ::send(m_fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  bool read_line(std::string& line, int timeout_ms) override {
+    for (;;) {
+      auto newline = m_buffer.find('\n');
+      if (newline != std::string::npos) {
+        line.assign(m_buffer, 0, newline);
+        m_buffer.erase(0, newline + 1);
+        return true;
+      }
+      pollfd p{m_fd, POLLIN, 0};
+      int ready = ::poll(&p, 1, timeout_ms);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) return false;
+      char buf[4096];
+      ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      m_buffer.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  pid_t m_pid;
+  int m_fd;
+  std::string m_buffer;
+};
+
+}  // namespace
+
+std::unique_ptr<Coprocess> start_coprocess(const std::vector<std::string>& argv, int& err) {
+  int fds[2];
+  if (argv.empty()) return err = ENOENT, nullptr;
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return err = errno, nullptr;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  // A walker thread may have signals blocked; the helper starts with none.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  ChildArgs args = c_strings(argv);
+  pid_t pid = 0;
+  err = ::posix_spawn(&pid, args.pointers[0], &actions, &attr, args.pointers.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (err != 0) {
+    ::close(fds[0]);
+    return nullptr;
+  }
+  return std::make_unique<PosixCoprocess>(pid, fds[0]);
 }
 
 }  // namespace pycache_clean

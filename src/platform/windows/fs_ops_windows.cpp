@@ -298,6 +298,11 @@ class WindowsFs final : public FsOps {
     return read_regular(parent, name, static_cast<std::size_t>(-1), sink);
   }
 
+  // As stat_follow: a source reached through a link is read as itself.
+  int read_source(Handle parent, const char* name, const ChunkSink& sink) override {
+    return read_file_chunks(parent, name, sink);
+  }
+
  private:
   template <typename Sink>
   int read_regular(Handle parent, const char* name, std::size_t max_bytes, const Sink& sink) {

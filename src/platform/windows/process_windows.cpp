@@ -320,4 +320,122 @@ std::optional<std::string> capture_output(const std::vector<std::string>&) {
   return std::nullopt;  // only asked where ownership is checked, which Windows does not
 }
 
+bool is_executable_file(const std::string& path) {
+  return is_file(win::widen(path));
+}
+
+const char* executable_suffix() {
+  return ".exe";
+}
+
+std::vector<std::string> system_python_locations(int major, int minor) {
+  std::string folder = "Python" + std::to_string(major) + std::to_string(minor);
+  std::vector<std::string> out;
+  std::string local = win::narrow(env_w(L"LOCALAPPDATA"));
+  if (!local.empty()) out.push_back(local + "\\Programs\\Python\\" + folder + "\\python.exe");
+  std::string programs = win::narrow(env_w(L"ProgramFiles"));
+  if (!programs.empty()) out.push_back(programs + "\\" + folder + "\\python.exe");
+  return out;
+}
+
+namespace {
+
+// A helper on two anonymous pipes; waits on its output poll PeekNamedPipe,
+// since anonymous pipes have no overlapped reads.
+class WindowsCoprocess final : public Coprocess {
+ public:
+  WindowsCoprocess(HANDLE process, HANDLE input, HANDLE output)
+      : m_process(process), m_input(input), m_output(output) {}
+  ~WindowsCoprocess() override {
+    CloseHandle(m_input);
+    CloseHandle(m_output);
+    TerminateProcess(m_process, 1);
+    CloseHandle(m_process);
+  }
+
+  bool send(std::string_view data) override {
+    while (!data.empty()) {
+      DWORD written = 0;
+      DWORD chunk = static_cast<DWORD>(std::min<std::size_t>(data.size(), 1u << 20));
+      if (!WriteFile(m_input, data.data(), chunk, &written, nullptr) || written == 0) return false;
+      data.remove_prefix(written);
+    }
+    return true;
+  }
+
+  bool read_line(std::string& line, int timeout_ms) override {
+    ULONGLONG deadline = GetTickCount64() + static_cast<ULONGLONG>(timeout_ms < 0 ? 0 : timeout_ms);
+    for (;;) {
+      auto newline = m_buffer.find('\n');
+      if (newline != std::string::npos) {
+        line.assign(m_buffer, 0, newline);
+        m_buffer.erase(0, newline + 1);
+        return true;
+      }
+      DWORD available = 0;
+      if (!PeekNamedPipe(m_output, nullptr, 0, nullptr, &available, nullptr)) return false;
+      if (available == 0) {
+        if (timeout_ms >= 0 && GetTickCount64() >= deadline) return false;
+        Sleep(1);
+        continue;
+      }
+      char buf[4096];
+      DWORD got = 0;
+      DWORD want = available < sizeof buf ? available : static_cast<DWORD>(sizeof buf);
+      if (!ReadFile(m_output, buf, want, &got, nullptr) || got == 0) return false;
+      m_buffer.append(buf, got);
+    }
+  }
+
+ private:
+  HANDLE m_process;
+  HANDLE m_input;   // our end of its stdin
+  HANDLE m_output;  // our end of its stdout
+  std::string m_buffer;
+};
+
+}  // namespace
+
+std::unique_ptr<Coprocess> start_coprocess(const std::vector<std::string>& argv, int& err) {
+  if (argv.empty()) return err = ENOENT, nullptr;
+  std::wstring line;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    if (i > 0) line.push_back(L' ');
+    append_quoted(line, win::widen(argv[i]));
+  }
+  SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+  HANDLE child_in = nullptr, our_in = nullptr, our_out = nullptr, child_out = nullptr;
+  if (!CreatePipe(&child_in, &our_in, &inherit, 0)) return err = EIO, nullptr;
+  if (!CreatePipe(&our_out, &child_out, &inherit, 0)) {
+    CloseHandle(child_in);
+    CloseHandle(our_in);
+    return err = EIO, nullptr;
+  }
+  SetHandleInformation(our_in, HANDLE_FLAG_INHERIT, 0);
+  SetHandleInformation(our_out, HANDLE_FLAG_INHERIT, 0);
+  HANDLE null_err = CreateFileW(L"NUL", GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
+                                OPEN_EXISTING, 0, nullptr);
+  STARTUPINFOW si{};
+  si.cb = sizeof si;
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = child_in;
+  si.hStdOutput = child_out;
+  si.hStdError = null_err;
+  PROCESS_INFORMATION pi{};
+  std::wstring application = win::widen(argv[0]);
+  BOOL started = CreateProcessW(application.c_str(), line.data(), nullptr, nullptr, TRUE,
+                                CREATE_NO_WINDOW, nullptr, nullptr, &si, &pi);
+  DWORD error = GetLastError();
+  CloseHandle(child_in);
+  CloseHandle(child_out);
+  if (null_err != INVALID_HANDLE_VALUE) CloseHandle(null_err);
+  if (!started) {
+    CloseHandle(our_in);
+    CloseHandle(our_out);
+    return err = win::errno_from_win32(error), nullptr;
+  }
+  CloseHandle(pi.hThread);
+  return std::make_unique<WindowsCoprocess>(pi.hProcess, our_in, our_out);
+}
+
 }  // namespace pycache_clean

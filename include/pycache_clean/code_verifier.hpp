@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pycache_clean/process.hpp>
+
+namespace pycache_clean {
+
+// Which trusted caches `check` proves by compiling their source.
+enum class VerifyMode {
+  none,     // the header and ctime judgement alone
+  changed,  // `auto`: caches whose source shows any sign of change since
+  all,      // every cache CPython would trust
+};
+
+// What compiling a source said about the code a cache holds.
+struct CodeComparison {
+  enum class Result {
+    same,          // equal code objects: the cache runs what the source says
+    differs,       // CPython loads other code than the source's
+    source_error,  // the source does not compile (detail: the SyntaxError)
+    unavailable,   // no interpreter answered (detail: why)
+  };
+  Result result = Result::unavailable;
+  std::string detail;
+};
+
+// The places a CPython 3.`minor` interpreter is looked for, in order:
+// `python3.X` in each absolute directory of `path_env` (PATH), then under
+// `pyenv_root`/versions/3.X.*/bin (newest first), uv's python directory
+// under `home`, then system_python_locations(). Never the current directory.
+std::vector<std::string> python_candidates(int major, int minor, const std::string& path_env,
+                                           const std::string& home, const std::string& pyenv_root);
+
+// Compares the code a cache holds with what CPython makes of its source,
+// asking one long-lived interpreter per version and thread (an isolated
+// `python3.X -I -S` reading requests on stdin): `marshal.loads` of the cache
+// body against `compile(source, name, 'exec', dont_inherit=True,
+// optimize=N)`, as importlib's source_to_code does it. Code objects are
+// compared, not marshal bytes (reference flags differ). Safe to call from
+// many threads; each version's interpreter is found once, its magic number
+// checked against the cache's.
+class CodeVerifier {
+ public:
+  CodeVerifier();
+  ~CodeVerifier();
+  CodeVerifier(const CodeVerifier&) = delete;
+  CodeVerifier& operator=(const CodeVerifier&) = delete;
+
+  // `body`: the marshal stream after the header of a cache of CPython
+  // `major`.`minor` with magic number `magic`, written at optimisation
+  // level `opt` (0-2); `source`: the bytes of file `name`.
+  CodeComparison compare(int major, int minor, std::uint32_t magic, int opt, std::string_view name,
+                         std::string_view source, std::string_view body);
+
+  // Each interpreter used, by version (`3.11` -> its path).
+  std::map<std::string, std::string> interpreters() const;
+
+ private:
+  struct Version {
+    bool searched = false;
+    std::string program;  // empty: none found
+    std::vector<std::unique_ptr<Coprocess>> idle;
+  };
+  std::unique_ptr<Coprocess> take(int major, int minor, std::uint32_t magic, std::string& why);
+  void give_back(int major, int minor, std::unique_ptr<Coprocess> helper);
+
+  mutable std::mutex m_mutex;
+  std::map<std::pair<int, int>, Version> m_versions;
+};
+
+}  // namespace pycache_clean

@@ -1,0 +1,253 @@
+// Proof by compilation: does a cache hold the code its source compiles to?
+//
+// Headers and ctimes only hint that a source changed after its cache was
+// written; CPython itself can say whether it matters. Per version one
+// interpreter is found (PATH, pyenv, uv, /usr/local/bin, /usr/bin; never the
+// current directory) and started isolated (`-I -S -B`: no environment
+// variables, no site, no user directory, nothing from the current directory
+// on sys.path). It announces its bytecode magic, which must be the cache's,
+// then answers one request per line: the cache body and the source bytes go
+// over its stdin, and it compares `marshal.loads(body)` with `compile(source,
+// ...)` as importlib's SourceLoader.source_to_code does
+// (Lib/importlib/_bootstrap_external.py: `compile(data, path, 'exec',
+// dont_inherit=True, optimize=...)`). Code objects compare by what they run
+// (code_richcompare: bytecode, constants, names, line table), not by the file
+// name they were compiled under, so a copied tree's caches compare equal. The
+// source is read by this process through the walker's handles and sent as
+// bytes: the interpreter opens no file of the tree.
+#include <pycache_clean/code_verifier.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <pycache_clean/fs_ops.hpp>
+
+namespace pycache_clean {
+
+namespace {
+
+// The helper, for CPython 3.6 and later. Requests: four little-endian 32-bit
+// numbers (optimisation level, name, source and body lengths), then the three
+// strings. Answers: S (same code), D (differs), C<error> (the source does not
+// compile), L<error> (the cache does not load).
+constexpr const char* k_helper = R"(import sys, marshal, struct
+from importlib.util import MAGIC_NUMBER
+i, o = sys.stdin.buffer, sys.stdout.buffer
+o.write(b'M%d\n' % int.from_bytes(MAGIC_NUMBER[:2], 'little'))
+o.flush()
+def take(n):
+    b = i.read(n)
+    if len(b) != n:
+        raise SystemExit(0)
+    return b
+while True:
+    h = i.read(16)
+    if len(h) < 16:
+        break
+    opt, nn, ns, nb = struct.unpack('<IIII', h)
+    name = take(nn).decode('utf-8', 'replace')
+    source, body = take(ns), take(nb)
+    try:
+        cached = marshal.loads(body)
+    except Exception as e:
+        r = 'L%s: %s' % (type(e).__name__, e)
+    else:
+        try:
+            fresh = compile(source, name, 'exec', dont_inherit=True, optimize=opt)
+        except Exception as e:
+            r = 'C%s: %s' % (type(e).__name__, e)
+        else:
+            r = 'S' if cached == fresh else 'D'
+    o.write(r.replace('\n', ' ').encode('utf-8', 'replace') + b'\n')
+    o.flush()
+)";
+
+// How long an interpreter may take to start and say its magic number.
+constexpr int k_start_timeout_ms = 20000;
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+void put_u32(std::string& out, std::size_t n) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+}
+
+// Directories `root`/*/`sub` that exist, newest version name first.
+std::vector<std::string> versioned_dirs(const std::string& root, const std::string& prefix,
+                                        const std::string& sub) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(std::filesystem::u8path(root), ec), end;
+       !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().u8string();
+    if (name.compare(0, prefix.size(), prefix) == 0) names.push_back(name);
+  }
+  // "3.11.10" after "3.11.9": compare the numbers, not the text.
+  auto key = [](const std::string& s) {
+    std::vector<long> parts;
+    for (std::size_t i = 0; i < s.size();) {
+      if (std::isdigit(static_cast<unsigned char>(s[i]))) {
+        std::size_t j = i;
+        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+        parts.push_back(std::stol(s.substr(i, std::min<std::size_t>(j - i, 9))));
+        i = j;
+      } else {
+        ++i;
+      }
+    }
+    return parts;
+  };
+  std::sort(names.begin(), names.end(),
+            [&](const std::string& a, const std::string& b) { return key(a) > key(b); });
+  std::vector<std::string> out;
+  for (const auto& n : names) out.push_back(root + "/" + n + sub);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> python_candidates(int major, int minor, const std::string& path_env,
+                                           const std::string& home, const std::string& pyenv_root) {
+  std::string exe = fmt::format("python{}.{}{}", major, minor, executable_suffix());
+  std::vector<std::string> dirs;
+  char sep = path_list_separator();
+  for (std::size_t start = 0; start <= path_env.size();) {
+    std::size_t end = path_env.find(sep, start);
+    if (end == std::string::npos) end = path_env.size();
+    std::string dir = path_env.substr(start, end - start);
+    // "" and "." would mean the tree being checked; pyenv's shims (slow
+    // scripts) give way to the versions they stand for, searched below.
+    if (is_absolute_path(dir) && (pyenv_root.empty() || dir != pyenv_root + "/shims"))
+      dirs.push_back(dir);
+    start = end + 1;
+  }
+  std::string version = fmt::format("{}.{}", major, minor);
+  if (!pyenv_root.empty())
+    for (auto& d : versioned_dirs(pyenv_root + "/versions", version + ".", "/bin"))
+      dirs.push_back(d);
+  if (!home.empty())
+    for (auto& d : versioned_dirs(home + "/.local/share/uv/python",
+                                  fmt::format("cpython-{}.", version), "/bin"))
+      dirs.push_back(d);
+  std::vector<std::string> out;
+  for (const auto& d : dirs) out.push_back(d + "/" + exe);
+  for (auto& p : system_python_locations(major, minor)) out.push_back(p);
+  std::vector<std::string> unique;
+  for (auto& c : out)
+    if (std::find(unique.begin(), unique.end(), c) == unique.end()) unique.push_back(c);
+  return unique;
+}
+
+CodeVerifier::CodeVerifier() = default;
+CodeVerifier::~CodeVerifier() = default;
+
+std::unique_ptr<Coprocess> CodeVerifier::take(int major, int minor, std::uint32_t magic,
+                                              std::string& why) {
+  std::string version = fmt::format("{}.{}", major, minor);
+  std::string program;
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    Version& v = m_versions[{major, minor}];
+    if (!v.idle.empty()) {
+      auto helper = std::move(v.idle.back());
+      v.idle.pop_back();
+      return helper;
+    }
+    if (v.searched && v.program.empty()) {
+      why = "no python" + version + " found";
+      return nullptr;
+    }
+    program = v.program;
+  }
+  auto start = [&](const std::string& path) -> std::unique_ptr<Coprocess> {
+    int err = 0;
+    auto helper = start_coprocess({path, "-I", "-S", "-B", "-c", k_helper}, err);
+    std::string line;
+    if (!helper || !helper->read_line(line, k_start_timeout_ms)) return nullptr;
+    if (line != fmt::format("M{}", magic)) {
+      spdlog::debug("{}: bytecode magic {}, not {}: not used", path, line.substr(1), magic);
+      return nullptr;
+    }
+    return helper;
+  };
+  if (!program.empty()) {
+    auto helper = start(program);
+    if (!helper) why = program + " did not start";
+    return helper;
+  }
+  // First use of this version: search (outside the lock; another thread may
+  // search too, and the first to finish is kept).
+  std::string home = env_or("HOME", env_or("USERPROFILE", ""));
+  std::string pyenv = env_or("PYENV_ROOT", home.empty() ? "" : home + "/.pyenv");
+  for (const auto& candidate : python_candidates(major, minor, env_or("PATH", ""), home, pyenv)) {
+    if (!is_executable_file(candidate)) continue;
+    if (auto helper = start(candidate)) {
+      spdlog::debug("verifying CPython {} caches by compiling with {}", version, candidate);
+      std::lock_guard<std::mutex> lock(m_mutex);
+      Version& v = m_versions[{major, minor}];
+      v.searched = true;
+      if (v.program.empty()) v.program = candidate;
+      return helper;
+    }
+  }
+  std::lock_guard<std::mutex> lock(m_mutex);
+  Version& v = m_versions[{major, minor}];
+  if (v.program.empty() && !v.searched)
+    spdlog::warn(
+        "no python{} found (PATH, pyenv, uv, {}): its caches are judged without compiling "
+        "(unverified)",
+        version, system_python_locations(major, minor).front());
+  v.searched = true;
+  why = "no python" + version + " found";
+  return nullptr;
+}
+
+void CodeVerifier::give_back(int major, int minor, std::unique_ptr<Coprocess> helper) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  m_versions[{major, minor}].idle.push_back(std::move(helper));
+}
+
+CodeComparison CodeVerifier::compare(int major, int minor, std::uint32_t magic, int opt,
+                                     std::string_view name, std::string_view source,
+                                     std::string_view body) {
+  using Result = CodeComparison::Result;
+  std::string why;
+  std::unique_ptr<Coprocess> helper = take(major, minor, magic, why);
+  if (!helper) return {Result::unavailable, why};
+  std::string request;
+  put_u32(request, static_cast<std::size_t>(opt));
+  put_u32(request, name.size());
+  put_u32(request, source.size());
+  put_u32(request, body.size());
+  request.append(name).append(source).append(body);
+  std::string answer;
+  if (!helper->send(request) || !helper->read_line(answer, -1) || answer.empty())
+    return {Result::unavailable, fmt::format("python{}.{} stopped answering", major, minor)};
+  give_back(major, minor, std::move(helper));
+  switch (answer[0]) {
+    case 'S':
+      return {Result::same, ""};
+    case 'D':
+      return {Result::differs, ""};
+    case 'C':
+      return {Result::source_error, answer.substr(1)};
+    default:
+      return {Result::unavailable, "the cache does not load: " + answer.substr(1)};
+  }
+}
+
+std::map<std::string, std::string> CodeVerifier::interpreters() const {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  std::map<std::string, std::string> out;
+  for (const auto& [version, v] : m_versions)
+    if (!v.program.empty()) out[fmt::format("{}.{}", version.first, version.second)] = v.program;
+  return out;
+}
+
+}  // namespace pycache_clean
