@@ -250,6 +250,12 @@ std::string body_fault(std::string_view pyc, bool whole, int minor) {
 CacheVerdict judge_legacy(FsOps& fs, Handle dir, const char* pyc_name, const std::string& module,
                           std::string_view pyc, bool whole, const std::string& path) {
   std::string_view name(pyc_name);
+  if (module.find('.') != std::string::npos)
+    return verdict(path, CacheClass::orphan,
+                   is_cache_file_name(name)
+                       ? "named as a cache, outside __pycache__: no import loads it from here "
+                         "(a PYTHONPYCACHEPREFIX mirror is checked with --pycache-prefix)"
+                       : "no import loads it: a module name has no dots");
   FileStat st;
   if (fs.stat_follow(dir, module.c_str(), st) == 0 && st.type == EntryType::directory) {
     int err = 0;

@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -295,3 +296,200 @@ def test_check_walks_like_clean_and_bad_input(tmp_path):
     expect(run("check", tmp_path / "missing"), rc=1, err_has="No such file or directory")
     expect(run("check", "--bogus"), rc=2, err_has="--bogus")
     expect(run("clean", "--stale-only", "--dry-run", tmp_path), rc=2, err_has="--stale-only")
+
+
+# --- Verification by compiling: the scenario matrix ------------------------
+
+def source_value(exe, path):
+    """What the source on disk says X is: compiled from the file itself."""
+    return py(exe, f"d = {{}}; exec(compile(open({str(path)!r}, 'rb').read(), 'm', 'exec'), d); "
+                   "print(d['X'])", "/")
+
+
+def make_package(root, exe, count=12):
+    """A package of `count` modules, imported (cached) by `exe`."""
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg/__init__.py").write_text("")
+    for i in range(count):
+        (root / f"pkg/m{i}.py").write_text(f"X = 'v{i:02d}'\n")
+    py(exe, "import " + ", ".join(f"pkg.m{i}" for i in range(count)), root)
+
+
+def suspect_modules(root, exe, *extra, rc=None):
+    found = classes(root, exe, rc=rc, extra=extra)
+    return sorted(n.split(".")[0] for n, c in found.items() if c == "suspect")
+
+
+def cpython_loads_other_code(root, exe, count=12):
+    """The modules whose import (from the cache) gives another X than the file."""
+    values = py(exe, "import " + ", ".join(f"pkg.m{i}" for i in range(count)) + "; print("
+                + ", ".join(f"pkg.m{i}.X" for i in range(count)) + ")", root).split()
+    return sorted(f"m{i}" for i in range(count)
+                  if values[i] != source_value(exe, root / f"pkg/m{i}.py"))
+
+
+COPIERS = {
+    "cp -a": lambda a, b: ["cp", "-a", str(a), str(b)],
+    "tar": lambda a, b: ["sh", "-c", f"mkdir '{b}' && tar -C '{a}' -cf - . | tar -C '{b}' -xpf -"],
+    "rsync -a": lambda a, b: ["rsync", "-a", f"{a}/", f"{b}/"],
+}
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+@pytest.mark.parametrize("copier", list(COPIERS))
+def test_copies_raise_no_false_alarm_and_keep_a_real_stale_cache_found(tmp_path, exe, copier):
+    """A copy that preserves timestamps gives sources and caches new ctimes in
+    copy order: by ctime alone a copied cache may look suspect. Compiling
+    proves the code equal. A copy also wipes the ctime evidence of a cache
+    that really lies: `--verify all` still finds it."""
+    argv = COPIERS[copier](tmp_path / "a", tmp_path / "b")
+    if not shutil.which(argv[0]) or (copier == "tar" and not shutil.which("tar")):
+        pytest.skip(f"{argv[0]} is not installed")
+    make_package(tmp_path / "a", exe)
+    subprocess.run(argv, check=True)
+    assert suspect_modules(tmp_path / "b", exe, rc=0) == []
+    assert cpython_loads_other_code(tmp_path / "b", exe) == []
+    # Now with one cache that lies: the source rewritten within its second.
+    same_second_rewrite(tmp_path / "a/pkg/m3.py", "X = 'n03'\n")
+    shutil.rmtree(tmp_path / "b")
+    subprocess.run(argv, check=True)
+    assert suspect_modules(tmp_path / "b", exe, "--verify", "all", rc=1) == ["m3"]
+    assert cpython_loads_other_code(tmp_path / "b", exe) == ["m3"]
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_chmod_and_chown_after_compiling_are_no_alarm(tmp_path, exe):
+    make_package(tmp_path, exe)
+    time.sleep(0.01)
+    os.chmod(tmp_path / "pkg/m1.py", 0o755)
+    os.chown(tmp_path / "pkg/m2.py", 65534, 65534)
+    # By ctime alone both look changed after their caches were written ...
+    assert suspect_modules(tmp_path, exe, "--verify", "none", rc=1) == ["m1", "m2"]
+    # ... compiling shows the same code, which is what CPython runs.
+    r = expect(run("check", tmp_path, env=py_env(exe)), rc=0)
+    assert "; 2 verified by compiling" in r.out, r.out
+    assert cpython_loads_other_code(tmp_path, exe) == []
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_stale_cache_whose_ctimes_chmod_r_reset_is_found_by_verify_all(tmp_path, exe):
+    make_package(tmp_path, exe)
+    same_second_rewrite(tmp_path / "pkg/m4.py", "X = 'n04'\n")
+    time.sleep(0.01)
+    subprocess.run(["chmod", "-R", "u+rwX", str(tmp_path)], check=True)
+    for pyc in glob.glob(str(tmp_path / "pkg/__pycache__/m4.*.pyc")):
+        time.sleep(0.01)
+        os.chmod(pyc, 0o644)  # the cache's ctime now after its source's, whatever chmod -R did
+    assert cpython_loads_other_code(tmp_path, exe) == ["m4"]
+    assert suspect_modules(tmp_path, exe, "--verify", "all", rc=1) == ["m4"]
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_restore_between_read_and_cache_write_is_found_by_verify_all(tmp_path, exe):
+    """A fixer's half-written version is read and compiled; the fixer puts the
+    good file back (same size, within the second) before CPython writes the
+    cache. The header matches, the ctimes look innocent, the code is wrong."""
+    make_package(tmp_path, exe)
+    src = tmp_path / "pkg/m5.py"
+    st = os.stat(src)
+    shutil.rmtree(tmp_path / "pkg/__pycache__")
+    src.write_text("X = 'bad'\n")           # what the importer reads ...
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    py(exe, "import pkg.m5", tmp_path)
+    src.write_text("X = 'v05'\n")           # ... the fixer restores the good file
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    for pyc in glob.glob(str(tmp_path / "pkg/__pycache__/m5.*.pyc")):
+        time.sleep(0.01)
+        os.chmod(pyc, 0o644)  # ... and the cache is written after that
+    assert cpython_loads_other_code(tmp_path, exe) == ["m5"]
+    assert suspect_modules(tmp_path, exe, "--verify", "all", rc=1) == ["m5"]
+    r = expect(run("check", "--verify", "all", tmp_path, env=py_env(exe)), rc=1)
+    assert "CPython loads code that differs from m5.py" in r.out, r.out
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_source_that_no_longer_compiles_behind_a_trusted_cache(tmp_path, exe):
+    (tmp_path / "mod.py").write_text("X = 'ok'\n")
+    assert import_value(exe, "mod", tmp_path) == "ok"
+    same_second_rewrite(tmp_path / "mod.py", "X = 'ok\n\n")  # a syntax error, same size
+    assert import_value(exe, "mod", tmp_path) == "ok"  # the old code still runs
+    r = expect(run("check", tmp_path, env=py_env(exe)), rc=1)
+    assert "mod.py does not compile (SyntaxError" in r.out, r.out
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_optimized_caches_are_compiled_at_their_level(tmp_path, exe):
+    (tmp_path / "mod.py").write_text("'''doc'''\nassert False, 'x'\nX = 'opt'\n")
+    for flag in ["-O", "-OO"]:
+        subprocess.run([exe, flag, "-c", "import mod"], cwd=tmp_path, env=py_env(exe), check=True)
+    names = sorted(os.listdir(tmp_path / "__pycache__"))
+    assert [n.split(".")[-2] for n in names] == ["opt-1", "opt-2"], names
+    r = expect(run("check", "--verify", "all", tmp_path, env=py_env(exe)), rc=0)
+    assert "; 2 verified by compiling" in r.out, r.out
+
+
+def test_missing_interpreter_says_so_once_and_keeps_the_ctime_verdict(tmp_path):
+    """Caches of a CPython this machine lacks: the header/ctime judgement
+    stands, marked unverified, with one warning."""
+    if any(os.path.exists(f"{d}/python3.8") for d in ("/usr/bin", "/usr/local/bin")):
+        pytest.skip("python3.8 is installed system-wide: no version is missing here")
+    for name in ["a", "b"]:
+        src = tmp_path / f"{name}.py"
+        src.write_text("X = 1\n")
+        st = os.stat(src)
+        header = (3413).to_bytes(2, "little") + b"\r\n" + bytes(4)  # CPython 3.8's magic
+        header += (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
+        header += st.st_size.to_bytes(4, "little")
+        (tmp_path / "__pycache__").mkdir(exist_ok=True)
+        (tmp_path / f"__pycache__/{name}.cpython-38.pyc").write_bytes(header + b"N")
+        time.sleep(0.01)
+        os.chmod(src, 0o644)  # a sign of change: its ctime after the cache's
+    env = base_env(PATH="/usr/bin:/bin", HOME=str(tmp_path / "home"), PYENV_ROOT=None)
+    r = expect(run("check", "--json", tmp_path, env=env), rc=1)
+    report = json.loads(r.out)
+    assert report["unverified"] == 2 and report["verified"] == 0, r.out
+    assert {f["verification"] for f in report["findings"]} == {"unverified"}
+    assert all("(unverified: no python3.8 found)" in f["reason"] for f in report["findings"])
+    assert r.err.count("no python3.8 found") == 1, r.err
+    r = expect(run("check", tmp_path, env=env), rc=1)
+    assert r.out.splitlines()[-1].endswith("; 0 verified by compiling, 2 unverified (no interpreter)")
+
+
+PREFIX_INTERPRETERS = [p for p in INTERPRETERS if p.id not in ("py3.6", "py3.7")]
+
+
+@pytest.mark.parametrize("exe", PREFIX_INTERPRETERS)
+def test_pycache_prefix_mirror_is_judged_and_cleaned(tmp_path, exe):
+    """PYTHONPYCACHEPREFIX (3.8+): CPython keeps the caches in a mirror tree."""
+    proj, prefix = tmp_path / "proj", tmp_path / "prefix"
+    proj.mkdir()
+    (proj / "mod.py").write_text("X = 'old'\n")
+    with_prefix = py_env(exe, PYTHONPYCACHEPREFIX=str(prefix))
+
+    def value():
+        r = subprocess.run([exe, "-c", "import mod; print(mod.X)"], cwd=proj, env=with_prefix,
+                           capture_output=True, text=True, check=True)
+        return r.stdout.strip()
+
+    assert value() == "old"
+    mirrored = glob.glob(str(prefix) + "/**/mod.cpython-*.pyc", recursive=True)
+    assert len(mirrored) == 1 and not (proj / "__pycache__").exists(), mirrored
+    expect(run("check", proj, env=with_prefix), rc=0, out_has="checked 1 cache: 1 ok")
+    same_second_rewrite(proj / "mod.py", "X = 'new'\n")
+    assert value() == "old"  # CPython trusts the mirror cache
+    r = expect(run("check", proj, env=with_prefix), rc=1)
+    assert f"suspect           {mirrored[0]}: CPython loads code that differs from mod.py" in r.out
+    # The option does the same without the environment variable.
+    expect(run("check", "--pycache-prefix", prefix, proj, env=py_env(exe)), rc=1,
+           out_has="1 suspect")
+    # The prefix tree itself holds no importable module named mod.cpython-3X.
+    # (Startup may have mirrored some of the interpreter's own modules too.)
+    found = classes(prefix, exe, rc=0, extra=["--verify", "none"])
+    assert found[os.path.basename(mirrored[0])] == "orphan", found
+    assert "orphan-importable" not in found.values(), found
+    expect(run("clean", "--stale-only", proj, env=with_prefix), out="Cleared 1/1 stale caches\n")
+    assert not os.path.exists(mirrored[0])
+    assert value() == "new"
+    os.unlink(proj / "mod.py")
+    r = expect(run("check", "-v", proj, env=with_prefix), rc=0)
+    assert f"no mod.py in {proj}" in r.out, r.out

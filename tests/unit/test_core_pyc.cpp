@@ -211,6 +211,17 @@ TEST(CPythonRules, MtimeIsIntOfTheDouble) {
   EXPECT_TRUE(timestamp_matches(h, 6, 5, 6 + (std::int64_t{1} << 32)));   // size always masked
 }
 
+// `auto` verifies a cache whose source's ctime is at or after its own; with
+// whole-second timestamps on both, anything within 2 s counts.
+TEST(CPythonRules, SignOfChange) {
+  EXPECT_TRUE(changed_since(100, 5, 100, 5));    // a tie: could be either order
+  EXPECT_TRUE(changed_since(100, 6, 100, 5));    // after
+  EXPECT_FALSE(changed_since(100, 4, 100, 5));   // before, to the nanosecond
+  EXPECT_FALSE(changed_since(99, 999, 100, 0));  // before, with fractions known
+  EXPECT_TRUE(changed_since(98, 0, 100, 0));     // whole seconds: within 2 s
+  EXPECT_FALSE(changed_since(97, 0, 100, 0));
+}
+
 // Marshal streams as CPython writes them (3.11: a code object whose fields
 // are all empty or small), cut and garbled.
 TEST(Marshal, WalksValidStreamsAndNamesFaults) {
