@@ -106,6 +106,12 @@ class FsOps {
   // stat of `name` inside `parent`, following a symlink (as CPython stats a
   // source); for facts only, never for what is walked or removed.
   virtual int stat_follow(Handle parent, const char* name, FileStat& out) = 0;
+  // Opens regular file `name` inside `parent` (never following a link, never
+  // blocking on a FIFO), fills `st` from the open file, and reads its first
+  // min(`capacity`, st.size) bytes into `buffer`, setting `got`: one open,
+  // one fstat and (for a file that fits) one read.
+  virtual int read_head(Handle parent, const char* name, char* buffer, std::size_t capacity,
+                        std::size_t& got, FileStat& st) = 0;
   // Reads at most `max_bytes` of regular file `name` inside `parent` into `out`.
   virtual int read_file(Handle parent, const char* name, std::string& out,
                         std::size_t max_bytes) = 0;

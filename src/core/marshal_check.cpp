@@ -38,7 +38,12 @@ struct Frame {
 
 class Walker {
  public:
-  Walker(std::string_view data, int minor) : m_data(data), m_minor(minor) {}
+  // `stack` and `refs` are the caller's (reused: no allocation per stream).
+  Walker(std::string_view data, int minor, std::vector<Frame>& stack, std::vector<bool>& refs)
+      : m_data(data), m_minor(minor), m_stack(stack), m_refs(refs) {
+    m_stack.clear();
+    m_refs.clear();
+  }
 
   MarshalCheck run() {
     bool need = true;
@@ -150,6 +155,11 @@ class Walker {
   bool utf8_surrogatepass(std::size_t start, std::size_t n) {
     const auto* s = reinterpret_cast<const unsigned char*>(m_data.data() + start);
     for (std::size_t i = 0; i < n;) {
+      std::uint64_t eight = 0;  // ASCII runs, eight bytes at a time
+      if (i + 8 <= n && (std::memcpy(&eight, s + i, 8), (eight & 0x8080808080808080u) == 0)) {
+        i += 8;
+        continue;
+      }
       unsigned char c = s[i];
       std::size_t len = c < 0x80         ? 1
                         : (c >> 5) == 6  ? 2
@@ -282,15 +292,17 @@ class Walker {
   std::string_view m_data;
   int m_minor;
   std::size_t m_pos = 0;
-  std::vector<Frame> m_stack;
-  std::vector<bool> m_refs;
+  std::vector<Frame>& m_stack;
+  std::vector<bool>& m_refs;
   MarshalCheck m_result;
 };
 
 }  // namespace
 
 MarshalCheck check_marshal(std::string_view data, int minor) {
-  return Walker(data, minor).run();
+  thread_local std::vector<Frame> stack;
+  thread_local std::vector<bool> refs;
+  return Walker(data, minor, stack, refs).run();
 }
 
 }  // namespace pycache_clean

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -322,14 +323,26 @@ struct CacheFile {
   bool whole = false;
 };
 
-int read_cache(FsOps& fs, const CacheSite& site, CacheFile& out) {
-  int err = fs.stat(site.cache_dir, site.name, out.stat);
-  if (err == 0 && out.stat.type != EntryType::file) err = EISDIR;
-  thread_local std::string pyc;  // reused: its capacity stays at most k_max_walked_pyc
-  bool whole = out.stat.size <= static_cast<std::int64_t>(k_max_walked_pyc);
-  if (err == 0) err = fs.read_file(site.cache_dir, site.name, pyc, whole ? k_max_walked_pyc : 16);
-  out.whole = whole && pyc.size() < k_max_walked_pyc;  // grown since the stat: not walked
-  out.bytes = pyc;
+// Reads the cache's metadata and bytes: its header only for `header_only`,
+// else the whole file when it is at most k_max_walked_pyc.
+int read_cache(FsOps& fs, const CacheSite& site, bool header_only, CacheFile& out) {
+  thread_local std::unique_ptr<char[]> buffer;  // per thread, reused: memory stays fixed
+  char header[16];
+  char* into = header;
+  std::size_t capacity = sizeof header;
+  if (!header_only) {
+    if (!buffer) buffer.reset(new char[k_max_walked_pyc]);
+    into = buffer.get();
+    capacity = k_max_walked_pyc;
+  }
+  std::size_t got = 0;
+  int err = fs.read_head(site.cache_dir, site.name, into, capacity, got, out.stat);
+  if (err == EINVAL) err = EISDIR;  // not a regular file: no cache to judge
+  thread_local std::string copy;
+  copy.assign(into, header_only ? got : 0);  // the header outlives this frame
+  out.bytes = header_only ? std::string_view(copy) : std::string_view(into, got);
+  out.whole =
+      !header_only && out.stat.size == static_cast<std::int64_t>(got) && got < k_max_walked_pyc;
   return err;
 }
 
@@ -485,7 +498,10 @@ CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions
     if (!parsed) return verdict(site.path, CacheClass::foreign, "not named NAME.TAG.pyc");
   }
   CacheFile cache;
-  if (int err = read_cache(fs, site, cache); err != 0) return unreadable(site.path, err);
+  // Without verification, headers and ctimes alone: the body is not read.
+  bool header_only = judge.verify == VerifyMode::none;
+  if (int err = read_cache(fs, site, header_only, cache); err != 0)
+    return unreadable(site.path, err);
   if (parsed) return judge_pycache(fs, site, *parsed, cache, judge);
   std::string module(name.substr(0, name.size() - 4));  // legacy foo.pyc / foo.pyo
   return judge_legacy(fs, site.cache_dir, site.name, module, cache.bytes, cache.whole, site.path);

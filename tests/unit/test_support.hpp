@@ -148,6 +148,11 @@ class FaultyFs final : public FsOps {
     if (int e = check(Op::stat, name)) return e;
     return real_fs().stat_follow(parent, name, out);
   }
+  int read_head(Handle parent, const char* name, char* buffer, std::size_t capacity,
+                std::size_t& got, FileStat& st) override {
+    if (int e = check(Op::read_file, name)) return e;
+    return real_fs().read_head(parent, name, buffer, capacity, got, st);
+  }
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max) override {
     if (int e = check(Op::read_file, name)) return e;
     return real_fs().read_file(parent, name, out, max);

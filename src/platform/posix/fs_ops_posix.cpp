@@ -185,6 +185,11 @@ class PosixFs final : public FsOps {
   int stat_with(Handle parent, const char* name, FileStat& out, int flags) {
     struct stat st;
     if (::fstatat(fd_of(parent), name, &st, flags) != 0) return errno;
+    fill(st, out);
+    return 0;
+  }
+
+  static void fill(const struct stat& st, FileStat& out) {
     out.type = type_from_mode(st.st_mode);
     out.size = st.st_size;
 #if defined(__APPLE__)
@@ -198,7 +203,26 @@ class PosixFs final : public FsOps {
     out.ctime_sec = st.st_ctim.tv_sec;
     out.ctime_nsec = st.st_ctim.tv_nsec;
 #endif
-    return 0;
+  }
+
+  int read_head(Handle parent, const char* name, char* buffer, std::size_t capacity,
+                std::size_t& got, FileStat& out) override {
+    got = 0;
+    int fd = ::openat(fd_of(parent), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return errno;
+    struct stat st;
+    int err = ::fstat(fd, &st) != 0 ? errno : (S_ISREG(st.st_mode) ? 0 : EINVAL);
+    if (err == 0) fill(st, out);
+    std::size_t want = std::min(capacity, static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)));
+    while (err == 0 && got < want) {
+      ssize_t n = ::read(fd, buffer + got, want - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) err = errno;
+      if (n <= 0) break;  // shrunk since the fstat: what was read is all there is
+      got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    return err;
   }
 
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {

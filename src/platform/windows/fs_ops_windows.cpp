@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <thread>
 
 #include "win32.hpp"
@@ -286,6 +287,19 @@ class WindowsFs final : public FsOps {
     unix_time(basic.LastWriteTime, out.mtime_sec, out.mtime_nsec);
     unix_time(basic.ChangeTime, out.ctime_sec, out.ctime_nsec);
     return 0;
+  }
+
+  int read_head(Handle parent, const char* name, char* buffer, std::size_t capacity,
+                std::size_t& got, FileStat& st) override {
+    got = 0;
+    if (int err = stat(parent, name, st)) return err;
+    if (st.type != EntryType::file) return st.type == EntryType::symlink ? ELOOP : EINVAL;
+    std::size_t want =
+        std::min(capacity, static_cast<std::size_t>(std::max<std::int64_t>(st.size, 0)));
+    return read_regular(parent, name, want, [&](const char* data, std::size_t n) {
+      std::memcpy(buffer + got, data, n);
+      got += n;
+    });
   }
 
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {
