@@ -14,14 +14,15 @@ _pycache_clean() {
   done
   case $prev in
     --scope) COMPREPLY=($(compgen -W "repo user all" -- "$cur")); return ;;
+    --verify) COMPREPLY=($(compgen -W "auto all none" -- "$cur")); return ;;
     --file|--pycache-prefix) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --exclude|--wait|-j|--jobs|--conflict-exit-code) return ;;
   esac
   local opts
   case $sub in
-    ""|clean) opts="-n --dry-run -v --verbose -q --quiet --json --strict --stray --stale-only --exclude --no-default-excludes -x --one-file-system --pycache-prefix -j --jobs -h --help"
+    ""|clean) opts="-n --dry-run -v --verbose -q --quiet --json --strict --stray --stale-only --verify --exclude --no-default-excludes -x --one-file-system --pycache-prefix -j --jobs -h --help"
        [ -z "$sub" ] && opts="$opts --version" ;;
-    check) opts="-v --verbose -q --quiet --json --exclude --no-default-excludes -x --one-file-system -j --jobs -h --help" ;;
+    check) opts="-v --verbose -q --quiet --json --verify --pycache-prefix --exclude --no-default-excludes -x --one-file-system -j --jobs -h --help" ;;
     lock) opts="--wait --file --conflict-exit-code -v -q --help --" ;;
     pytest-running) opts="--scope -v -q --json -h --help" ;;
     unless-pytest) opts="--scope --wait -v -q -h --help --" ;;

@@ -150,13 +150,14 @@ Command add_check_command(CLI::App& app) {
 Each cache is judged as CPython judges it on import (its own rules per
 version: int() of the double st_mtime, the 32-bit mask from 3.7, sources
 followed through links, the platform's source suffixes, a package directory
-before a legacy .pyc):
+before a legacy .pyc). With PYTHONPYCACHEPREFIX (or --pycache-prefix) the
+mirror there is judged too.
   ok                 trusted, and matches its source
   stale              CPython recompiles it: header mtime/size or checked hash differ,
                      or the header is unusable; dead weight
-  suspect            header matches but the source changed after the cache was written
-                     (its ctime is later than the cache's), or an unchecked-hash pyc does not
-                     match: CPython loads the OLD code
+  suspect            CPython loads it and its code differs from the source's (compiled),
+                     or, not compiled, the source's ctime is after the cache's; also an
+                     unchecked-hash pyc that does not match: CPython loads OLD code
   orphan             no source beside it (harmless inside __pycache__), or a legacy .pyc
                      that a source or package of its name shadows
   orphan-importable  a legacy foo.pyc whose foo.py is gone: `import foo` still loads it
@@ -164,11 +165,15 @@ before a legacy .pyc):
   corrupt            CPython would load it and fails: a truncated or garbled body behind a
                      valid header (the marshal stream is walked), or a sourceless legacy
                      pyc with no valid header
-pytest's assertion-rewrite caches (NAME.cpython-311-pytest-7.2.1.pyc) are judged the same way.
 
-Known false positives of `suspect`: a tree copied with timestamps preserved
-(cp -a, rsync -a, tar x: every file gets a new ctime, in copy order), and a
-chmod/chown/touch-less metadata change of the source after compiling.
+--verify: which trusted caches to prove by compiling the source with the
+cache's own python3.X (PATH, pyenv, uv, /usr/bin) and comparing code objects:
+  auto   those whose source shows a sign of change (ctime at or after the cache's)
+  all    every one: also finds what leaves no ctime trace (a copy, chmod -R, a
+         restore between CPython's read and its cache write); for CI
+  none   none; headers and ctimes alone, bodies not read: the fastest pass
+Where no interpreter of a version is found, its caches keep the header/ctime
+verdict, counted as unverified.
 
 Prints suspect, corrupt and orphan-importable caches (every non-ok one with -v)
 and a summary line on stdout. Exit status: 0 nothing suspect/corrupt/
@@ -176,6 +181,7 @@ orphan-importable, 1 otherwise (a CI or pre-commit gate), 2 usage error.
 
 Examples:
   pycache-clean check
+  pycache-clean check --verify all      in CI
   pycache-clean check -v src --json
   pycache-clean clean --stale-only      remove just the caches check would not call ok)");
   return Command{sub, [o] { return run(*o); }};

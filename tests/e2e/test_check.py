@@ -296,6 +296,8 @@ def test_check_walks_like_clean_and_bad_input(tmp_path):
     expect(run("check", tmp_path / "missing"), rc=1, err_has="No such file or directory")
     expect(run("check", "--bogus"), rc=2, err_has="--bogus")
     expect(run("clean", "--stale-only", "--dry-run", tmp_path), rc=2, err_has="--stale-only")
+    expect(run("check", "--verify", "some", tmp_path), rc=2, err_has="--verify 'some'")
+    expect(run("clean", "--verify", "all", tmp_path), rc=2, err_has="--verify applies to --stale-only")
 
 
 # --- Verification by compiling: the scenario matrix ------------------------
@@ -493,3 +495,22 @@ def test_pycache_prefix_mirror_is_judged_and_cleaned(tmp_path, exe):
     os.unlink(proj / "mod.py")
     r = expect(run("check", "-v", proj, env=with_prefix), rc=0)
     assert f"no mod.py in {proj}" in r.out, r.out
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_verify_all_agrees_on_the_interpreters_own_library(tmp_path, exe):
+    """Caches compileall writes (plain and -O) for four of the standard
+    library's packages: compiling each source again gives equal code, so
+    nothing is called suspect, whatever the version's code object layout."""
+    lib = py(exe, "import json, os; print(os.path.dirname(os.path.dirname(json.__file__)))", "/")
+    for package in ["json", "email", "asyncio", "collections"]:
+        shutil.copytree(os.path.join(lib, package), tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for flag in [[], ["-O"]]:
+        subprocess.run([exe, *flag, "-m", "compileall", "-q", str(tmp_path)], env=py_env(exe),
+                       check=True, capture_output=True)
+    count = len(glob.glob(str(tmp_path / "**/*.pyc"), recursive=True))
+    assert count > 50
+    r = expect(run("check", "--json", "--verify", "all", tmp_path, env=py_env(exe)), rc=0)
+    report = json.loads(r.out)
+    assert report["counts"]["ok"] == report["verified"] == count, r.out
