@@ -514,3 +514,40 @@ def test_verify_all_agrees_on_the_interpreters_own_library(tmp_path, exe):
     r = expect(run("check", "--json", "--verify", "all", tmp_path, env=py_env(exe)), rc=0)
     report = json.loads(r.out)
     assert report["counts"]["ok"] == report["verified"] == count, r.out
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_cp_p_restore_and_size_change_with_mtime_restored(tmp_path, exe):
+    """`cp -p` of a backup back over a source restores content and mtime
+    (a new ctime): the cache is right again, and compiling proves it. A size
+    change keeps no cache alive, whatever its mtime."""
+    src = tmp_path / "mod.py"
+    src.write_text("X = 'one'\n")
+    assert import_value(exe, "mod", tmp_path) == "one"
+    subprocess.run(["cp", "-p", str(src), str(tmp_path / "backup")], check=True)
+    same_second_rewrite(src, "X = 'two'\n")
+    time.sleep(0.01)
+    subprocess.run(["cp", "-p", str(tmp_path / "backup"), str(src)], check=True)
+    assert import_value(exe, "mod", tmp_path) == source_value(exe, src) == "one"
+    assert classes(tmp_path, exe, rc=0) == {}
+    st = os.stat(src)
+    src.write_text("X = 'three'\n")
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert classes(tmp_path, exe, rc=0) == {os.path.basename(cache_of(tmp_path)): "stale"}
+    assert import_value(exe, "mod", tmp_path) == "three"  # recompiled
+
+
+@pytest.mark.parametrize("exe", HASH_INTERPRETERS)
+def test_source_date_epoch_makes_checked_hash_pycs(tmp_path, exe):
+    """py_compile writes checked-hash pycs when SOURCE_DATE_EPOCH is set
+    (reproducible builds): a rewrite of any size or time makes them stale."""
+    src = tmp_path / "mod.py"
+    src.write_text("X = 'old'\n")
+    subprocess.run([exe, "-m", "py_compile", str(src)], check=True,
+                   env=py_env(exe, SOURCE_DATE_EPOCH="1"))
+    flags = int.from_bytes(open(cache_of(tmp_path), "rb").read()[4:8], "little")
+    assert flags == 3, flags  # hash-based, checked
+    expect(run("check", "--verify", "all", tmp_path, env=py_env(exe)), rc=0, out_has="1 ok")
+    same_second_rewrite(src, "X = 'new'\n")
+    assert classes(tmp_path, exe, rc=0) == {os.path.basename(cache_of(tmp_path)): "stale"}
+    assert import_value(exe, "mod", tmp_path) == "new"
