@@ -56,6 +56,9 @@ class FileLock {
   int write_record(const std::string& text);
   // The file's content (at most 4 KiB), or empty when it is not a record file.
   std::string read_record() const;
+  // The file's identity (device and inode; on Windows volume serial and file
+  // index): how nested users recognise the same lock file. 0 or errno.
+  int identity(std::uint64_t& device, std::uint64_t& inode) const;
   // Lets child processes inherit the lock (they then keep it alive as well).
   void set_inheritable(bool inheritable);
   // "a FIFO", "a socket", "a device" after open() refused one.

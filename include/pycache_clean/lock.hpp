@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ std::optional<HolderRecord> parse_holder_record(const std::string& text);
 // not name a live process on this host.
 std::string describe_holder(const std::optional<HolderRecord>& record);
 
+// Why `lock.open(path, how)` failed with `err`, said of the path: "is a FIFO,
+// not a regular file; refusing to open it".
+std::string lock_open_problem(const FileLock& lock, int err, const LockFileOpen& how);
+
 // Opens `lock` at `path` as `how` says, or throws Error(`exit_status`) naming
 // `what` ("lock file"), the path and why: a refused link, FIFO, socket,
 // device or directory is said as such.
@@ -36,6 +41,31 @@ void open_lock_file(FileLock& lock, const std::string& path, const LockFileOpen&
 // Sets `outside_repository` in that case.
 std::string default_lock_path(const std::string& name, bool& outside_repository);
 
+// How long and how visibly acquire_lock waits.
+struct LockWait {
+  double seconds = 30;  // 0: try once; negative: wait forever
+  bool quiet = false;   // no [WAIT]/[LOCK] lines
+  // Say the first [WAIT] line only after a second of waiting (for locks
+  // held only for moments).
+  bool quiet_first_second = false;
+  std::string path;                     // the lock file, as said in messages
+  std::function<std::string()> holder;  // who holds it, as said in messages
+};
+
+// Takes `lock` in `mode`, waiting blocked in the kernel's queue (so waiters
+// are served in turn) up to `wait.seconds`, with `[WAIT] waiting for HOLDER`
+// lines on the way and `[LOCK] got PATH after Ns` at the end. Returns 0,
+// EWOULDBLOCK (seconds 0), ETIMEDOUT, or errno.
+int acquire_lock(FileLock& lock, FileLock::Mode mode, const LockWait& wait);
+
+// This process as the holder of a lock while it runs `command`.
+HolderRecord this_holder(const std::vector<std::string>& command);
+
+// Throws Error(`status`) for a lock that could not be taken: `what` ("lock
+// file") at `path`, with a hint where the file system cannot lock.
+[[noreturn]] void throw_lock_error(const std::string& what, const std::string& path, int err,
+                                   int status);
+
 struct LockOptions {
   std::string file;          // lock file; empty: default_lock_path("pycache-clean.lock")
   double wait_seconds = 30;  // 0: try once; negative: wait forever
@@ -46,8 +76,9 @@ struct LockOptions {
 
 // Takes the exclusive lock, runs the command while holding it (the command
 // inherits the lock, like flock(1)), and returns its shell-style status; or
-// `conflict_exit_code` when the lock was not had within the wait. Throws Error
-// (exit 2) for a lock file that cannot be opened or locked.
+// `conflict_exit_code` when the lock was not had within the wait. When an
+// ancestor already holds the same file (held_by_ancestor), runs the command
+// at once. Throws Error (exit 2) for a lock file that cannot be opened or locked.
 int run_locked(const LockOptions& options);
 
 }  // namespace pycache_clean

@@ -40,6 +40,10 @@ long current_pid();
 bool process_exists(long pid);
 std::optional<std::uint64_t> process_start_time(long pid);
 
+// The parent of process `pid`, when known (Linux: /proc/PID/stat; Windows:
+// a process snapshot).
+std::optional<long> parent_process(long pid);
+
 std::string host_name();
 
 // Raises this process's soft limit on open files to its hard limit (once):

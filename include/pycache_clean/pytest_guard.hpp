@@ -1,14 +1,54 @@
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <pycache_clean/file_lock.hpp>
+#include <pycache_clean/held_locks.hpp>
 #include <pycache_clean/pytest_probe.hpp>
 
 namespace pycache_clean {
 
 // `pid 123 (python3 -m pytest)`, naming the first run of `probe`.
 std::string describe_pytest_runs(const PytestProbe& probe);
+
+// The pytest marker as a reader-writer lock: test runs hold it shared for
+// their whole life, a fixer run by unless-pytest holds it exclusively for the
+// whole of its command. Both take it through a queue lock beside it
+// (`pycache-clean-pytest.queue`), held exclusively only while waiting: once a
+// fixer waits, new test runs queue behind it, and a test run that waits is
+// next once the fixer is done; a steady stream of either kind cannot starve
+// the other (flock(2) alone lets new readers pass a waiting writer).
+class PytestMarker {
+ public:
+  // Opens (creating) the marker at pytest_marker_path() and its queue, never
+  // following a link nor blocking on a FIFO. 0 or errno, as FileLock::open.
+  int open();
+  const std::string& path() const { return m_path; }
+  // Why open() failed: "PATH: is a FIFO, not a regular file; ...".
+  const std::string& open_problem() const { return m_problem; }
+  // An entry of $PYCACHE_CLEAN_LOCKS naming the marker, held by an ancestor.
+  std::optional<HeldLock> held_by_ancestor() const {
+    return pycache_clean::held_by_ancestor(m_marker);
+  }
+  // Takes the marker in `mode` through the queue, waiting up to
+  // `wait_seconds` (0: not at all; negative: for ever) with [WAIT] lines that
+  // name `holder()`. Returns 0, EWOULDBLOCK, ETIMEDOUT or errno.
+  int take(FileLock::Mode mode, double wait_seconds, bool quiet,
+           const std::function<std::string()>& holder);
+  void release();
+  // The exclusive holder's record (a fixer run by unless-pytest), described.
+  std::string fixer() const;
+  FileLock& marker() { return m_marker; }
+
+ private:
+  std::string m_path;
+  std::string m_problem;
+  FileLock m_marker;
+  FileLock m_queue;
+};
 
 struct UnlessPytestOptions {
   PytestScope scope = PytestScope::repo;
@@ -17,15 +57,36 @@ struct UnlessPytestOptions {
   std::vector<std::string> command;
 };
 
-// Runs the command (status passed through) only when no pytest run is in
-// progress; otherwise says `[SKIP] pytest is running (pid N): not running CMD`
-// and returns 0, so a pre-commit hook skips rather than fails.
-int run_unless_pytest(const UnlessPytestOptions& options);
+struct UnlessPytestOutcome {
+  bool skipped = false;
+  std::string reason;  // when skipped: what runs ("pytest is running (pid N (pytest))")
+  int status = 0;      // the command's shell-style status when it ran
+};
 
-// Runs `command` (default `python3 -m pytest`) as a test run: holds the shared
-// marker lock for its whole life (the command inherits it), with
-// PYTHONDONTWRITEBYTECODE=1 and PYTEST_RUNNING=1 in its environment. Returns
-// its shell-style status. Throws Error when the marker cannot be taken.
-int run_test_command(std::vector<std::string> command);
+// Runs the command holding the marker exclusively, only when no test run
+// holds it and the process table shows no pytest run; the decision and the
+// run are one step (no test run that takes part can start in between).
+// Otherwise skips, after waiting up to `wait_seconds` in the marker's queue.
+UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options);
+
+struct TestRunOptions {
+  std::vector<std::string> command;  // empty: python3 -m pytest
+  double wait_seconds = 120;         // for a fixer holding the marker; < 0: for ever
+  bool quiet = false;
+  // Called once the marker is held, before the command (the sweep).
+  std::function<void()> prepare;
+};
+
+struct TestRunOutcome {
+  bool timed_out = false;  // a fixer held the marker longer than the wait
+  std::string fixer;       // who, when timed out
+  int status = 0;          // the command's shell-style status
+};
+
+// Runs `command` as a test run: holds the marker shared for its whole life
+// (the command inherits it, and learns so through $PYCACHE_CLEAN_LOCKS),
+// with PYTHONDONTWRITEBYTECODE=1 and PYTEST_RUNNING=1 in its environment.
+// Throws Error when the marker cannot be opened or locked.
+TestRunOutcome run_test_command(const TestRunOptions& options);
 
 }  // namespace pycache_clean

@@ -1,4 +1,8 @@
-// `pycache-clean test -- [CMD]`: sweep the repository, then run_test_command().
+// `pycache-clean test -- [CMD]`: take the marker, sweep, run_test_command().
+#include <spdlog/spdlog.h>
+
+#include <pycache_clean/command_line.hpp>
+#include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/pytest_guard.hpp>
 #include "command.hpp"
@@ -10,18 +14,29 @@ namespace {
 struct Options {
   CommonOptions common;
   bool no_clean = false;
+  std::string wait = "120";
   std::vector<std::string> command;
 };
 
 int run(const Options& o) {
   start_command(o.common);
-  if (!o.no_clean) {
-    auto dirs = find_git_dirs(".");
-    SweepOptions options;
-    sweep_and_report({dirs && !dirs->worktree.empty() ? dirs->worktree : "."}, options, o.common,
-                     false);
+  TestRunOptions options;
+  options.command = o.command;
+  options.wait_seconds = parse_wait_seconds(o.wait);
+  options.quiet = o.common.quiet;
+  if (!o.no_clean)
+    options.prepare = [&o] {
+      auto dirs = find_git_dirs(".");
+      sweep_and_report({dirs && !dirs->worktree.empty() ? dirs->worktree : "."}, SweepOptions{},
+                       o.common, false);
+    };
+  TestRunOutcome outcome = run_test_command(options);
+  if (outcome.timed_out) {
+    spdlog::error("gave up after {}s waiting for {} to finish; tests not run: {}", o.wait,
+                  outcome.fixer, o.command.empty() ? "python3 -m pytest" : join_command(o.command));
+    return k_exit_lock_timeout;
   }
-  return run_test_command(o.command);
+  return outcome.status;
 }
 
 }  // namespace
@@ -31,15 +46,23 @@ Command add_test_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "test", "Clear caches, then run the tests without writing new ones, marked as running");
   sub->add_flag("--no-clean", o->no_clean, "Do not sweep before running");
+  sub->add_option("--wait", o->wait,
+                  "Wait up to SECS (-1 or inf: for ever) for a fixer that unless-pytest runs "
+                  "(default 120)")
+      ->type_name("SECS");
   sub->add_option("CMD", o->command, "The test command (default: python3 -m pytest), after --")
       ->type_name("");
   add_common_options(*sub, o->common, false);
-  sub->footer(R"(Sweeps the current repository's worktree (or the current directory outside a
-repository) as `clean` does, then runs CMD with PYTHONDONTWRITEBYTECODE=1 and
-PYTEST_RUNNING=1 while holding a shared marker lock
-(<git common dir>/pycache-clean-pytest.lock) that `pytest-running` and
-`unless-pytest` see from any process. Signals are passed on; the exit status
-is CMD's (128+N for signal N, 127 not found).
+  sub->footer(R"(Takes the pytest marker lock (<git common dir>/pycache-clean-pytest.lock)
+shared, waiting while a fixer run by `unless-pytest` holds it (`[WAIT] waiting
+for pid N (ruff check --fix)`); sweeps the current repository's worktree (or
+the current directory outside a repository) as `clean` does; then runs CMD
+with PYTHONDONTWRITEBYTECODE=1 and PYTEST_RUNNING=1, holding the marker for
+its whole life, so that `pytest-running` and `unless-pytest` see it from any
+process and no fixer starts until it ends. Started by a process that holds the
+marker already (a fixer's command, another test run), it runs at once.
+Signals are passed on; the exit status is CMD's (128+N for signal N, 127 not
+found), or 75 when the fixer held the marker past --wait.
 
 Examples:
   pycache-clean test

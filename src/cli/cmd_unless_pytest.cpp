@@ -1,4 +1,7 @@
-// `pycache-clean unless-pytest -- CMD`: options -> run_unless_pytest().
+// `pycache-clean unless-pytest -- CMD`: options -> run_unless_pytest() -> words.
+#include <fmt/format.h>
+
+#include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/pytest_guard.hpp>
@@ -12,6 +15,7 @@ struct Options {
   CommonOptions common;
   std::string scope = "repo";
   std::string wait = "0";
+  int skip_exit_code = 0;
   std::vector<std::string> command;
 };
 
@@ -27,7 +31,13 @@ int run(const Options& o) {
   options.wait_seconds = parse_wait_seconds(o.wait);
   options.quiet = o.common.quiet;
   options.command = o.command;
-  return run_unless_pytest(options);
+  UnlessPytestOutcome outcome = run_unless_pytest(options);
+  if (!outcome.skipped) return outcome.status;
+  // On stdout: a pre-commit hook's output is shown when it fails or with
+  // `verbose: true`; a skipped fixer must not pass unseen.
+  if (!o.common.quiet)
+    print_line(fmt::format("[SKIP] {}: not running {}", outcome.reason, join_command(o.command)));
+  return o.skip_exit_code;
 }
 
 }  // namespace
@@ -40,15 +50,25 @@ Command add_unless_pytest_command(CLI::App& app) {
   sub->add_option("--wait", o->wait,
                   "Instead of skipping, wait up to SECS (-1 or inf: for ever) for the run to end")
       ->type_name("SECS");
+  sub->add_option("--skip-exit-code", o->skip_exit_code,
+                  "Exit with N when skipping (default 0; 1 fails a pre-commit hook instead of "
+                  "committing unfixed code)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 255));
   sub->add_option("CMD", o->command, "The command and its arguments, after --")->type_name("");
   add_common_options(*sub, o->common, false);
-  sub->footer(R"(While tests run, prints `[SKIP] pytest is running (pid N): not running CMD` on
-stderr and exits 0; otherwise runs CMD and exits with its status. Detection as
-in `pycache-clean pytest-running`.
+  sub->footer(R"(Runs CMD holding the pytest marker lock exclusively, so that no test run
+started through `pycache-clean test` or the pytest plugin can begin until CMD
+ends; deciding and running are one step. While tests run (they hold the
+marker, or the process table shows pytest), prints `[SKIP] pytest is running
+(pid N ...): not running CMD` on stdout and exits 0 (or --skip-exit-code);
+with --wait, queues for the marker instead and runs CMD once the tests are
+done. Detection as in `pycache-clean pytest-running`.
 
 Examples: (a pre-commit `entry:`)
   pycache-clean unless-pytest -- ruff check --fix
-  pycache-clean unless-pytest --wait 600 -- ruff format)");
+  pycache-clean unless-pytest --wait 600 -- ruff format
+  pycache-clean unless-pytest --skip-exit-code 1 -- black .)");
   return Command{sub, [o] { return run(*o); }};
 }
 

@@ -21,6 +21,7 @@
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/git_dir.hpp>
+#include <pycache_clean/held_locks.hpp>
 #include <pycache_clean/process.hpp>
 
 namespace pycache_clean {
@@ -89,20 +90,20 @@ std::string describe_holder(const std::optional<HolderRecord>& record) {
   return out;
 }
 
+std::string lock_open_problem(const FileLock& lock, int err, const LockFileOpen& how) {
+  if (err == ELOOP && !how.follow_links)
+    return "is a symbolic link; refusing to follow it (remove it, or name a file with --file)";
+  if (err == k_err_not_lockable)
+    return fmt::format("is {}, not a regular file; refusing to open it", lock.refused_kind());
+  if (err == EISDIR) return "is a directory, not a regular file";
+  return errno_text(err);
+}
+
 void open_lock_file(FileLock& lock, const std::string& path, const LockFileOpen& how,
                     const char* what, int exit_status) {
   int err = lock.open(path, how);
   if (err == 0) return;
-  std::string why;
-  if (err == ELOOP && !how.follow_links)
-    why = "is a symbolic link; refusing to follow it (remove it, or name a file with --file)";
-  else if (err == k_err_not_lockable)
-    why = fmt::format("is {}, not a regular file; refusing to open it", lock.refused_kind());
-  else if (err == EISDIR)
-    why = "is a directory, not a regular file";
-  else
-    why = errno_text(err);
-  throw Error(fmt::format("{} {}: {}", what, path, why), exit_status);
+  throw Error(fmt::format("{} {}: {}", what, path, lock_open_problem(lock, err, how)), exit_status);
 }
 
 std::string default_lock_path(const std::string& name, bool& outside_repository) {
@@ -110,6 +111,64 @@ std::string default_lock_path(const std::string& name, bool& outside_repository)
   outside_repository = !dirs;
   if (dirs) return dirs->common_dir + "/" + name;
   return "." + name;
+}
+
+int acquire_lock(FileLock& lock, FileLock::Mode mode, const LockWait& wait) {
+  auto start = Clock::now();
+  int err = lock.try_lock(mode);
+  if (err != EWOULDBLOCK || wait.seconds == 0) return err;
+  bool forever = wait.seconds < 0;
+  auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(forever ? 0 : wait.seconds));
+  auto holder = [&] { return wait.holder ? wait.holder() : std::string("its holder"); };
+  bool said = false;
+  auto say = [&] {
+    if (!wait.quiet) spdlog::info("[WAIT] waiting for {}, which holds {}", holder(), wait.path);
+    said = true;
+  };
+  if (!wait.quiet_first_second) say();
+  long announced = 0;
+  for (;;) {
+    auto now = Clock::now();
+    if (!forever && now >= deadline) return ETIMEDOUT;
+    auto tick = std::chrono::milliseconds(1000);
+    if (!forever)
+      tick = std::min(tick, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+                                std::chrono::milliseconds(1));
+    err = lock.lock(mode, tick);
+    if (err != ETIMEDOUT) break;
+    long elapsed = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count());
+    if (!said) {
+      say();
+    } else if (!wait.quiet && elapsed > announced && is_announce_second(elapsed)) {
+      announced = elapsed;
+      spdlog::info("[WAIT] waiting for {} ... {}s", holder(), elapsed);
+    }
+  }
+  if (err == 0 && said && !wait.quiet)
+    spdlog::info("[LOCK] got {} after {:.1f}s", wait.path,
+                 std::chrono::duration<double>(Clock::now() - start).count());
+  return err;
+}
+
+HolderRecord this_holder(const std::vector<std::string>& command) {
+  HolderRecord me;
+  me.pid = current_pid();
+  me.host = host_name();
+  me.start_ticks = process_start_time(me.pid).value_or(0);
+  me.since = static_cast<std::int64_t>(std::time(nullptr));
+  me.command = join_command(command);
+  return me;
+}
+
+void throw_lock_error(const std::string& what, const std::string& path, int err, int status) {
+  if (is_lock_unsupported(err))
+    throw Error(fmt::format("{} {}: this file system does not support locks ({}); "
+                            "use --file to put the lock elsewhere",
+                            what, path, errno_text(err)),
+                status);
+  throw Error(fmt::format("{} {}: {}", what, path, errno_text(err)), status);
 }
 
 int run_locked(const LockOptions& options) {
@@ -124,70 +183,30 @@ int run_locked(const LockOptions& options) {
   how.follow_links = how.allow_directory = !options.file.empty();  // typed: as flock(1)
   open_lock_file(lock, path, how, "lock file", k_exit_usage);
 
-  auto start = Clock::now();
-  int err = lock.try_lock(FileLock::Mode::exclusive);
-  bool waited = false;
-  if (err == EWOULDBLOCK) {
-    waited = true;
-    bool forever = options.wait_seconds < 0;
-    auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(forever ? 0 : options.wait_seconds));
-    if (!options.quiet && options.wait_seconds != 0)
-      spdlog::info("[WAIT] waiting for {}, which holds {}",
-                   describe_holder(parse_holder_record(lock.read_record())), path);
-    long announced = 0;
-    for (;;) {
-      auto now = Clock::now();
-      if (!forever && now >= deadline) {
-        err = ETIMEDOUT;
-        break;
-      }
-      auto tick = std::chrono::milliseconds(1000);
-      if (!forever)
-        tick =
-            std::min(tick, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
-                               std::chrono::milliseconds(1));
-      err = lock.lock(FileLock::Mode::exclusive, tick);
-      if (err != ETIMEDOUT) break;
-      long elapsed = static_cast<long>(
-          std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count());
-      if (!options.quiet && elapsed > announced && is_announce_second(elapsed)) {
-        announced = elapsed;
-        spdlog::info("[WAIT] waiting for {} ... {}s",
-                     describe_holder(parse_holder_record(lock.read_record())), elapsed);
-      }
-    }
+  if (auto held = held_by_ancestor(lock)) {
+    // Our own ancestor holds it for us (a git hook around a hook that locks too).
+    spdlog::debug("{} is held by ancestor pid {}: running at once", path, held->pid);
+    ChildResult child = run_child(options.command);
+    log_spawn_error(options.command, child);
+    return child.status;
   }
-  if (err == ETIMEDOUT) {
+  LockWait wait;
+  wait.seconds = options.wait_seconds;
+  wait.quiet = options.quiet;
+  wait.path = path;
+  wait.holder = [&] { return describe_holder(parse_holder_record(lock.read_record())); };
+  int err = acquire_lock(lock, FileLock::Mode::exclusive, wait);
+  if (err == ETIMEDOUT || (err == EWOULDBLOCK && options.wait_seconds == 0)) {
     spdlog::error("gave up after {}s waiting for {} to release {}; not running: {}",
-                  options.wait_seconds, describe_holder(parse_holder_record(lock.read_record())),
-                  path, join_command(options.command));
+                  options.wait_seconds, wait.holder(), path, join_command(options.command));
     return options.conflict_exit_code;
   }
-  if (err != 0) {
-    if (is_lock_unsupported(err))
-      throw Error(fmt::format("lock file {}: this file system does not support locks ({}); "
-                              "use --file to put the lock elsewhere",
-                              path, errno_text(err)),
-                  k_exit_usage);
-    throw Error(fmt::format("lock file {}: {}", path, errno_text(err)), k_exit_usage);
-  }
-  if (waited && !options.quiet) {
-    double secs = std::chrono::duration<double>(Clock::now() - start).count();
-    spdlog::info("[LOCK] got {} after {:.1f}s", path, secs);
-  }
+  if (err != 0) throw_lock_error("lock file", path, err, k_exit_usage);
 
-  HolderRecord me;
-  me.pid = current_pid();
-  me.host = host_name();
-  me.start_ticks = process_start_time(me.pid).value_or(0);
-  me.since = static_cast<std::int64_t>(std::time(nullptr));
-  me.command = join_command(options.command);
-  lock.write_record(format_holder_record(me));  // best effort: a read-only lock file still locks
+  lock.write_record(format_holder_record(this_holder(options.command)));  // best effort
   lock.set_inheritable(true);
-
-  ChildResult child = run_child(options.command);
-
+  ChildResult child =
+      run_child(options.command, pass_down(lock, FileLock::Mode::exclusive, current_pid()));
   lock.write_record("");  // only the signature stays: nobody holds it
   lock.unlock();
   log_spawn_error(options.command, child);

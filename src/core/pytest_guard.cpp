@@ -1,8 +1,16 @@
-// `unless-pytest` and `test`: the two halves of keeping auto-fixers away from
-// running tests. A hook that merely exits 0 cannot stop the next hook, so
-// unless-pytest wraps the fixer itself; `test` marks a run with a shared
-// kernel lock that probe_pytest can see from any process, and keeps the run
-// from writing bytecode that a concurrent fixer could make stale.
+// `unless-pytest` and `test`: fixers and test runs never overlap.
+//
+// A reader-writer lock on the pytest marker: every test run holds it shared
+// for its whole life, and a fixer started by unless-pytest holds it
+// exclusively while it runs. Deciding and running are one step: once
+// unless-pytest has the marker, no test run that takes part can start until
+// the fixer is done (it waits in the kernel's queue instead), and a fixer
+// never starts while one runs. Runs that hold no marker (a plain `pytest` in
+// another terminal) are still seen through the process table, checked while
+// the marker is held. Both sides queue through a second lock so that neither
+// can starve the other; an ancestor's hold (a fixer's command that runs
+// tests, a test that runs a fixer) is recognised through
+// $PYCACHE_CLEAN_LOCKS, so nesting never waits for itself.
 #include <pycache_clean/pytest_guard.hpp>
 
 #include <cerrno>
@@ -15,11 +23,37 @@
 #include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/file_lock.hpp>
 #include <pycache_clean/lock.hpp>
 #include <pycache_clean/process.hpp>
 
 namespace pycache_clean {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The queue lock beside the marker: `x-pytest.lock` -> `x-pytest.queue`.
+std::string queue_path_of(const std::string& marker) {
+  const std::string suffix = ".lock";
+  if (marker.size() > suffix.size() &&
+      marker.compare(marker.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return marker.substr(0, marker.size() - suffix.size()) + ".queue";
+  return marker + ".queue";
+}
+
+double seconds_left(Clock::time_point start, double wait_seconds) {
+  if (wait_seconds <= 0) return wait_seconds;
+  double used = std::chrono::duration<double>(Clock::now() - start).count();
+  return std::max(wait_seconds - used, 0.001);
+}
+
+ChildResult run_logged(const std::vector<std::string>& command, const EnvChanges& env = {}) {
+  ChildResult child = run_child(command, env);
+  log_spawn_error(command, child);
+  return child;
+}
+
+}  // namespace
 
 std::string describe_pytest_runs(const PytestProbe& probe) {
   if (probe.runs.empty()) return "no pytest run";
@@ -29,46 +63,117 @@ std::string describe_pytest_runs(const PytestProbe& probe) {
   return out;
 }
 
-int run_unless_pytest(const UnlessPytestOptions& options) {
-  using Clock = std::chrono::steady_clock;
-  PytestProbe probe = probe_pytest(options.scope);
-  if (probe.running && options.wait_seconds != 0) {
-    auto start = Clock::now();
-    auto pause = std::chrono::milliseconds(100);
-    if (!options.quiet)
-      spdlog::info("[WAIT] pytest is running ({}): waiting to run {}", describe_pytest_runs(probe),
-                   join_command(options.command));
-    while (probe.running) {
-      double waited = std::chrono::duration<double>(Clock::now() - start).count();
-      if (options.wait_seconds > 0 && waited >= options.wait_seconds) break;
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::milliseconds(1000));  // back off
-      probe = probe_pytest(options.scope);
+int PytestMarker::open() {
+  m_path = pytest_marker_path();
+  std::string queue = queue_path_of(m_path);
+  for (auto [lock, path] : {std::pair{&m_marker, &m_path}, std::pair{&m_queue, &queue}}) {
+    if (int err = lock->open(*path, LockFileOpen{})) {
+      m_problem = *path + ": " + lock_open_problem(*lock, err, LockFileOpen{});
+      return err;
     }
   }
-  if (probe.running) {
-    if (!options.quiet)
-      spdlog::info("[SKIP] pytest is running ({}): not running {}", describe_pytest_runs(probe),
-                   join_command(options.command));
-    return k_exit_ok;
-  }
-  ChildResult child = run_child(options.command);
-  log_spawn_error(options.command, child);
-  return child.status;
+  return 0;
 }
 
-int run_test_command(std::vector<std::string> command) {
+int PytestMarker::take(FileLock::Mode mode, double wait_seconds, bool quiet,
+                       const std::function<std::string()>& holder) {
+  auto start = Clock::now();
+  LockWait wait;
+  wait.quiet = quiet;
+  wait.holder = holder;
+  // The queue is held for moments by every arrival, for longer only by one
+  // that waits for the marker: no line for the moments.
+  wait.seconds = wait_seconds;
+  wait.quiet_first_second = true;
+  wait.path = m_path;
+  int err = acquire_lock(m_queue, FileLock::Mode::exclusive, wait);
+  if (err != 0) return err;
+  wait.seconds = seconds_left(start, wait_seconds);
+  wait.quiet_first_second = false;
+  err = acquire_lock(m_marker, mode, wait);
+  m_queue.unlock();
+  return err;
+}
+
+void PytestMarker::release() {
+  m_marker.write_record("");
+  m_marker.unlock();
+}
+
+std::string PytestMarker::fixer() const {
+  return describe_holder(parse_holder_record(m_marker.read_record()));
+}
+
+UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
+  std::string what = join_command(options.command);
+  PytestMarker marker;
+  int err = marker.open();
+  if (err != 0) {
+    // A FIFO or link planted at the marker path: the process table decides alone.
+    spdlog::warn("pytest marker {}: ignored, only the process table counts", marker.open_problem());
+    PytestProbe probe = probe_pytest(options.scope);
+    if (probe.running) return {true, "pytest is running (" + describe_pytest_runs(probe) + ")", 0};
+    return {false, "", run_logged(options.command).status};
+  }
+  if (auto held = marker.held_by_ancestor()) {
+    if (!held->exclusive)  // we run inside a test run: it is the pytest that runs
+      return {true, fmt::format("pytest is running (pid {}, which started this)", held->pid), 0};
+    spdlog::debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
+    return {false, "", run_logged(options.command).status};
+  }
+  auto start = Clock::now();
+  auto pause = std::chrono::milliseconds(100);
+  for (;;) {
+    PytestProbe seen;  // the test runs seen while waiting, for the messages
+    auto holder = [&] {
+      seen = probe_pytest(options.scope);
+      return seen.runs.empty() ? std::string("a test run") : describe_pytest_runs(seen);
+    };
+    err = marker.take(FileLock::Mode::exclusive, seconds_left(start, options.wait_seconds),
+                      options.quiet, holder);
+    if (err == EWOULDBLOCK || err == ETIMEDOUT)
+      return {true, "pytest is running (" + holder() + ")", 0};
+    if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
+    // No run that takes part can start now; one that does not may already run.
+    PytestProbe probe = probe_pytest(options.scope);
+    if (!probe.running) break;
+    marker.release();
+    double left = seconds_left(start, options.wait_seconds);
+    if (options.wait_seconds == 0 || (options.wait_seconds > 0 && left <= 0.001))
+      return {true, "pytest is running (" + describe_pytest_runs(probe) + ")", 0};
+    if (!options.quiet && pause == std::chrono::milliseconds(100))
+      spdlog::info("[WAIT] pytest is running ({}): waiting to run {}", describe_pytest_runs(probe),
+                   what);
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));  // back off
+  }
+  marker.marker().write_record(format_holder_record(this_holder(options.command)));
+  ChildResult child = run_logged(
+      options.command, pass_down(marker.marker(), FileLock::Mode::exclusive, current_pid()));
+  marker.release();
+  return {false, "", child.status};
+}
+
+TestRunOutcome run_test_command(const TestRunOptions& options) {
+  std::vector<std::string> command = options.command;
   if (command.empty()) command = {"python3", "-m", "pytest"};
-  std::string marker_path = pytest_marker_path();
-  FileLock marker;
-  open_lock_file(marker, marker_path, LockFileOpen{}, "marker lock", k_exit_failure);
-  if (int err = marker.lock(FileLock::Mode::shared, std::chrono::milliseconds(10000)))
-    throw Error(fmt::format("marker lock {}: {}", marker_path, errno_text(err)));
-  marker.set_inheritable(true);  // pytest and its xdist workers keep the mark alive
-  ChildResult child =
-      run_child(command, {{"PYTHONDONTWRITEBYTECODE", "1"}, {"PYTEST_RUNNING", "1"}});
-  log_spawn_error(command, child);
-  return child.status;
+  PytestMarker marker;
+  if (marker.open() != 0) throw Error("marker lock " + marker.open_problem(), k_exit_failure);
+  EnvChanges env = {{"PYTHONDONTWRITEBYTECODE", "1"}, {"PYTEST_RUNNING", "1"}};
+  if (auto held = marker.held_by_ancestor()) {
+    // Inside a test run already, or inside the fixer that holds it: never wait for ourselves.
+    spdlog::debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
+  } else {
+    int err = marker.take(FileLock::Mode::shared, options.wait_seconds, options.quiet,
+                          [&] { return marker.fixer(); });
+    if (err == ETIMEDOUT || err == EWOULDBLOCK) return {true, marker.fixer(), 0};
+    if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
+    marker.marker().set_inheritable(true);  // pytest and its xdist workers keep the mark alive
+    for (auto& e : pass_down(marker.marker(), FileLock::Mode::shared, current_pid()))
+      env.push_back(e);
+  }
+  if (options.prepare) options.prepare();
+  return {false, "", run_logged(command, env).status};
 }
 
 }  // namespace pycache_clean

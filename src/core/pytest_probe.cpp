@@ -177,9 +177,15 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
     how.create = false;
     int err = marker.open(path, how);
     if (err == 0) {
+      // Held: by test runs (shared) if a shared lock can join them, else by
+      // a fixer that unless-pytest runs (exclusive), which is no test run.
       err = marker.try_lock(FileLock::Mode::exclusive);
-      marker_held = err == EWOULDBLOCK;
-      if (err == 0) marker.unlock();
+      if (err == EWOULDBLOCK) {
+        marker_held = marker.try_lock(FileLock::Mode::shared) == 0;
+        if (marker_held) marker.unlock();
+      } else if (err == 0) {
+        marker.unlock();
+      }
     } else if (err != ENOENT) {
       probe.marker_problem =
           path + (err == ELOOP                ? " is a symbolic link"

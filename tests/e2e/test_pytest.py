@@ -178,8 +178,8 @@ def test_environment_evidence(repo):
 def test_unless_pytest_skips_while_tests_run(repo, background):
     b = background(["/usr/bin/pytest", "-q", "-p", "no:cacheprovider"], repo)
     r = expect(run("unless-pytest", "--", "touch", "x", cwd=repo, env=env()), rc=0,
-               err_has=f"[SKIP] pytest is running (pid {b.proc.pid}")
-    assert "not running touch x" in r.err
+               out_has=f"[SKIP] pytest is running (pid {b.proc.pid}")
+    assert "not running touch x" in r.out
     assert not (repo / "x").exists()
     b.stop()
     expect(run("unless-pytest", "--", "touch", "x", cwd=repo, env=env()))

@@ -181,6 +181,14 @@ std::string FileLock::read_record() const {
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
 }
 
+int FileLock::identity(std::uint64_t& device, std::uint64_t& inode) const {
+  struct stat st;
+  if (m_fd < 0 || ::fstat(fd_of(m_fd), &st) != 0) return m_fd < 0 ? EBADF : errno;
+  device = static_cast<std::uint64_t>(st.st_dev);
+  inode = static_cast<std::uint64_t>(st.st_ino);
+  return 0;
+}
+
 void FileLock::set_inheritable(bool inheritable) {
   int flags = ::fcntl(fd_of(m_fd), F_GETFD);
   if (flags < 0) return;

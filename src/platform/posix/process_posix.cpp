@@ -213,23 +213,40 @@ bool process_exists(long pid) {
   return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 
-std::optional<std::uint64_t> process_start_time(long pid) {
+namespace {
+
+// Field `n` (3 or later) of /proc/PID/stat, as a number.
+std::optional<std::uint64_t> proc_stat_field(long pid, int n) {
 #if defined(__linux__)
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
   if (!std::getline(in, line)) return std::nullopt;
   // Field 2 (comm) may hold spaces and parentheses: fields resume after the last ')'.
   auto close = line.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
+  if (close == std::string::npos || close + 2 > line.size()) return std::nullopt;
   std::istringstream fields(line.substr(close + 2));
   std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) return std::stoull(field);
+  for (int i = 3; i <= n && fields >> field; ++i) {
+    if (i == n) return std::strtoull(field.c_str(), nullptr, 10);
   }
 #else
   (void)pid;
+  (void)n;
 #endif
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> process_start_time(long pid) {
+  return proc_stat_field(pid, 22);
+}
+
+std::optional<long> parent_process(long pid) {
+  if (pid == current_pid()) return static_cast<long>(::getppid());
+  auto ppid = proc_stat_field(pid, 4);
+  if (!ppid) return std::nullopt;
+  return static_cast<long>(*ppid);
 }
 
 std::string host_name() {

@@ -178,6 +178,16 @@ std::string FileLock::read_record() const {
   return std::string(buf, got);
 }
 
+int FileLock::identity(std::uint64_t& device, std::uint64_t& inode) const {
+  BY_HANDLE_FILE_INFORMATION info{};
+  if (m_fd < 0) return EBADF;
+  if (!GetFileInformationByHandle(handle_of(m_fd), &info))
+    return win::errno_from_win32(GetLastError());
+  device = info.dwVolumeSerialNumber;
+  inode = (static_cast<std::uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
+  return 0;
+}
+
 void FileLock::set_inheritable(bool inheritable) {
   SetHandleInformation(handle_of(m_fd), HANDLE_FLAG_INHERIT, inheritable ? HANDLE_FLAG_INHERIT : 0);
 }

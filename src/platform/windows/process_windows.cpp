@@ -26,6 +26,7 @@
 #include "win32.hpp"
 
 #include <shellapi.h>
+#include <tlhelp32.h>
 
 namespace pycache_clean {
 
@@ -295,6 +296,20 @@ std::optional<std::uint64_t> process_start_time(long pid) {
   CloseHandle(h);
   if (!ok) return std::nullopt;
   return (static_cast<std::uint64_t>(created.dwHighDateTime) << 32) | created.dwLowDateTime;
+}
+
+std::optional<long> parent_process(long pid) {
+  HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snapshot == INVALID_HANDLE_VALUE) return std::nullopt;
+  PROCESSENTRY32W entry{};
+  entry.dwSize = sizeof entry;
+  std::optional<long> parent;
+  for (BOOL more = Process32FirstW(snapshot, &entry); more && !parent;
+       more = Process32NextW(snapshot, &entry))
+    if (static_cast<long>(entry.th32ProcessID) == pid)
+      parent = static_cast<long>(entry.th32ParentProcessID);
+  CloseHandle(snapshot);
+  return parent;
 }
 
 std::string host_name() {
