@@ -89,4 +89,17 @@ struct TestRunOutcome {
 // Throws Error when the marker cannot be opened or locked.
 TestRunOutcome run_test_command(const TestRunOptions& options);
 
+struct SessionHold {
+  bool timed_out = false;  // a fixer held the marker longer than the wait
+  std::string fixer;       // who, when timed out
+  // For $PYCACHE_CLEAN_LOCKS in the holder's environment: the marker, held
+  // shared on behalf of process `holder`. Empty when an ancestor holds it.
+  std::string token;
+};
+
+// For the pytest plugin: takes `marker` shared on behalf of process `holder`
+// (the pytest that asked), as `test` would, and keeps it until `marker` is
+// destroyed. Throws Error when the marker cannot be opened or locked.
+SessionHold hold_marker_for(PytestMarker& marker, long holder, double wait_seconds, bool quiet);
+
 }  // namespace pycache_clean

@@ -110,6 +110,7 @@ int run(int argc, char** argv) {
   commands.push_back(add_pytest_running_command(app));
   commands.push_back(add_unless_pytest_command(app));
   commands.push_back(add_test_command(app));
+  commands.push_back(add_pytest_session_command(app));
   commands.push_back(add_check_command(app));
 
   // No subcommand named: run `clean` with all the arguments.

@@ -74,6 +74,7 @@ Command add_lock_command(CLI::App& app);
 Command add_pytest_running_command(CLI::App& app);
 Command add_unless_pytest_command(CLI::App& app);
 Command add_test_command(CLI::App& app);
+Command add_pytest_session_command(CLI::App& app);
 Command add_check_command(CLI::App& app);
 
 // Runs the sweep over `roots` and prints its report as `clean` does (text,

@@ -176,4 +176,20 @@ TestRunOutcome run_test_command(const TestRunOptions& options) {
   return {false, "", run_logged(command, env).status};
 }
 
+SessionHold hold_marker_for(PytestMarker& marker, long holder, double wait_seconds, bool quiet) {
+  if (marker.open() != 0) throw Error("marker lock " + marker.open_problem(), k_exit_failure);
+  if (auto held = marker.held_by_ancestor()) {
+    spdlog::debug("{} is held by ancestor pid {}: nothing to take", marker.path(), held->pid);
+    return {};
+  }
+  int err = marker.take(FileLock::Mode::shared, wait_seconds, quiet, [&] { return marker.fixer(); });
+  if (err == ETIMEDOUT || err == EWOULDBLOCK) return {true, marker.fixer(), ""};
+  if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
+  EnvChanges env = pass_down(marker.marker(), FileLock::Mode::shared, holder);
+  std::string value = env.empty() || !env.back().second ? "" : *env.back().second;
+  // Only this hold's entry: the holder's environment keeps its own.
+  auto last = value.rfind(';');
+  return {false, "", last == std::string::npos ? value : value.substr(last + 1)};
+}
+
 }  // namespace pycache_clean

@@ -242,7 +242,7 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
   if (marker_held) {
     probe.running = true;
     probe.evidence = "marker";
-    if (probe.runs.empty()) probe.runs.push_back(PytestRun{0, "a `pycache-clean test` run"});
+    if (probe.runs.empty()) probe.runs.push_back(PytestRun{0, "a run holding the pytest marker"});
   } else if (!probe.runs.empty()) {
     probe.running = true;
     probe.evidence = "process";

@@ -13,7 +13,7 @@ SYS_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def env(**extra):
-    return base_env(PATH=SYS_PATH, **extra)
+    return base_env(**{"PATH": SYS_PATH, **extra})
 
 
 @pytest.fixture
@@ -183,3 +183,151 @@ def test_neither_side_starves(repo, waiter, streamer):
     assert p.returncode == 0, p.stderr
     assert (repo / "done").exists()
     assert still_flowing, f"waited {took:.1f}s: until the stream ended"
+
+
+# --- The pytest plugin -------------------------------------------------------
+
+PY = "/usr/bin/python3"
+PLUGIN_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "python")
+
+
+def has_module(name):
+    return subprocess.run([PY, "-c", f"import {name}"], capture_output=True).returncode == 0
+
+
+needs_pytest = pytest.mark.skipif(not has_module("pytest"), reason="needs Debian's python3-pytest")
+
+
+def plugin_env(**extra):
+    """The built binary on PATH, the plugin's directory on PYTHONPATH."""
+    return env(**{"PATH": os.path.dirname(BIN) + ":" + SYS_PATH,
+                  "PYTHONPATH": os.path.abspath(PLUGIN_DIR), **extra})
+
+
+SLOW = '''import os, sys, time
+
+def test_slow():
+    assert sys.dont_write_bytecode
+    open("started", "a").close()
+    deadline = time.time() + 60
+    while not os.path.exists("stop"):
+        assert time.time() < deadline
+        time.sleep(0.02)
+'''
+
+
+def session(repo, code, **kw):
+    """A pytest session started as `python -c CODE` (nothing like a pytest command line)."""
+    return subprocess.Popen([PY, "-c", code], cwd=repo, env=plugin_env(**kw),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@needs_pytest
+def test_plugin_marks_a_pytest_main_run(repo):
+    (repo / "test_slow.py").write_text(SLOW)
+    p = session(repo, "import pytest; raise SystemExit(pytest.main("
+                      "['-q', '-p', 'pycache_clean', '-p', 'no:cacheprovider']))")
+    wait_for(repo / "started")
+    expect(run("pytest-running", "--json", cwd=repo, env=env()), rc=0, out_has='"marker"')
+    r = expect(run("unless-pytest", "--", "touch", "fixed", cwd=repo, env=env()), rc=0)
+    assert "[SKIP]" in r.out and not (repo / "fixed").exists()
+    (repo / "stop").touch()
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 0, out
+    expect(run("pytest-running", cwd=repo, env=env()), rc=1)
+    assert not list(repo.rglob("__pycache__")), list(repo.rglob("__pycache__"))
+
+
+@needs_pytest
+def test_plugin_in_an_xdist_run_holds_once_in_the_controller(repo):
+    if not has_module("xdist"):
+        pytest.skip("needs Debian's python3-pytest-xdist")
+    (repo / "test_slow.py").write_text(SLOW)
+    (repo / "test_more.py").write_text("import sys\n\ndef test_more():\n"
+                                       "    assert sys.dont_write_bytecode\n")
+    p = session(repo, "import pytest; raise SystemExit(pytest.main("
+                      "['-q', '-n', '2', '-p', 'pycache_clean', '-p', 'no:cacheprovider']))")
+    wait_for(repo / "started")
+    helpers = [pid for pid in subprocess.run(["pgrep", "-f", "pycache-clean pytest-session"],
+                                             capture_output=True, text=True).stdout.split()
+               if os.path.realpath(f"/proc/{pid}/cwd") == os.path.realpath(repo)]
+    assert len(helpers) == 1, helpers  # the controller's; none per worker
+    expect(run("pytest-running", cwd=repo, env=env()), rc=0)
+    (repo / "stop").touch()
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 0 and "2 passed" in out, out
+    assert not list(repo.rglob("__pycache__"))
+
+
+@needs_pytest
+def test_plugin_session_waits_for_a_running_fixer(repo):
+    (repo / "test_ok.py").write_text("import os\n\ndef test_ok():\n"
+                                     "    assert not os.path.exists('fixer.held')\n")
+    fixer = hold(repo, "unless-pytest", name="fixer")
+    code = ("import pytest; raise SystemExit(pytest.main(['-q', '-p', 'pycache_clean', "
+            "'-p', 'no:cacheprovider']))")
+    p = session(repo, code)
+    time.sleep(1.5)
+    assert p.poll() is None  # waiting for the fixer
+    (repo / "fixer.stop").touch()
+    os.unlink(repo / "fixer.held")
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 0 and "1 passed" in out, out
+    assert f"[WAIT] waiting for pid {fixer.pid}" in out
+    fixer.wait(timeout=30)
+    # A fixer that outlasts pycache_clean_wait: the session stops, naming it.
+    fixer = hold(repo, "unless-pytest", name="again")
+    (repo / "pytest.ini").write_text("[pytest]\npycache_clean_wait = 1\n")
+    out = subprocess.run([PY, "-c", code], cwd=repo, env=plugin_env(), capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode != 0
+    assert f"waiting for pid {fixer.pid}" in out.stderr + out.stdout
+    assert "marker was not taken" in out.stderr + out.stdout
+    (repo / "again.stop").touch()
+    fixer.wait(timeout=30)
+
+
+@needs_pytest
+def test_plugin_sweeps_stale_caches_before_collection(repo):
+    """ini `pycache_clean = stale`: a cache that lies is gone before the
+    tests import the module, so they run the code on disk."""
+    (repo / "mod.py").write_text("X = 'old'\n")
+    subprocess.run([PY, "-c", "import mod"], cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None),
+                   check=True)
+    st = os.stat(repo / "mod.py")
+    time.sleep(0.01)
+    (repo / "mod.py").write_text("X = 'new'\n")
+    os.utime(repo / "mod.py", ns=(st.st_atime_ns, st.st_mtime_ns))
+    (repo / "test_mod.py").write_text("import mod\n\ndef test_new():\n    assert mod.X == 'new'\n")
+    argv = [PY, "-m", "pytest", "-q", "-p", "pycache_clean", "-p", "no:cacheprovider"]
+    r = subprocess.run(argv, cwd=repo, env=plugin_env(), capture_output=True, text=True)
+    assert r.returncode == 1, r.stdout  # off (the default): the stale cache runs
+    (repo / "pytest.ini").write_text("[pytest]\npycache_clean = stale\n")
+    r = subprocess.run(argv, cwd=repo, env=plugin_env(), capture_output=True, text=True)
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
+    (repo / "pytest.ini").write_text("[pytest]\npycache_clean = sometimes\n")
+    r = subprocess.run(argv, cwd=repo, env=plugin_env(), capture_output=True, text=True)
+    assert r.returncode != 0 and "expected off, stale or all" in r.stderr, r.stderr
+
+
+@needs_pytest
+def test_plugin_without_the_binary_says_so(repo):
+    (repo / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    r = subprocess.run([PY, "-m", "pytest", "-q", "-p", "pycache_clean"], cwd=repo,
+                       env=plugin_env(PATH=SYS_PATH), capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "pycache-clean: the executable was not found" in r.stderr, r.stderr
+
+
+@needs_pytest
+def test_fixer_started_inside_a_plugin_session_skips_at_once(repo):
+    (repo / "test_fix.py").write_text(
+        "import subprocess, time\n\ndef test_fix():\n    start = time.time()\n"
+        "    r = subprocess.run(['pycache-clean', 'unless-pytest', '--wait', '60', '--', 'touch',"
+        " 'fixed'], capture_output=True, text=True)\n"
+        "    assert r.returncode == 0 and '[SKIP]' in r.stdout, r\n"
+        "    assert time.time() - start < 30\n")
+    r = subprocess.run([PY, "-m", "pytest", "-q", "-p", "pycache_clean", "-p", "no:cacheprovider"],
+                       cwd=repo, env=plugin_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not (repo / "fixed").exists()

@@ -1,0 +1,60 @@
+// `pycache-clean pytest-session`: hold the pytest marker for the process that
+// started it (the pytest plugin) until that process closes our stdin.
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/process.hpp>
+#include <pycache_clean/pytest_guard.hpp>
+#include "command.hpp"
+
+namespace pycache_clean::cli {
+
+namespace {
+
+struct Options {
+  CommonOptions common;
+  std::string wait = "120";
+};
+
+int run(const Options& o) {
+  start_command(o.common);
+  long parent = parent_process(current_pid()).value_or(0);
+  PytestMarker marker;
+  SessionHold hold = hold_marker_for(marker, parent, parse_wait_seconds(o.wait), o.common.quiet);
+  if (hold.timed_out) {
+    spdlog::error("gave up after {}s waiting for {} to finish; tests not run", o.wait, hold.fixer);
+    return k_exit_lock_timeout;
+  }
+  std::printf("held %s\n", hold.token.c_str());
+  std::fflush(stdout);
+  // Held until the session ends: its end of our stdin closes, however it ends.
+  char buf[256];
+  while (std::fread(buf, 1, sizeof buf, stdin) > 0) {
+  }
+  return k_exit_ok;
+}
+
+}  // namespace
+
+Command add_pytest_session_command(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand(
+      "pytest-session",
+      "Hold the pytest marker for the process that started this one, until it closes stdin");
+  sub->add_option("--wait", o->wait,
+                  "Wait up to SECS (-1 or inf: for ever) for a fixer that unless-pytest runs "
+                  "(default 120)")
+      ->type_name("SECS");
+  add_common_options(*sub, o->common, false);
+  sub->footer(R"(For the pytest plugin (`pytest -p pycache_clean`) and IDE runners: takes the
+pytest marker shared as `pycache-clean test` does (waiting while a fixer holds
+it), prints `held TOKEN` (the entry for $PYCACHE_CLEAN_LOCKS that lets the
+session's own children recognise the hold) and keeps the marker until its
+standard input reaches its end, which happens however the session ends. Exit
+status 0, or 75 when a fixer held the marker past --wait.)");
+  return Command{sub, [o] { return run(*o); }};
+}
+
+}  // namespace pycache_clean::cli
