@@ -110,12 +110,34 @@ def test_precommit_local(tmp_path, tools):
     assert (repo / "pkg/__pycache__").is_dir()
     r = pre_commit(repo, tools, "run", "--all-files")
     assert r.returncode in (0, 1), r.stdout + r.stderr  # 1: the fixer changed files
-    assert "Cleared 1/1 __pycache__ directories" in r.stdout, r.stdout
+    # The fixer grew both modules: their caches are stale, and go.
+    assert "Cleared 2/2 stale caches" in r.stdout, r.stdout
     assert not (repo / "pkg/__pycache__").exists()
     assert "# fixed" in (repo / "pkg/mod.py").read_text()
     git("add", "-A", cwd=repo)
     r = pre_commit(repo, tools, "run", "--all-files")
-    assert "Cleared 0/0 __pycache__ directories" in r.stdout, r.stdout
+    assert r.returncode == 0 and "Cleared 0/0 stale caches" in r.stdout, r.stdout
+
+
+def test_precommit_local_check_runs_before_any_sweep(tmp_path, tools):
+    """A cache that lies fails the commit: the gate sees it before the stale
+    sweep drops it (and after the sweep the next run passes)."""
+    repo = make_repo(tmp_path / "repo", example("precommit-local"))
+    for f in ("pkg/__init__.py", "pkg/mod.py"):  # already fixed: the fixer changes nothing
+        (repo / f).write_text((repo / f).read_text() + "# fixed\n")
+    subprocess.run(["/usr/bin/python3", "-m", "compileall", "-q", "-f", str(repo / "pkg")],
+                   check=True)
+    st = os.stat(repo / "pkg/mod.py")
+    time.sleep(0.01)
+    (repo / "pkg/mod.py").write_text("X = 2\n# fixed\n")  # same size, same second
+    os.utime(repo / "pkg/mod.py", ns=(st.st_atime_ns, st.st_mtime_ns))
+    git("add", "-A", cwd=repo)
+    r = pre_commit(repo, tools, "run", "--all-files")
+    assert r.returncode == 1, r.stdout
+    assert "suspect" in r.stdout and "mod.cpython-" in r.stdout, r.stdout
+    assert "Cleared 1/1 stale caches" in r.stdout, r.stdout
+    r = pre_commit(repo, tools, "run", "--all-files")
+    assert r.returncode == 0, r.stdout
 
 
 def test_precommit_local_skips_the_fixer_while_pytest_runs(tmp_path, tools):
@@ -136,6 +158,7 @@ def test_precommit_local_skips_the_fixer_while_pytest_runs(tmp_path, tools):
         r = pre_commit(repo, tools, "run", "--all-files")
         assert r.returncode == 0, r.stdout
         assert (repo / "pkg/mod.py").read_text() == before  # the fixer did not run
+        assert "[SKIP] pytest is running" in r.stdout, r.stdout  # and says so
     finally:
         (repo / "stop").touch()
         tests.wait(timeout=60)
@@ -155,7 +178,7 @@ def test_precommit_manifest(tmp_path, tools):
     config = re.sub(r"rev: \S+", f"rev: {head}", config, count=1)
     repo = make_repo(tmp_path / "repo", config)
     r = pre_commit(repo, tools, "run", "--all-files")
-    assert "Cleared 1/1 __pycache__ directories" in r.stdout, r.stdout + r.stderr
+    assert "Cleared 2/2 stale caches" in r.stdout, r.stdout + r.stderr
     assert "# fixed" in (repo / "pkg/mod.py").read_text()
     git("add", "-A", cwd=repo)
     r = pre_commit(repo, tools, "run", "--all-files")
@@ -211,6 +234,31 @@ def test_git_hook_lock_serialises_two_commits(tmp_path, tools):
     events = [line.split() for line in log.read_text().splitlines()]
     assert [e[0] for e in events] == ["start", "end", "start", "end"], events
     assert float(events[2][1]) >= float(events[1][1])  # the second started after the first ended
+
+
+def test_git_hook_lock_around_a_hook_that_locks(tmp_path, tools):
+    """The two lock recipes together: the git hook holds the repository's
+    lock, and the pre-commit hook inside it asks for the same lock. It runs
+    at once (its ancestor holds the lock for it) instead of waiting for
+    itself until --wait runs out and the commit is refused."""
+    repo = make_repo(tmp_path / "repo", example("precommit-lock-entry"))
+    for f in ("pkg/__init__.py", "pkg/mod.py"):  # already fixed: the hook changes nothing
+        (repo / f).write_text((repo / f).read_text() + "# fixed\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "--no-verify", "-m", "init", cwd=repo)
+    env = base_env(PATH=tools, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
+                   GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                   GIT_COMMITTER_EMAIL="t@t")
+    assert subprocess.run(["pre-commit", "install"], cwd=repo, env=env,
+                          capture_output=True).returncode == 0
+    subprocess.run(["sh", "-c", example("git-hook-lock")], cwd=repo, check=True, env=env)
+    (repo / "pkg/new.py").write_text("Y = 1\n# fixed\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+    start = time.monotonic()
+    r = subprocess.run(["git", "commit", "-q", "-m", "nested"], cwd=repo, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert time.monotonic() - start < 60, "the inner lock waited for the outer one"
 
 
 def locked_cache_tree(path):
