@@ -9,7 +9,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libcli11-dev libfmt-dev libspdlog-dev libgtest-dev libgmock-dev
   python3 python3-pytest python3-pytest-xdist pre-commit git make util-linux
-  help2man man-db e2fsprogs dpkg time tar rsync
+  help2man man-db e2fsprogs dpkg time tar rsync black
 )
 # --fuzz: clang and its libFuzzer runtime, for scripts/fuzz.sh
 for arg in "$@"; do

@@ -40,9 +40,14 @@ std::string pytest_marker_path();
 // Whether a pytest run is in progress, by the evidence in order: this
 // process's environment, the marker lock, a process scan within `scope`
 // (excluding this process and its ancestors). `processes` is the table to scan.
-PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& processes);
+// `ignore_participants` (for a holder of the marker): leave out runs that take
+// part in the marker protocol (started by `pycache-clean test`, `-p
+// pycache_clean` on their command line, or a `pycache-clean pytest-session`
+// child): they wait for the marker before importing anything.
+PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& processes,
+                         bool ignore_participants = false);
 
 // The same with the live process table.
-PytestProbe probe_pytest(PytestScope scope);
+PytestProbe probe_pytest(PytestScope scope, bool ignore_participants = false);
 
 }  // namespace pycache_clean

@@ -134,8 +134,9 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
     if (err == EWOULDBLOCK || err == ETIMEDOUT)
       return {true, "pytest is running (" + holder() + ")", 0};
     if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
-    // No run that takes part can start now; one that does not may already run.
-    PytestProbe probe = probe_pytest(options.scope);
+    // No run that takes part can start now (those seen wait for the marker);
+    // one that does not may already run.
+    PytestProbe probe = probe_pytest(options.scope, true);
     if (!probe.running) break;
     marker.release();
     double left = seconds_left(start, options.wait_seconds);
@@ -182,7 +183,8 @@ SessionHold hold_marker_for(PytestMarker& marker, long holder, double wait_secon
     spdlog::debug("{} is held by ancestor pid {}: nothing to take", marker.path(), held->pid);
     return {};
   }
-  int err = marker.take(FileLock::Mode::shared, wait_seconds, quiet, [&] { return marker.fixer(); });
+  int err =
+      marker.take(FileLock::Mode::shared, wait_seconds, quiet, [&] { return marker.fixer(); });
   if (err == ETIMEDOUT || err == EWOULDBLOCK) return {true, marker.fixer(), ""};
   if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
   EnvChanges env = pass_down(marker.marker(), FileLock::Mode::shared, holder);

@@ -157,7 +157,46 @@ std::string pytest_marker_path() {
   return ".pycache-clean-pytest.lock";
 }
 
-PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& processes) {
+namespace {
+
+bool is_our_binary(const std::vector<std::string>& argv) {
+  if (argv.empty()) return false;
+  std::string base = argv[0].substr(argv[0].find_last_of("/\\") + 1);
+  return base == "pycache-clean" || base == "pycache-clean.exe";
+}
+
+bool has_argument(const std::vector<std::string>& argv, const char* word) {
+  auto end = std::find(argv.begin(), argv.end(), "--");
+  return std::find(argv.begin(), end, word) != end;
+}
+
+// Whether run `p` takes part in the marker protocol, so that a holder of the
+// marker need not fear it (it waits for the marker before it imports
+// anything): started by `pycache-clean test`, the plugin named on its
+// command line (`-p pycache_clean`), or holding the marker through its
+// `pycache-clean pytest-session` child.
+bool takes_part(const ProcessInfo& p, const std::map<long, const ProcessInfo*>& by_pid,
+                const std::vector<ProcessInfo>& processes) {
+  for (std::size_t i = 0; i + 1 < p.argv.size(); ++i)
+    if (p.argv[i] == "-p" && p.argv[i + 1] == "pycache_clean") return true;
+  if (std::find(p.argv.begin(), p.argv.end(), "-ppycache_clean") != p.argv.end()) return true;
+  if (is_our_binary(p.argv) && has_argument(p.argv, "test")) return true;
+  long at = p.ppid;
+  for (int depth = 0; depth < 64 && at > 1; ++depth) {
+    auto it = by_pid.find(at);
+    if (it == by_pid.end()) break;
+    if (is_our_binary(it->second->argv) && has_argument(it->second->argv, "test")) return true;
+    at = it->second->ppid;
+  }
+  return std::any_of(processes.begin(), processes.end(), [&](const ProcessInfo& c) {
+    return c.ppid == p.pid && is_our_binary(c.argv) && has_argument(c.argv, "pytest-session");
+  });
+}
+
+}  // namespace
+
+PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& processes,
+                         bool ignore_participants) {
   PytestProbe probe;
   if ((env_set("PYTEST_RUNNING") && std::string(std::getenv("PYTEST_RUNNING")) == "1") ||
       env_set("PYTEST_VERSION") || env_set("PYTEST_CURRENT_TEST")) {
@@ -230,6 +269,11 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
                      std::find(p.argv.begin(), p.argv.end(), "-c") != p.argv.end();
     if (!is_pytest && !is_worker) continue;
     if (scope != PytestScope::all && p.uid != uid) continue;
+    if (ignore_participants) {
+      const ProcessInfo* run = &p;
+      if (is_worker) run = by_pid.count(p.ppid) ? by_pid.at(p.ppid) : &p;
+      if (takes_part(*run, by_pid, processes)) continue;
+    }
     if (scope == PytestScope::repo) {
       if (p.cwd.empty()) continue;
       std::string cwd = canonical_or_same(p.cwd);
@@ -250,10 +294,10 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
   return probe;
 }
 
-PytestProbe probe_pytest(PytestScope scope) {
+PytestProbe probe_pytest(PytestScope scope, bool ignore_participants) {
   bool supported = true;
   auto processes = list_processes(supported);
-  PytestProbe probe = probe_pytest(scope, processes);
+  PytestProbe probe = probe_pytest(scope, processes, ignore_participants);
   probe.scan_supported = supported;
   if (!probe.marker_problem.empty())
     spdlog::warn("pytest marker {}: ignored, only the process table counts", probe.marker_problem);

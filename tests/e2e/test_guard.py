@@ -1,7 +1,9 @@
 """End-to-end tests of the guard: the pytest marker as a reader-writer lock
 (test runs shared, fixers run by unless-pytest exclusive), its queue against
 starvation, and nested holders that never wait for themselves."""
+import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -331,3 +333,23 @@ def test_fixer_started_inside_a_plugin_session_skips_at_once(repo):
                        cwd=repo, env=plugin_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert not (repo / "fixed").exists()
+
+
+# --- The race, short --------------------------------------------------------
+
+@needs_pytest
+def test_race_with_the_guard_has_no_wrong_import_and_both_sides_progress():
+    """bench/race/race.py for 12 s in guard mode: real black and a rollback
+    fixer through unless-pytest against test runs through `test` and the
+    plugin. No test run may see code other than the file's, no cache may lie,
+    and neither side may starve."""
+    if not shutil.which("black", path=SYS_PATH):
+        pytest.skip("needs black (apt-get install black)")
+    race = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "race", "race.py")
+    r = subprocess.run([PY, race, "--seconds", "12", "--mode", "guard", "--json", BIN],
+                       env=env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    counts = json.loads(r.stdout)
+    assert counts["wrong imports"] == 0, counts
+    assert counts["suspect caches"] == 0, counts
+    assert counts["test runs"] >= 3 and counts["fixes"] >= 3, counts

@@ -97,6 +97,32 @@ TEST_F(ProbeTable, FindsPytestInThisRepositoryOnly) {
   EXPECT_EQ(user_probe.runs.size(), 3u);
 }
 
+// A holder of the marker leaves out the runs that wait for it: started by
+// `pycache-clean test`, the plugin on the command line, or a pytest-session
+// child (and their xdist workers); a plain pytest still counts.
+TEST_F(ProbeTable, HolderIgnoresRunsThatTakePart) {
+  std::string repo = fs::canonical(m_dir / "repo").string();
+  std::vector<ProcessInfo> table = {
+      process(900010, 1, {"/usr/bin/pycache-clean", "test", "--", "python3", "-m", "pytest"}, repo),
+      process(900011, 900010, {"python3", "-m", "pytest"}, repo),
+      process(900012, 1, {"python3", "-m", "pytest", "-p", "pycache_clean"}, repo),
+      process(900013, 1, {"pytest", "-n", "2"}, repo),
+      process(900014, 900013, {"/opt/bin/pycache-clean", "pytest-session", "--wait", "120"}, repo),
+      process(900015, 900013, {"python3", "-c", "import sys;exec(eval(sys.stdin.readline()))"},
+              repo),
+      process(900016, 1, {"pytest", "-q"}, repo),
+      // `test` as a PATH after `--` is no `pycache-clean test`.
+      process(900017, 1, {"pycache-clean", "lock", "--", "sh", "test"}, repo),
+      process(900018, 900017, {"pytest"}, repo),
+  };
+  PytestProbe all = probe_pytest(PytestScope::repo, table);
+  EXPECT_EQ(all.runs.size(), 7u);  // the `test` wrapper itself holds `-m pytest`
+  PytestProbe outside = probe_pytest(PytestScope::repo, table, true);
+  ASSERT_EQ(outside.runs.size(), 2u);
+  EXPECT_EQ(outside.runs[0].pid, 900016);
+  EXPECT_EQ(outside.runs[1].pid, 900018);
+}
+
 TEST_F(ProbeTable, OtherUsersCountOnlyWithScopeAll) {
   std::vector<ProcessInfo> table = {process(900001, 1, {"pytest"}, "/")};
   table[0].uid = current_uid() + 1;
