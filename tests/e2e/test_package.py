@@ -34,6 +34,33 @@ def test_install_layout(installed):
     assert (installed / "share/fish/vendor_completions.d/pycache-clean.fish").is_file()
 
 
+def test_plugin_conftest_recipe_with_the_installed_layout(installed, tmp_path):
+    """The README's conftest.py recipe against an installed tree: the plugin
+    finds the binary beside its own installation (PATH does not have it) and
+    holds the marker for the session."""
+    if subprocess.run(["/usr/bin/python3", "-c", "import pytest"]).returncode:
+        pytest.skip("needs Debian's python3-pytest")
+    python_dir = installed / "share/pycache-clean/python"
+    assert (python_dir / "pycache_clean/__init__.py").is_file()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "conftest.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(python_dir)!r})  # where it is installed\n"
+        "pytest_plugins = [\"pycache_clean\"]\n")
+    (repo / "test_held.py").write_text(
+        "import os, subprocess, sys\n\ndef test_held():\n"
+        "    assert sys.dont_write_bytecode\n"
+        "    assert ':s:' in os.environ['PYCACHE_CLEAN_LOCKS']\n"
+        f"    r = subprocess.run([{str(installed / 'bin/pycache-clean')!r}, 'pytest-running', "
+        "'--json'], env=dict(os.environ, PYTEST_CURRENT_TEST=''), capture_output=True, text=True)\n"
+        "    assert r.returncode == 0, r\n")
+    r = subprocess.run(["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                       cwd=repo, env=base_env(PATH="/usr/bin:/bin"), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
+
+
 def test_man_page_is_generated_from_help(installed):
     page = installed / "share/man/man1/pycache-clean.1"
     if not page.exists():
