@@ -4,11 +4,11 @@
 find_package(Threads REQUIRED)
 add_library(pycache_clean_deps INTERFACE)
 
-if(CMAKE_CROSSCOMPILING AND WIN32)
-  # The Windows cross build: CLI11, fmt and spdlog are used header-only from
-  # Debian's -dev packages. Their directories are mirrored into the build tree
-  # so that the cross compiler sees them without the rest of /usr/include
-  # (glibc's headers must never reach a MinGW compile).
+if(CMAKE_CROSSCOMPILING)
+  # Cross builds (Windows, Linux aarch64): CLI11, fmt and spdlog are used
+  # header-only from Debian's -dev packages. Their directories are mirrored
+  # into the build tree so that the cross compiler sees them without the rest
+  # of /usr/include (the host's glibc headers must never reach a cross compile).
   set(PYCACHE_CLEAN_HOST_INCLUDE /usr/include CACHE PATH "Where CLI11/fmt/spdlog headers are")
   set(_mirror ${PROJECT_BINARY_DIR}/host-headers)
   file(MAKE_DIRECTORY ${_mirror})

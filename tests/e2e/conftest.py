@@ -93,6 +93,36 @@ def make_tree(root, files):
             fh.write(b"x")
 
 
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def linux_wheel_tags(arch):
+    """The platform tags of a static Linux executable for `arch`."""
+    return f"manylinux_2_17_{arch}.manylinux2014_{arch}.musllinux_1_1_{arch}"
+
+
+def build_wheels(out, binary=None, sdist=True):
+    """Packs the built binary into this platform's wheel, plus the sdist and
+    the pre-commit package, with the in-tree backend through `python3 -m
+    build` (offline: the backend needs nothing). Skips without python3-build."""
+    py = "/usr/bin/python3"
+    if subprocess.run([py, "-c", "import build"], capture_output=True).returncode:
+        pytest.skip("needs python3-build")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = base_env(SOURCE_DATE_EPOCH=None)
+    steps = [(SOURCE_ROOT / "python", ["--wheel", "-C", f"binary={binary or BIN}", "-C",
+                                       f"plat-name={linux_wheel_tags(os.uname().machine)}"]),
+             (SOURCE_ROOT, ["--wheel"])]
+    if sdist:
+        steps.append((SOURCE_ROOT / "python", ["--sdist"]))
+    for cwd, args in steps:
+        r = subprocess.run([py, "-m", "build", "--no-isolation", *args, "--outdir", str(out)],
+                           cwd=cwd, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+    return out
+
+
 def system_python():
     """Debian's interpreter (has python3-pytest); PATH's python3 may be a pyenv one."""
     for cand in ("/usr/bin/python3", shutil.which("python3")):
