@@ -4,19 +4,23 @@
 #   --windows   also the MinGW-w64 cross compiler, GoogleTest's sources and
 #               Wine, for the Windows build and its tests (preset `windows`)
 #   --fuzz      also clang and libFuzzer, for scripts/fuzz.sh
+#   --aarch64   also the aarch64 cross compiler and qemu-user, for the
+#               aarch64 wheel (scripts/build-wheels.sh)
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
   libcli11-dev libfmt-dev libspdlog-dev libgtest-dev libgmock-dev
   python3 python3-pytest python3-pytest-xdist pre-commit git make util-linux
   help2man man-db e2fsprogs dpkg time tar rsync black
+  python3-build python3-venv python3-wheel pipx
 )
 # --fuzz: clang and its libFuzzer runtime, for scripts/fuzz.sh
 for arg in "$@"; do
   case "$arg" in
     --windows) packages+=(g++-mingw-w64-x86-64-posix googletest wine wine64 libwine) ;;
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
-    *) echo "install-deps.sh: unknown option '$arg' (known: --windows, --fuzz)" >&2; exit 2 ;;
+    --aarch64) packages+=(g++-aarch64-linux-gnu qemu-user-static binutils-aarch64-linux-gnu) ;;
+    *) echo "install-deps.sh: unknown option '$arg' (known: --windows, --fuzz, --aarch64)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -169,7 +169,7 @@ def test_neither_side_starves(repo, waiter, streamer):
     result = {}
 
     def flow():
-        result["procs"] = stream(repo, [BIN, *streamer], seconds=12, gap=0.2)
+        result["procs"] = stream(repo, [BIN, *streamer], seconds=20, gap=0.2)
 
     t = threading.Thread(target=flow)
     t.start()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, base_env
+from conftest import BIN, base_env, build_wheels
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -98,9 +98,9 @@ def make_repo(path, config):
     return path
 
 
-def pre_commit(repo, path, *args):
+def pre_commit(repo, path, *args, **extra_env):
     need("pre-commit")
-    env = base_env(PATH=path, PRE_COMMIT_HOME=str(repo.parent / "pre-commit-home"))
+    env = base_env(PATH=path, PRE_COMMIT_HOME=str(repo.parent / "pre-commit-home"), **extra_env)
     return subprocess.run(["pre-commit", *args], cwd=repo, env=env, capture_output=True,
                           text=True, timeout=300)
 
@@ -177,11 +177,15 @@ def test_precommit_manifest(tmp_path, tools):
     config = re.sub(r"repo: \S+", f"repo: {ROOT}", config, count=1)
     config = re.sub(r"rev: \S+", f"rev: {head}", config, count=1)
     repo = make_repo(tmp_path / "repo", config)
-    r = pre_commit(repo, tools, "run", "--all-files")
+    # `language: python`: pre-commit installs the wheel, offline, from the built ones.
+    wheels = build_wheels(tmp_path / "wheels", sdist=False)
+    offline = dict(PIP_NO_INDEX="1", PIP_FIND_LINKS=f"{wheels} /usr/share/python-wheels",
+                   VIRTUALENV_NO_DOWNLOAD="1", PYTHONDONTWRITEBYTECODE=None)
+    r = pre_commit(repo, tools, "run", "--all-files", **offline)
     assert "Cleared 2/2 stale caches" in r.stdout, r.stdout + r.stderr
     assert "# fixed" in (repo / "pkg/mod.py").read_text()
     git("add", "-A", cwd=repo)
-    r = pre_commit(repo, tools, "run", "--all-files")
+    r = pre_commit(repo, tools, "run", "--all-files", **offline)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
