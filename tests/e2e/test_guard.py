@@ -313,6 +313,18 @@ def test_plugin_sweeps_stale_caches_before_collection(repo):
 
 
 @needs_pytest
+def test_plugin_goes_on_unguarded_where_the_marker_cannot_be_used(repo):
+    """A marker that cannot be opened (here a directory) is no reason to fail
+    every pytest run: the run goes on, saying it is not guarded."""
+    (repo / ".git/pycache-clean-pytest.lock").mkdir()
+    (repo / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    r = subprocess.run([PY, "-m", "pytest", "-q", "-p", "pycache_clean", "-p", "no:cacheprovider"],
+                       cwd=repo, env=plugin_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
+    assert "is a directory" in r.stderr and "not guarded" in r.stderr, r.stderr
+
+
+@needs_pytest
 def test_plugin_without_the_binary_says_so(repo):
     (repo / "test_ok.py").write_text("def test_ok():\n    pass\n")
     r = subprocess.run([PY, "-m", "pytest", "-q", "-p", "pycache_clean"], cwd=repo,
