@@ -3,6 +3,7 @@
 // Error or a parse failure into a message and a documented exit status.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -33,7 +34,12 @@ Exit status:
   127  lock/unless-pytest/test: the command was not found
   128+N  the command died of signal N
 
-Run `pycache-clean SUBCOMMAND --help` for a subcommand's options and examples.
+-v, -q and --json may come before or after the subcommand. A bare word that
+is both a subcommand and a directory is the subcommand (`pycache-clean test`
+runs the tests; `pycache-clean ./test` sweeps the directory).
+
+Run `pycache-clean help SUBCOMMAND` (or `SUBCOMMAND --help`) for a
+subcommand's options and examples.
 )";
 
 bool is_top_level_word(const std::string& arg, const std::vector<Command>& commands) {
@@ -41,6 +47,55 @@ bool is_top_level_word(const std::string& arg, const std::vector<Command>& comma
   for (const auto& c : commands)
     if (c.app->get_name() == arg) return true;
   return false;
+}
+
+// -v/-vv/--verbose, -q/--quiet and --json: options every subcommand takes
+// (--json where it applies), accepted before the subcommand too.
+bool is_leading_option(const std::string& a) {
+  if (a == "-q" || a == "--quiet" || a == "--json" || a == "--verbose") return true;
+  return a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos;
+}
+
+bool is_subcommand(const std::string& word, const std::vector<Command>& commands) {
+  return std::any_of(commands.begin(), commands.end(),
+                     [&](const Command& c) { return c.app->get_name() == word; });
+}
+
+// The arguments as CLI11 is to see them: `help [SUB]` as `[SUB] --help`;
+// options given before the subcommand moved after it; `clean` inserted when
+// no subcommand is named. A bare word that is both a subcommand and a
+// directory here is taken as the subcommand, and said so.
+std::vector<std::string> normalise_arguments(std::vector<std::string> args,
+                                             const std::vector<Command>& commands) {
+  std::size_t lead = 0;
+  while (lead < args.size() && is_leading_option(args[lead])) ++lead;
+  std::vector<std::string> leading(args.begin(), args.begin() + static_cast<long>(lead));
+  std::vector<std::string> rest(args.begin() + static_cast<long>(lead), args.end());
+  if (!rest.empty() && rest.front() == "help") {
+    if (rest.size() == 1) return {"--help"};
+    if (!is_subcommand(rest[1], commands))
+      throw Error("help: no subcommand named '" + rest[1] + "'", k_exit_usage);
+    return {rest[1], "--help"};
+  }
+  if (rest.empty() || !is_top_level_word(rest.front(), commands)) {
+    rest.insert(rest.begin(), "clean");
+  } else if (rest.front() != "clean" && is_subcommand(rest.front(), commands)) {
+    std::error_code ec;
+    auto end = std::find(rest.begin(), rest.end(), "--");
+    bool quiet = std::any_of(rest.begin(), end,
+                             [](const std::string& a) { return a == "-q" || a == "--quiet"; }) ||
+                 std::count(leading.begin(), leading.end(), "-q") +
+                         std::count(leading.begin(), leading.end(), "--quiet") >
+                     0;
+    if (!quiet && std::filesystem::is_directory(std::filesystem::u8path(rest.front()), ec))
+      spdlog::info(
+          "'{}' is taken as the subcommand; to sweep the directory of that name, run "
+          "`pycache-clean ./{}`",
+          rest.front(), rest.front());
+  }
+  if (is_subcommand(rest.front(), commands))
+    rest.insert(rest.begin() + 1, leading.begin(), leading.end());
+  return rest;
 }
 
 // "did you mean --strict?" for an unknown --option of the chosen subcommand.
@@ -113,11 +168,14 @@ int run(int argc, char** argv) {
   commands.push_back(add_pytest_session_command(app));
   commands.push_back(add_check_command(app));
 
-  // No subcommand named: run `clean` with all the arguments.
   std::vector<std::string> args = process_arguments(argc, argv);
   if (!args.empty()) args.erase(args.begin());
-  if (args.empty() || !is_top_level_word(args.front(), commands))
-    args.insert(args.begin(), "clean");
+  try {
+    args = normalise_arguments(std::move(args), commands);
+  } catch (const Error& e) {
+    spdlog::error("{}", e.what());
+    return e.exit_status();
+  }
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes it reversed
 
   try {

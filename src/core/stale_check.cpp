@@ -1,14 +1,18 @@
-// `check` and `clean --stale-only`: which caches would CPython still trust?
+// `check` and `clean --stale-only`: which caches would CPython still trust,
+// and does the code it would load match the source?
 //
 // importlib's SourceLoader trusts a timestamp pyc when the header's source
 // mtime (whole seconds, low 32 bits) and size (low 32 bits) equal the
 // source's (_bootstrap_external._validate_timestamp_pyc). A source rewritten
 // within the same second to the same size keeps its stale pyc alive. The
-// inode change time exposes that case: nothing but a write or metadata change
-// moves it and os.utime cannot set it back, so a source whose ctime is later
-// than its pyc's own ctime changed after the cache was written. Hash-based
-// pycs (PEP 552) are judged by recomputing the source hash exactly as
-// _imp.source_hash does.
+// inode change time hints at that case (nothing but a write or metadata
+// change moves it, and os.utime cannot set it back), but a hint is all it is:
+// a copy or a chmod moves it too, and a restore between CPython's read and
+// its cache write leaves no trace. So a trusted cache with any sign of change
+// (or every one, with --verify all) is proved by compiling its source with
+// its own interpreter (code_verifier.cpp). Hash-based pycs (PEP 552) are
+// judged by recomputing the source hash exactly as _imp.source_hash does.
+// Facts are gathered once per cache (one open, fstat and read), then judged.
 #include <pycache_clean/stale_check.hpp>
 
 #include <algorithm>

@@ -83,6 +83,15 @@ def wait_for_file(path, timeout=10):
     raise AssertionError(f"{path} never appeared")
 
 
+def wait_for_text(path, text, timeout=60):
+    """Waits until file `path` holds `text` (a waiter's stderr saying it waits):
+    never a fixed sleep, which a slow start (ASan, a loaded machine) outlasts."""
+    end = time.monotonic() + timeout
+    while not (os.path.exists(path) and text in Path(path).read_text(errors="replace")):
+        assert time.monotonic() < end, f"{text!r} never appeared in {path}"
+        time.sleep(0.02)
+
+
 def make_tree(root, files):
     """Create `files` (relative paths, str or bytes) under `root` with small contents."""
     root = os.fsencode(root)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BIN, base_env, expect, run
+from conftest import BIN, base_env, expect, run, wait_for_text
 
 SYS_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -44,19 +44,19 @@ def hold(repo, *argv, name):
 
 def test_a_running_fixer_makes_test_wait_then_run(repo):
     fixer = hold(repo, "unless-pytest", name="fixer")
-    tests = subprocess.Popen(
-        [BIN, "test", "--no-clean", "--", "sh", "-c", "test ! -e fixer.held && : > tested"],
-        cwd=repo, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    errfile = repo.parent / "tests.err"
+    with open(errfile, "w") as fh:
+        tests = subprocess.Popen(
+            [BIN, "test", "--no-clean", "--", "sh", "-c", "test ! -e fixer.held && : > tested"],
+            cwd=repo, env=env(), stdout=subprocess.DEVNULL, stderr=fh, text=True)
+    wait_for_text(errfile, f"[WAIT] waiting for pid {fixer.pid} (sh -c")
     assert tests.poll() is None and not (repo / "tested").exists()
     # The fixer's command ends by removing its mark: the tests start after it.
     (repo / "fixer.stop").touch()
     os.unlink(repo / "fixer.held")
     assert fixer.wait(timeout=30) == 0
-    out, err = tests.communicate(timeout=30)
-    assert tests.returncode == 0, err
+    assert tests.wait(timeout=30) == 0, errfile.read_text()
     assert (repo / "tested").exists()
-    assert f"[WAIT] waiting for pid {fixer.pid} (sh -c" in err, err
 
 
 def test_test_gives_up_after_its_wait_naming_the_fixer(repo):
@@ -79,15 +79,16 @@ def test_running_tests_make_unless_pytest_skip_or_wait(repo):
     expect(run("unless-pytest", "-q", "--skip-exit-code", "1", "--", "touch", "fixed", cwd=repo,
                env=env()), rc=1, out="")
     assert not (repo / "fixed").exists()
-    waiting = subprocess.Popen([BIN, "unless-pytest", "--wait", "30", "--", "touch", "fixed"],
-                               cwd=repo, env=env(), stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    errfile = repo.parent / "waiting.err"
+    with open(errfile, "w") as fh:
+        waiting = subprocess.Popen([BIN, "unless-pytest", "--wait", "30", "--", "touch", "fixed"],
+                                   cwd=repo, env=env(), stderr=fh, text=True)
+    wait_for_text(errfile, "[WAIT]")
     assert waiting.poll() is None and not (repo / "fixed").exists()
     (repo / "tests.stop").touch()
     assert tests.wait(timeout=30) == 0
     assert waiting.wait(timeout=30) == 0
     assert (repo / "fixed").exists()
-    assert "[WAIT]" in waiting.stderr.read()
 
 
 def test_pytest_running_tells_a_fixer_from_a_test_run(repo):
@@ -268,14 +269,16 @@ def test_plugin_session_waits_for_a_running_fixer(repo):
     fixer = hold(repo, "unless-pytest", name="fixer")
     code = ("import pytest; raise SystemExit(pytest.main(['-q', '-p', 'pycache_clean', "
             "'-p', 'no:cacheprovider']))")
-    p = session(repo, code)
-    time.sleep(1.5)
+    outfile = repo.parent / "session.out"
+    with open(outfile, "w") as fh:
+        p = subprocess.Popen([PY, "-c", code], cwd=repo, env=plugin_env(), stdout=fh,
+                             stderr=subprocess.STDOUT, text=True)
+    wait_for_text(outfile, f"[WAIT] waiting for pid {fixer.pid}")
     assert p.poll() is None  # waiting for the fixer
     (repo / "fixer.stop").touch()
     os.unlink(repo / "fixer.held")
-    out, _ = p.communicate(timeout=60)
-    assert p.returncode == 0 and "1 passed" in out, out
-    assert f"[WAIT] waiting for pid {fixer.pid}" in out
+    assert p.wait(timeout=60) == 0, outfile.read_text()
+    assert "1 passed" in outfile.read_text()
     fixer.wait(timeout=30)
     # A fixer that outlasts pycache_clean_wait: the session stops, naming it.
     fixer = hold(repo, "unless-pytest", name="again")

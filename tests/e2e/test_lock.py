@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import BIN, base_env, expect, run, wait_for_file
+from conftest import BIN, base_env, expect, run, wait_for_file, wait_for_text
 
 needs_git = pytest.mark.skipif(not shutil.which("git"), reason="needs git")
 needs_flock = pytest.mark.skipif(not shutil.which("flock"), reason="needs util-linux flock")
@@ -64,15 +64,17 @@ def test_without_the_lock_the_same_workload_does_overlap(tmp_path):
 def test_holder_killed_with_sigkill_frees_the_lock_at_once(repo):
     holder = start_holder(repo, "sh", "-c", ": > held; sleep 60")
     wait_for_file(repo / "held")
-    waiter = subprocess.Popen([BIN, "lock", "--wait", "30", "--", "true"], cwd=repo,
-                              env=base_env(), stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    errfile = repo.parent / "waiter.err"
+    with open(errfile, "w") as fh:
+        waiter = subprocess.Popen([BIN, "lock", "--wait", "30", "--", "true"], cwd=repo,
+                                  env=base_env(), stderr=fh, text=True)
+    wait_for_text(errfile, "[WAIT] waiting for pid")
     assert waiter.poll() is None  # really waiting
     os.killpg(holder.pid, signal.SIGKILL)  # the holder and its command, as OOM or kill -9 -PGID
     holder.wait()
     assert waiter.wait(timeout=10) == 0  # long before its own --wait 30 ran out
-    err = waiter.stderr.read()
-    assert "[WAIT] waiting for pid" in err and "[LOCK] got" in err, err
+    err = errfile.read_text()
+    assert "[LOCK] got" in err, err
 
 
 def test_command_inherits_the_lock_like_flock1(repo):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import BIN, base_env, expect, run
+from conftest import BIN, base_env, expect, run, wait_for_text
 
 PY = "/usr/bin/python3"
 SYS_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -189,14 +189,15 @@ def test_unless_pytest_skips_while_tests_run(repo, background):
 
 def test_unless_pytest_wait_runs_after_the_run(repo, background):
     b = background(["/usr/bin/pytest", "-q", "-p", "no:cacheprovider"], repo)
-    p = subprocess.Popen([BIN, "unless-pytest", "--wait", "30", "--", "touch", "x"], cwd=repo,
-                         env=env(), stderr=subprocess.PIPE, text=True)
-    time.sleep(0.7)
+    errfile = repo.parent / "waiter.err"
+    with open(errfile, "w") as fh:
+        p = subprocess.Popen([BIN, "unless-pytest", "--wait", "30", "--", "touch", "x"],
+                             cwd=repo, env=env(), stderr=fh, text=True)
+    wait_for_text(errfile, "[WAIT]")
     assert p.poll() is None and not (repo / "x").exists()
     b.stop()
     assert p.wait(timeout=30) == 0
     assert (repo / "x").exists()
-    assert "[WAIT]" in p.stderr.read()
 
 
 def test_test_sweeps_runs_without_writing_caches_and_passes_status(repo):
