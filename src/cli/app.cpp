@@ -130,7 +130,14 @@ void add_common_options(CLI::App& sub, CommonOptions& options, bool with_json) {
 }
 
 void start_command(const CommonOptions& options) {
+  if (options.quiet && options.verbose > 0)
+    throw Error("-q and -v ask for opposite things; give one of them", k_exit_usage);
   configure_logging(options.verbosity());
+}
+
+void refuse_empty_command(const std::vector<std::string>& command, const char* subcommand) {
+  if (!command.empty() && command.front().empty())
+    throw Error(std::string(subcommand) + ": the command name is empty", k_exit_usage);
 }
 
 bool show_progress(const CommonOptions& options) {

@@ -102,6 +102,9 @@ const char* const k_skip_help =
 links are never followed below a PATH; a symlink named __pycache__ is left alone.)";
 
 std::vector<std::string> WalkCliOptions::roots() const {
+  for (const auto& p : paths)
+    if (p.empty())
+      throw Error("an empty PATH was given (use . for the current directory)", k_exit_usage);
   return paths.empty() ? std::vector<std::string>{"."} : paths;
 }
 
@@ -132,7 +135,16 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
   sub.add_flag("-x,--one-file-system", options.one_file_system,
                "Stay on the file system (mount) of each PATH, as find -xdev");
   sub.add_option("-j,--jobs", options.jobs, "Worker threads (default: one per core, at most 4)")
-      ->check(CLI::Range(1U, 64U));
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+              return "'" + v + "' is not a number";
+            if (v.size() > 2 || std::stoi(v) < 1 || std::stoi(v) > 64)
+              return "'" + v + "' is out of range: 1 to 64 threads";
+            return "";
+          },
+          "1-64"));
 }
 
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,

@@ -12,6 +12,7 @@ struct LockCliOptions {
   CommonOptions common;
   std::string wait = "30";
   std::string file;
+  bool file_given = false;
   int conflict_exit_code = k_exit_lock_timeout;
   std::vector<std::string> command;
 };
@@ -20,6 +21,10 @@ int run_lock(const LockCliOptions& o) {
   start_command(o.common);
   if (o.command.empty())
     throw Error("lock: no command given (usage: pycache-clean lock [OPTIONS] -- CMD [ARG...])",
+                k_exit_usage);
+  refuse_empty_command(o.command, "lock");
+  if (o.file_given && o.file.empty())
+    throw Error("--file: an empty path was given (leave --file out for the default lock file)",
                 k_exit_usage);
   LockOptions options;
   options.file = o.file;
@@ -55,10 +60,11 @@ Command add_lock_command(CLI::App& app) {
   sub->add_option("--file", o->file,
                   "Lock file (default: <git common dir>/pycache-clean.lock, shared by all "
                   "worktrees; ./.pycache-clean.lock outside a repository)")
-      ->type_name("PATH");
+      ->type_name("PATH")
+      ->each([o](const std::string&) { o->file_given = true; });
   sub->add_option("--conflict-exit-code", o->conflict_exit_code,
                   "Exit status when the lock was not had in time (default 75)")
-      ->check(CLI::Range(0, 255));
+      ->check(CLI::Range(1, 255));
   sub->add_option("CMD", o->command, "The command and its arguments, after --")->type_name("");
   add_common_options(*sub, o->common, false);
   sub->footer(R"(The lock is flock(2) on the lock file: the kernel releases it when the holder

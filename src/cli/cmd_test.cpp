@@ -20,6 +20,7 @@ struct Options {
 
 int run(const Options& o) {
   start_command(o.common);
+  refuse_empty_command(o.command, "test");
   TestRunOptions options;
   options.command = o.command;
   options.wait_seconds = parse_wait_seconds(o.wait);

@@ -26,6 +26,7 @@ int run(const Options& o) {
         "unless-pytest: no command given "
         "(usage: pycache-clean unless-pytest [OPTIONS] -- CMD [ARG...])",
         k_exit_usage);
+  refuse_empty_command(o.command, "unless-pytest");
   UnlessPytestOptions options;
   options.scope = scope_from_name(o.scope);
   options.wait_seconds = parse_wait_seconds(o.wait);

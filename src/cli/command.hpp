@@ -57,7 +57,11 @@ void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix
 // The help footer part that says what is skipped.
 extern const char* const k_skip_help;
 
-// Applies the logging level of `options`; every command calls it first.
+// Refuses a command whose name is empty (`lock -- ""`), naming `subcommand`.
+void refuse_empty_command(const std::vector<std::string>& command, const char* subcommand);
+
+// Applies the logging level of `options` (refusing -q with -v); every
+// command calls it first.
 void start_command(const CommonOptions& options);
 
 // Whether a live progress line may be drawn: stderr is a terminal and not -q.

@@ -37,3 +37,19 @@ def test_a_word_that_is_both_a_subcommand_and_a_directory(tmp_path):
     assert (tmp_path / "test/__pycache__").exists()
     expect(run("-q", "test", "--no-clean", "--", "true", cwd=tmp_path), rc=0, out="")
     expect(run("./test", cwd=tmp_path), out="Cleared 1/1 __pycache__ directories\n")
+
+
+def test_bad_input_names_the_culprit(tmp_path):
+    expect(run("--jobs", "abc", tmp_path), rc=2, err_has="--jobs: 'abc' is not a number")
+    expect(run("-j", "99", tmp_path), rc=2, err_has="'99' is out of range")
+    expect(run("", cwd=tmp_path), rc=2, err_has="an empty PATH")
+    expect(run("check", "", cwd=tmp_path), rc=2, err_has="an empty PATH")
+    expect(run("lock", "--", "", cwd=tmp_path), rc=2, err_has="lock: the command name is empty")
+    expect(run("unless-pytest", "--", "", cwd=tmp_path), rc=2, err_has="command name is empty")
+    expect(run("lock", "--file", "", "--", "true", cwd=tmp_path), rc=2,
+           err_has="--file: an empty path")
+    assert not (tmp_path / ".pycache-clean.lock").exists()  # nothing was locked or created
+    expect(run("lock", "--conflict-exit-code", "0", "--", "true", cwd=tmp_path), rc=2,
+           err_has="--conflict-exit-code")
+    expect(run("-q", "-v", "check", tmp_path), rc=2, err_has="-q and -v")
+    expect(run("clean", "-v", "-q", tmp_path), rc=2, err_has="-q and -v")
