@@ -16,6 +16,7 @@
 #include <pycache_clean/terminal.hpp>
 #include <pycache_clean/version.hpp>
 #include "command.hpp"
+#include "help.hpp"
 
 namespace pycache_clean::cli {
 
@@ -24,22 +25,13 @@ namespace {
 const char* const k_footer =
     R"(Without a subcommand, `clean` runs: `pycache-clean` sweeps the current directory.
 
-Exit status:
-  0    done (clean: even when locked entries were kept and reported)
-  1    clean --strict kept something, a PATH is missing, or another runtime error;
-       check: something suspect/corrupt/importable-orphan; pytest-running: none running
-  2    usage error (unknown option, bad value)
-  75   lock: not acquired within --wait (see --conflict-exit-code)
-  126  lock/unless-pytest/test: the command could not be executed
-  127  lock/unless-pytest/test: the command was not found
-  128+N  the command died of signal N
-
 -v, -q and --json may come before or after the subcommand. A bare word that
 is both a subcommand and a directory is the subcommand (`pycache-clean test`
 runs the tests; `pycache-clean ./test` sweeps the directory).
 
 Run `pycache-clean help SUBCOMMAND` (or `SUBCOMMAND --help`) for a
 subcommand's options and examples.
+
 )";
 
 bool is_top_level_word(const std::string& arg, const std::vector<Command>& commands) {
@@ -122,11 +114,10 @@ std::string suggest_option(const std::vector<std::string>& args,
 
 }  // namespace
 
-void add_common_options(CLI::App& sub, CommonOptions& options, bool with_json) {
-  sub.add_flag("-v,--verbose", options.verbose,
-               "More detail on stderr (-v debug, -vv trace); clean: list each removed directory");
-  sub.add_flag("-q,--quiet", options.quiet, "Only warnings and errors; no report line");
-  if (with_json) sub.add_flag("--json", options.json, "Print one JSON object instead of text");
+void add_common_options(CLI::App& sub, CommonOptions& options, const CommonHelp& help) {
+  sub.add_flag("-v,--verbose", options.verbose, help.verbose);
+  sub.add_flag("-q,--quiet", options.quiet, help.quiet);
+  if (help.json) sub.add_flag("--json", options.json, help.json);
 }
 
 void start_command(const CommonOptions& options) {
@@ -165,7 +156,9 @@ int run(int argc, char** argv) {
                "pycache-clean"};
   app.set_version_flag("--version", "pycache-clean " PYCACHE_CLEAN_VERSION);
   app.require_subcommand(0, 1);
-  app.footer(k_footer);
+  use_help_formatter(app);
+  app.footer(k_footer + exit_status_help(""));
+  set_usage(app, "pycache-clean [SUBCOMMAND] [OPTIONS] [ARG...]");
   std::vector<Command> commands;
   commands.push_back(add_clean_command(app));
   commands.push_back(add_lock_command(app));
@@ -195,7 +188,8 @@ int run(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     spdlog::error("{}{}", e.what(), suggest_option(args, commands));
-    std::fprintf(stderr, "Run 'pycache-clean --help' for usage.\n");
+    std::fprintf(stderr, "Run 'pycache-clean %s--help' for usage.\n",
+                 is_subcommand(args.front(), commands) ? (args.front() + " ").c_str() : "");
     return k_exit_usage;
   }
   try {
@@ -204,6 +198,8 @@ int run(int argc, char** argv) {
     return k_exit_usage;
   } catch (const Error& e) {
     spdlog::error("{}", e.what());
+    if (e.exit_status() == k_exit_usage)
+      std::fprintf(stderr, "Run 'pycache-clean %s --help' for usage.\n", args.front().c_str());
     return e.exit_status();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -7,6 +7,7 @@
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/stale_check.hpp>
 #include "command.hpp"
+#include "help.hpp"
 #include "progress.hpp"
 
 namespace pycache_clean::cli {
@@ -113,9 +114,8 @@ std::string JudgeCliOptions::prefix() const {
 void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix) {
   sub.add_option("--verify", options.verify,
                  "Prove trusted caches by compiling their source with their own CPython: "
-                 "auto (those whose source shows a sign of change), all, none")
-      ->type_name("auto|all|none")
-      ->default_str("auto");
+                 "auto (those whose source shows a sign of change; the default), all, none")
+      ->option_text("auto|all|none");
   if (with_prefix)
     sub.add_option("--pycache-prefix", options.pycache_prefix,
                    "Also judge the mirror tree CPython writes under DIR "
@@ -144,7 +144,11 @@ Command add_check_command(CLI::App& app) {
       app.add_subcommand("check", "Find the stale bytecode caches CPython would still load");
   add_walk_options(*sub, o->walk);
   add_judge_options(*sub, o->judge, true);
-  add_common_options(*sub, o->common, true);
+  add_common_options(*sub, o->common,
+                     {"List every cache that is not ok; say on stderr what was skipped and why, "
+                      "and which interpreter proved what; -vv: every step",
+                      "No summary line: findings, warnings and errors only",
+                      "Print one JSON object (findings and summary) instead of text"});
   sub->footer(std::string(k_skip_help) + R"(
 
 Each cache is judged as CPython judges it on import (its own rules per
@@ -176,14 +180,16 @@ Where no interpreter of a version is found, its caches keep the header/ctime
 verdict, counted as unverified.
 
 Prints suspect, corrupt and orphan-importable caches (every non-ok one with -v)
-and a summary line on stdout. Exit status: 0 nothing suspect/corrupt/
-orphan-importable, 1 otherwise (a CI or pre-commit gate), 2 usage error.
+and a summary line on stdout; the exit status makes it a CI or pre-commit gate.
 
 Examples:
   pycache-clean check
   pycache-clean check --verify all      in CI
   pycache-clean check -v src --json
-  pycache-clean clean --stale-only      remove just the caches check would not call ok)");
+  pycache-clean clean --stale-only      remove just the caches check would not call ok
+
+)" + exit_status_help("check"));
+  set_usage(*sub, "pycache-clean check [OPTIONS] [PATH...]");
   return Command{sub, [o] { return run(*o); }};
 }
 

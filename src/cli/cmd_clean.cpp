@@ -12,6 +12,7 @@
 #include <pycache_clean/sweep.hpp>
 #include <pycache_clean/sweep_report.hpp>
 #include "command.hpp"
+#include "help.hpp"
 #include "progress.hpp"
 
 namespace pycache_clean::cli {
@@ -125,7 +126,7 @@ WalkOptions WalkCliOptions::walk_options() const {
 }
 
 void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
-  sub.add_option("PATH", options.paths, "Directories to walk (default: .)");
+  sub.add_option("PATH", options.paths, "Directories to walk (default: .)")->option_text("...");
   sub.add_option("--exclude", options.excludes, "Also skip directories with this NAME (repeatable)")
       ->type_name("NAME")
       ->allow_extra_args(false)
@@ -135,7 +136,7 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
   sub.add_flag("-x,--one-file-system", options.one_file_system,
                "Stay on the file system (mount) of each PATH, as find -xdev");
   sub.add_option("-j,--jobs", options.jobs, "Worker threads (default: one per core, at most 4)")
-      ->type_name("N")
+      ->option_text("N")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {
             if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
@@ -186,7 +187,11 @@ Command add_clean_command(CLI::App& app) {
       ->type_name("DIR");
   add_walk_options(*sub, o->walk);
   add_judge_options(*sub, o->judge, false);
-  add_common_options(*sub, o->common, true);
+  add_common_options(*sub, o->common,
+                     {"List each removed (with -n: each doomed) directory on stdout; say on stderr "
+                      "what was skipped and why; -vv: every step",
+                      "No report line: warnings and errors only",
+                      "Print one JSON object (summary, removed and kept paths) instead of text"});
   sub->footer(std::string(k_skip_help) + R"(
 Entries that cannot be removed (permissions, immutable, busy, read-only) are
 reported as warnings and counted; the sweep goes on.
@@ -198,7 +203,10 @@ Examples:
   pycache-clean -v src tests          sweep two trees, list each removed directory
   pycache-clean -n                    show what would go
   pycache-clean --strict --json .     machine-readable, exit 1 if anything was kept
-  pycache-clean --stale-only          after an auto-fix: drop only the caches that lie)");
+  pycache-clean --stale-only          after an auto-fix: drop only the caches that lie
+
+)" + exit_status_help("clean"));
+  set_usage(*sub, "pycache-clean [clean] [OPTIONS] [PATH...]");
   return Command{sub, [o, sub] { return run_clean(*sub, *o); }};
 }
 

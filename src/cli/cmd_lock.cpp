@@ -3,6 +3,7 @@
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/lock.hpp>
 #include "command.hpp"
+#include "help.hpp"
 
 namespace pycache_clean::cli {
 
@@ -64,24 +65,26 @@ Command add_lock_command(CLI::App& app) {
       ->each([o](const std::string&) { o->file_given = true; });
   sub->add_option("--conflict-exit-code", o->conflict_exit_code,
                   "Exit status when the lock was not had in time (default 75)")
+      ->option_text("CODE")
       ->check(CLI::Range(1, 255));
   sub->add_option("CMD", o->command, "The command and its arguments, after --")->type_name("");
-  add_common_options(*sub, o->common, false);
-  sub->footer(R"(The lock is flock(2) on the lock file: the kernel releases it when the holder
+  add_common_options(
+      *sub, o->common,
+      {"Say which lock file was chosen and why; -vv: every step", "No [WAIT] lines: errors only"});
+  sub->footer(
+      std::string(R"(The lock is flock(2) on the lock file: the kernel releases it when the holder
 dies in any way, so it is never stale and never broken by age. It excludes and
 is excluded by `flock FILE cmd` (util-linux) on the same file. The command
 inherits the lock, as with flock(1). A waiter says who holds the lock
 (pid and command line) on stderr.
 
-Exit status: the command's own; 128+N if it died of signal N; 75 (or
---conflict-exit-code) when the lock was not had within --wait, without running
-the command; 127 command not found; 126 not executable; 2 bad usage or a lock
-file that cannot be opened or locked.
-
 Examples:
   pycache-clean lock -- pre-commit run --all-files
   pycache-clean lock --wait 120 -- git commit -m "message"
-  exec pycache-clean lock -- "$0.real" "$@"      (in a git hook script))");
+  exec pycache-clean lock -- "$0.real" "$@"      (in a git hook script)
+
+)") + exit_status_help("lock"));
+  set_usage(*sub, "pycache-clean lock [OPTIONS] -- CMD [ARG...]");
   return Command{sub, [o] { return run_lock(*o); }};
 }
 

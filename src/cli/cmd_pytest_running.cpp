@@ -5,6 +5,7 @@
 #include <pycache_clean/json.hpp>
 #include <pycache_clean/pytest_guard.hpp>
 #include "command.hpp"
+#include "help.hpp"
 
 namespace pycache_clean::cli {
 
@@ -54,6 +55,7 @@ CLI::Option* add_scope_option(CLI::App& sub, std::string& scope) {
       .add_option("--scope", scope,
                   "Which processes count: repo (working directory in this repository's "
                   "worktrees; the default), user (any of yours), all")
+      ->option_text("repo|user|all")
       ->check(CLI::IsMember({"repo", "user", "all"}));
 }
 
@@ -67,19 +69,24 @@ Command add_pytest_running_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("pytest-running", "Exit 0 when a pytest run is in progress");
   add_scope_option(*sub, o->scope);
-  add_common_options(*sub, o->common, true);
-  sub->footer(R"(Evidence, in order: PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST in
+  add_common_options(
+      *sub, o->common,
+      {"Say each piece of evidence considered and why it was taken or rejected; -vv: every step",
+       "Nothing on stderr: the exit status answers",
+       "Print one JSON object (running, evidence, runs) on stdout"});
+  sub->footer(
+      std::string(R"(Evidence, in order: PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST in
 this process's environment; the marker lock held by `pycache-clean test`; a
 scan of the process table (Linux /proc; Windows: a process snapshot) for
 pytest by command-line structure (pytest or py.test as the program or script,
 `-m pytest`, an IDE runner, an xdist worker of such a process), never by
 substring. This process and its ancestors are left out.
 
-Exit status: 0 running, 1 not running, 2 usage error.
-
 Examples:
   pycache-clean pytest-running && echo "tests are running"
-  pycache-clean pytest-running --scope user --json)");
+  pycache-clean pytest-running --scope user --json
+
+)") + exit_status_help("pytest-running"));
   return Command{sub, [o] { return run(*o); }};
 }
 

@@ -8,6 +8,7 @@
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/pytest_guard.hpp>
 #include "command.hpp"
+#include "help.hpp"
 
 namespace pycache_clean::cli {
 
@@ -47,13 +48,17 @@ Command add_pytest_session_command(CLI::App& app) {
                   "Wait up to SECS (-1 or inf: for ever) for a fixer that unless-pytest runs "
                   "(default 120)")
       ->type_name("SECS");
-  add_common_options(*sub, o->common, false);
-  sub->footer(R"(For the pytest plugin (`pytest -p pycache_clean`) and IDE runners: takes the
+  add_common_options(*sub, o->common,
+                     {"Say which marker lock was chosen and why; -vv: every step",
+                      "No [WAIT] lines: errors only"});
+  sub->footer(
+      std::string(R"(For the pytest plugin (`pytest -p pycache_clean`) and IDE runners: takes the
 pytest marker shared as `pycache-clean test` does (waiting while a fixer holds
 it), prints `held TOKEN` (the entry for $PYCACHE_CLEAN_LOCKS that lets the
 session's own children recognise the hold) and keeps the marker until its
-standard input reaches its end, which happens however the session ends. Exit
-status 0, or 75 when a fixer held the marker past --wait.)");
+standard input reaches its end, which happens however the session ends.
+
+)") + exit_status_help("pytest-session"));
   return Command{sub, [o] { return run(*o); }};
 }
 

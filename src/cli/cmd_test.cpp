@@ -6,6 +6,7 @@
 #include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/pytest_guard.hpp>
 #include "command.hpp"
+#include "help.hpp"
 
 namespace pycache_clean::cli {
 
@@ -53,8 +54,12 @@ Command add_test_command(CLI::App& app) {
       ->type_name("SECS");
   sub->add_option("CMD", o->command, "The test command (default: python3 -m pytest), after --")
       ->type_name("");
-  add_common_options(*sub, o->common, false);
-  sub->footer(R"(Takes the pytest marker lock (<git common dir>/pycache-clean-pytest.lock)
+  add_common_options(
+      *sub, o->common,
+      {"Say which marker lock was chosen and why, and what the sweep skipped; -vv: every step",
+       "No sweep report and no [WAIT] lines: errors only"});
+  sub->footer(
+      std::string(R"(Takes the pytest marker lock (<git common dir>/pycache-clean-pytest.lock)
 shared, waiting while a fixer run by `unless-pytest` holds it (`[WAIT] waiting
 for pid N (ruff check --fix)`); sweeps the current repository's worktree (or
 the current directory outside a repository) as `clean` does; then runs CMD
@@ -62,13 +67,15 @@ with PYTHONDONTWRITEBYTECODE=1 and PYTEST_RUNNING=1, holding the marker for
 its whole life, so that `pytest-running` and `unless-pytest` see it from any
 process and no fixer starts until it ends. Started by a process that holds the
 marker already (a fixer's command, another test run), it runs at once.
-Signals are passed on; the exit status is CMD's (128+N for signal N, 127 not
-found), or 75 when the fixer held the marker past --wait.
+Signals are passed on.
 
 Examples:
   pycache-clean test
   pycache-clean test -- python3 -m pytest -n 2 tests/
-  test:  ; pycache-clean test -- pytest -q        (a Makefile recipe))");
+  test:  ; pycache-clean test -- pytest -q        (a Makefile recipe)
+
+)") + exit_status_help("test"));
+  set_usage(*sub, "pycache-clean test [OPTIONS] [-- CMD [ARG...]]");
   return Command{sub, [o] { return run(*o); }};
 }
 

@@ -6,6 +6,7 @@
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/pytest_guard.hpp>
 #include "command.hpp"
+#include "help.hpp"
 
 namespace pycache_clean::cli {
 
@@ -54,11 +55,15 @@ Command add_unless_pytest_command(CLI::App& app) {
   sub->add_option("--skip-exit-code", o->skip_exit_code,
                   "Exit with N when skipping (default 0; 1 fails a pre-commit hook instead of "
                   "committing unfixed code)")
-      ->type_name("N")
+      ->option_text("N")
       ->check(CLI::Range(0, 255));
   sub->add_option("CMD", o->command, "The command and its arguments, after --")->type_name("");
-  add_common_options(*sub, o->common, false);
-  sub->footer(R"(Runs CMD holding the pytest marker lock exclusively, so that no test run
+  add_common_options(
+      *sub, o->common,
+      {"Say each piece of evidence considered, and which marker lock; -vv: every step",
+       "No [SKIP] or [WAIT] lines: errors only"});
+  sub->footer(
+      std::string(R"(Runs CMD holding the pytest marker lock exclusively, so that no test run
 started through `pycache-clean test` or the pytest plugin can begin until CMD
 ends; deciding and running are one step. While tests run (they hold the
 marker, or the process table shows pytest), prints `[SKIP] pytest is running
@@ -69,7 +74,10 @@ done. Detection as in `pycache-clean pytest-running`.
 Examples: (a pre-commit `entry:`)
   pycache-clean unless-pytest -- ruff check --fix
   pycache-clean unless-pytest --wait 600 -- ruff format
-  pycache-clean unless-pytest --skip-exit-code 1 -- black .)");
+  pycache-clean unless-pytest --skip-exit-code 1 -- black .
+
+)") + exit_status_help("unless-pytest"));
+  set_usage(*sub, "pycache-clean unless-pytest [OPTIONS] -- CMD [ARG...]");
   return Command{sub, [o] { return run(*o); }};
 }
 

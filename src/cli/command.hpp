@@ -29,7 +29,13 @@ struct CommonOptions {
   // -1 quiet, 0 normal, 1 debug, 2+ trace.
   int verbosity() const { return quiet ? -1 : verbose; }
 };
-void add_common_options(CLI::App& sub, CommonOptions& options, bool with_json);
+// What -v, -q and --json do for one subcommand, in its help; `json` null: no --json.
+struct CommonHelp {
+  const char* verbose;
+  const char* quiet;
+  const char* json = nullptr;
+};
+void add_common_options(CLI::App& sub, CommonOptions& options, const CommonHelp& help);
 
 // What to walk and skip, shared by `clean` and `check`.
 struct WalkCliOptions {

@@ -145,7 +145,13 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
     if (!options.quiet && pause == std::chrono::milliseconds(100))
       spdlog::info("[WAIT] pytest is running ({}): waiting to run {}", describe_pytest_runs(probe),
                    what);
-    std::this_thread::sleep_for(pause);
+    // Never past the deadline: the last look comes at --wait, not up to a pause later.
+    auto nap = pause;
+    if (options.wait_seconds > 0)
+      nap = std::min(nap, std::chrono::milliseconds(static_cast<long>(left * 1000)));
+    spdlog::trace("pytest still running: next look in {} ms ({:.3f} s left)", nap.count(),
+                  options.wait_seconds > 0 ? left : -1.0);
+    std::this_thread::sleep_for(nap);
     pause = std::min(pause * 2, std::chrono::milliseconds(1000));  // back off
   }
   marker.marker().write_record(format_holder_record(this_holder(options.command)));

@@ -559,7 +559,8 @@ std::string format_check_summary(const CheckReport& r) {
 }
 
 std::string format_stale_clean_summary(const CheckReport& r) {
-  return fmt::format("Cleared {}/{} stale caches", r.removed, r.removable);
+  return fmt::format("Cleared {}/{} stale {}", r.removed, r.removable,
+                     r.removable == 1 ? "cache" : "caches");
 }
 
 std::string format_check_json_head(bool stale_clean) {

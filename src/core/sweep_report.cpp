@@ -23,16 +23,18 @@ void write_problems(JsonWriter& json, const char* key, const std::vector<SweepPr
 }  // namespace
 
 std::string format_sweep_summary(const SweepReport& report, bool with_stray) {
-  std::string out =
-      report.dry_run
-          ? fmt::format("Would clear {}/{} __pycache__ directories (dry run)", report.found,
-                        report.found)
-          : fmt::format("Cleared {}/{} __pycache__ directories", report.removed, report.found);
+  auto dirs = [](std::size_t n) { return n == 1 ? "directory" : "directories"; };
+  auto files = [](std::size_t n) { return n == 1 ? "file" : "files"; };
+  std::string out = report.dry_run ? fmt::format("Would clear {}/{} __pycache__ {} (dry run)",
+                                                 report.found, report.found, dirs(report.found))
+                                   : fmt::format("Cleared {}/{} __pycache__ {}", report.removed,
+                                                 report.found, dirs(report.found));
   if (with_stray) {
-    out += report.dry_run ? fmt::format("\nWould remove {}/{} stray bytecode files (dry run)",
-                                        report.stray_found, report.stray_found)
-                          : fmt::format("\nRemoved {}/{} stray bytecode files",
-                                        report.stray_removed, report.stray_found);
+    out += report.dry_run
+               ? fmt::format("\nWould remove {}/{} stray bytecode {} (dry run)", report.stray_found,
+                             report.stray_found, files(report.stray_found))
+               : fmt::format("\nRemoved {}/{} stray bytecode {}", report.stray_removed,
+                             report.stray_found, files(report.stray_found));
   }
   return out;
 }

@@ -27,6 +27,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -348,26 +349,32 @@ std::pair<std::string, std::string> split_last(std::string path) {
   return {path.substr(0, at_root ? slash + 1 : slash), path.substr(slash + 1)};
 }
 
-// Opens each root (a named `__pycache__` goes to the visitor at once), drops
-// a root met before, and returns the tasks with their identities.
+// Opens each root, drops a root met before, and returns the tasks with their
+// identities. A named `__pycache__` goes to the visitor once every root was
+// opened: a missing PATH is said before anything is removed.
 std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots,
                              const WalkOptions& options, WalkVisitor& visitor,
                              std::vector<DirIdentity>& ids) {
   std::vector<Task> tasks;
+  struct NamedCache {
+    std::unique_ptr<ScopedHandle> parent;
+    std::string base;
+    std::string root;
+  };
+  std::vector<NamedCache> named_caches;
   for (const auto& root : roots) {
     auto [dir, base] = split_last(root);
     if (base == k_cache_dir_name) {
       // The user named a cache directory itself: hand it over with its parent open.
       int err = 0;
-      ScopedHandle parent(fs, fs.open_root(dir, err));
+      auto parent = std::make_unique<ScopedHandle>(fs, fs.open_root(dir, err));
       FileStat st;
-      if (!parent) {
+      if (!*parent) {
         visitor.on_bad_root(root, err);
-      } else if ((err = fs.stat(parent.get(), base.c_str(), st)) != 0) {
+      } else if ((err = fs.stat(parent->get(), base.c_str(), st)) != 0) {
         visitor.on_bad_root(root, err);
       } else if (st.type == EntryType::directory) {
-        if (options.counters) options.counters->caches_found.fetch_add(1);
-        visitor.on_cache_dir(parent.get(), base.c_str(), root);
+        named_caches.push_back(NamedCache{std::move(parent), base, root});
       } else {
         visitor.on_bad_root(root, ENOTDIR);
       }
@@ -388,6 +395,10 @@ std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots,
     }
     ids.push_back(id);
     tasks.push_back(Task{nullptr, root, root, ids.size() - 1, h, nullptr});
+  }
+  for (auto& cache : named_caches) {
+    if (options.counters) options.counters->caches_found.fetch_add(1);
+    visitor.on_cache_dir(cache.parent->get(), cache.base.c_str(), cache.root);
   }
   return tasks;
 }

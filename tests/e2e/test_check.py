@@ -76,7 +76,7 @@ def test_same_second_rewrite_is_suspect_and_stale_only_fixes_it(tmp_path, exe):
     r = expect(run("check", "--verify", "none", tmp_path, env=py_env(exe)), rc=1)
     assert "mod.py changed after this cache was written" in r.out
     expect(run("clean", "--stale-only", tmp_path, env=py_env(exe)),
-           out="Cleared 1/1 stale caches\n")
+           out="Cleared 1/1 stale cache\n")
     assert py(exe, "import mod; print(mod.X)", tmp_path) == "new"
     expect(run("check", tmp_path, env=py_env(exe)), rc=0, out_has="1 ok")
 
@@ -145,9 +145,9 @@ def test_orphans(tmp_path):
     assert classes["gone.pyc"] == "orphan-importable"
     assert classes["lost.cpython-311.pyc"] == "orphan"
     # Outside __pycache__ only with --stray: a sourceless module is not a cache.
-    expect(run("clean", "--stale-only", tmp_path), out="Cleared 1/1 stale caches\n")
+    expect(run("clean", "--stale-only", tmp_path), out="Cleared 1/1 stale cache\n")
     assert py(exe, "import gone; print(gone.X)", tmp_path) == "ghost"
-    expect(run("clean", "--stale-only", "--stray", tmp_path), out="Cleared 1/1 stale caches\n")
+    expect(run("clean", "--stale-only", "--stray", tmp_path), out="Cleared 1/1 stale cache\n")
     r = subprocess.run([exe, "-c", "import gone"], cwd=tmp_path, env=py_env(exe))
     assert r.returncode != 0
 
@@ -489,7 +489,7 @@ def test_pycache_prefix_mirror_is_judged_and_cleaned(tmp_path, exe):
     found = classes(prefix, exe, rc=0, extra=["--verify", "none"])
     assert found[os.path.basename(mirrored[0])] == "orphan", found
     assert "orphan-importable" not in found.values(), found
-    expect(run("clean", "--stale-only", proj, env=with_prefix), out="Cleared 1/1 stale caches\n")
+    expect(run("clean", "--stale-only", proj, env=with_prefix), out="Cleared 1/1 stale cache\n")
     assert not os.path.exists(mirrored[0])
     assert value() == "new"
     os.unlink(proj / "mod.py")

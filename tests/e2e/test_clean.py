@@ -32,7 +32,7 @@ def test_report_line_is_exact_and_caches_are_gone(tree):
 def test_explicit_clean_subcommand_and_paths(tree):
     make_tree(tree, CACHES)
     expect(run("clean", tree / "pkg"), out="Cleared 2/2 __pycache__ directories\n")
-    expect(run("clean", tree / "tests", tree / "pkg"), out="Cleared 1/1 __pycache__ directories\n")
+    expect(run("clean", tree / "tests", tree / "pkg"), out="Cleared 1/1 __pycache__ directory\n")
 
 
 def test_nothing_to_do(tree):
@@ -49,7 +49,7 @@ def test_real_cpython_caches_are_cleared(tree):
     subprocess.run([py, "-c", "import pkg.mod"], cwd=tree, check=True,
                    env=base_env(PYTHONDONTWRITEBYTECODE=None))
     assert caches_under(tree)
-    expect(run(tree), out="Cleared 1/1 __pycache__ directories\n")
+    expect(run(tree), out="Cleared 1/1 __pycache__ directory\n")
     assert caches_under(tree) == []
 
 
@@ -90,17 +90,17 @@ def test_default_excludes_and_named_path_in_skip_list(tree):
     make_tree(tree, [".git/x/__pycache__/a.pyc", ".tox/py/__pycache__/a.pyc",
                      "node_modules/p/__pycache__/a.pyc", "env/pyvenv.cfg",
                      "env/lib/python3.11/site-packages/__pycache__/a.pyc", "src/__pycache__/a.pyc"])
-    expect(run(tree), out="Cleared 1/1 __pycache__ directories\n")
+    expect(run(tree), out="Cleared 1/1 __pycache__ directory\n")
     assert (tree / "env/lib/python3.11/site-packages/__pycache__").exists()
     # A PATH named by the user is swept even when its name is skipped below a root.
-    expect(run(tree / ".tox"), out="Cleared 1/1 __pycache__ directories\n")
-    expect(run(tree / "env"), out="Cleared 1/1 __pycache__ directories\n")
+    expect(run(tree / ".tox"), out="Cleared 1/1 __pycache__ directory\n")
+    expect(run(tree / "env"), out="Cleared 1/1 __pycache__ directory\n")
     expect(run("--no-default-excludes", tree), out="Cleared 2/2 __pycache__ directories\n")
 
 
 def test_extra_exclude(tree):
     make_tree(tree, ["build/__pycache__/a.pyc", "src/__pycache__/a.pyc"])
-    expect(run("--exclude", "build", tree), out="Cleared 1/1 __pycache__ directories\n")
+    expect(run("--exclude", "build", tree), out="Cleared 1/1 __pycache__ directory\n")
     assert (tree / "build/__pycache__").exists()
 
 
@@ -114,7 +114,7 @@ def test_missing_path_is_an_error_and_others_are_swept(tree):
     make_tree(tree, ["pkg/__pycache__/a.pyc"])
     r = expect(run(tree / "nope", tree / "pkg"), rc=1,
                err_has=f"pycache-clean: error: {tree / 'nope'}: No such file or directory")
-    assert r.out == "Cleared 1/1 __pycache__ directories\n"
+    assert r.out == "Cleared 1/1 __pycache__ directory\n"
 
 
 def test_usage_errors_exit_2():
@@ -137,7 +137,7 @@ def test_symlinks_are_never_followed(tree):
     os.symlink(outside, proj / "__pycache__")          # a symlink named __pycache__
     os.symlink(outside, proj / "linked")               # a symlinked dir holding caches
     os.symlink(outside / "canary.txt", proj / "real/__pycache__/link")  # link inside a cache
-    expect(run(proj), out="Cleared 1/1 __pycache__ directories\n")
+    expect(run(proj), out="Cleared 1/1 __pycache__ directory\n")
     for f in ["__pycache__/canary.pyc", "sub/__pycache__/canary.pyc", "canary.txt"]:
         assert (outside / f).exists(), f
     assert os.path.islink(proj / "__pycache__")
@@ -214,7 +214,7 @@ def test_tree_deeper_than_path_max(tree):
     os.mkdir("__pycache__", dir_fd=fd)
     os.close(os.open("__pycache__/m.pyc", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
     r = expect(run("-v", tree))
-    assert r.out.endswith("Cleared 1/1 __pycache__ directories\n")
+    assert r.out.endswith("Cleared 1/1 __pycache__ directory\n")
     assert len(r.out.splitlines()[0]) > 4096
     assert "__pycache__" not in os.listdir(fd)
     os.close(fd)
@@ -316,7 +316,7 @@ def test_immutable_file_if_supported(tree):
     try:
         expect(run(tree), out="Cleared 1/2 __pycache__ directories\n",
                err_has="Operation not permitted")
-        expect(run("--strict", tree), rc=1, out="Cleared 0/1 __pycache__ directories\n")
+        expect(run("--strict", tree), rc=1, out="Cleared 0/1 __pycache__ directory\n")
     finally:
         subprocess.run(["chattr", "-i", tree / "b/__pycache__/x.pyc"])
 
@@ -338,7 +338,7 @@ def test_two_sweeps_racing_on_one_tree(tree):
 
 def test_stray_bytecode(tree):
     make_tree(tree, ["legacy.pyc", "pkg/old.pyo", "pkg/__pycache__/a.pyc", "keep.py"])
-    expect(run(tree), out="Cleared 1/1 __pycache__ directories\n")
+    expect(run(tree), out="Cleared 1/1 __pycache__ directory\n")
     assert (tree / "legacy.pyc").exists()
     expect(run("--stray", tree),
            out="Cleared 0/0 __pycache__ directories\nRemoved 2/2 stray bytecode files\n")
@@ -357,14 +357,14 @@ def test_pycache_prefix_from_environment(tree):
     written = [os.path.join(d, f) for d, _, fs in os.walk(mirror) for f in fs]
     assert len(written) == 1 and written[0].endswith(".pyc"), written
     expect(run(proj, env=base_env(PYTHONPYCACHEPREFIX=str(prefix))),
-           out="Cleared 1/1 __pycache__ directories\n")
+           out="Cleared 1/1 __pycache__ directory\n")
     assert not os.path.exists(written[0])
     # --pycache-prefix does the same without the environment variable.
     subprocess.run([py, "-S", "-c", "import mod"], cwd=proj, check=True,
                    env=base_env(PYTHONDONTWRITEBYTECODE=None, PYTHONPYCACHEPREFIX=str(prefix)))
     assert os.path.exists(written[0])
     r = run("--pycache-prefix", prefix, proj)
-    expect(r, out="Cleared 1/1 __pycache__ directories\n")
+    expect(r, out="Cleared 1/1 __pycache__ directory\n")
     assert not os.path.exists(written[0])
 
 

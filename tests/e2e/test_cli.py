@@ -36,7 +36,7 @@ def test_a_word_that_is_both_a_subcommand_and_a_directory(tmp_path):
     assert "'test' is taken as the subcommand" in r.err and "pycache-clean ./test" in r.err
     assert (tmp_path / "test/__pycache__").exists()
     expect(run("-q", "test", "--no-clean", "--", "true", cwd=tmp_path), rc=0, out="")
-    expect(run("./test", cwd=tmp_path), out="Cleared 1/1 __pycache__ directories\n")
+    expect(run("./test", cwd=tmp_path), out="Cleared 1/1 __pycache__ directory\n")
 
 
 def test_bad_input_names_the_culprit(tmp_path):

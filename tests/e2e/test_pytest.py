@@ -213,7 +213,7 @@ def test_test_sweeps_runs_without_writing_caches_and_passes_status(repo):
     assert (repo / "pkg/__pycache__").exists()
     r = expect(run("test", "--", PY, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                    cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None)))
-    assert r.out.startswith("Cleared 1/1 __pycache__ directories\n"), r.out
+    assert r.out.startswith("Cleared 1/1 __pycache__ directory\n"), r.out
     assert "1 passed" in r.out
     caches = [d for d, dirs, _ in os.walk(repo) if "__pycache__" in dirs and ".git" not in d]
     assert caches == [], caches
@@ -248,3 +248,18 @@ def test_bad_input(repo):
     expect(run("pytest-running", "--scope", "nope", cwd=repo), rc=2, err_has="--scope")
     expect(run("unless-pytest", "--wait", "soon", "--", "true", cwd=repo), rc=2,
            err_has="--wait: 'soon'")
+
+
+def test_unless_pytest_wait_ends_at_its_deadline(repo, background):
+    """--wait SECS while a pytest runs outside the marker: the back-off between
+    looks never sleeps past the deadline (it once overshot by up to a second)."""
+    import re
+    b = background([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"], repo)
+    r = expect(run("unless-pytest", "-vv", "--wait", "2", "--", "touch", "fixed", cwd=repo,
+                   env=env()), rc=0, out_has="[SKIP] pytest is running")
+    looks = [(int(ms), float(left)) for ms, left in
+             re.findall(r"next look in (\d+) ms \((-?[\d.]+) s left\)", r.err)]
+    assert len(looks) >= 3, r.err
+    assert all(ms <= left * 1000 + 1 for ms, left in looks), looks
+    assert not (repo / "fixed").exists()
+    assert b.stop() == 0

@@ -135,7 +135,7 @@ def test_precommit_local_check_runs_before_any_sweep(tmp_path, tools):
     r = pre_commit(repo, tools, "run", "--all-files")
     assert r.returncode == 1, r.stdout
     assert "suspect" in r.stdout and "mod.cpython-" in r.stdout, r.stdout
-    assert "Cleared 1/1 stale caches" in r.stdout, r.stdout
+    assert "Cleared 1/1 stale cache" in r.stdout, r.stdout
     r = pre_commit(repo, tools, "run", "--all-files")
     assert r.returncode == 0, r.stdout
 
@@ -295,7 +295,7 @@ def test_makefile(tmp_path):
         r = subprocess.run(["make", "test", f"PYCACHE_CLEAN={BIN}", "PYCACHE_CLEAN_FLAGS=--strict"],
                            cwd=tmp_path, env=env, capture_output=True, text=True)
         assert r.returncode != 0
-        assert "Cleared 0/1 __pycache__ directories" in r.stdout
+        assert "Cleared 0/1 __pycache__ directory" in r.stdout
         assert "passed" not in r.stdout  # the tests did not run
     finally:
         subprocess.run(["chattr", "-i", str(locked)])

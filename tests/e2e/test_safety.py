@@ -287,7 +287,7 @@ def test_mirror_removes_the_directories_it_empties(tmp_path):
     mirror = prefix / str(proj).lstrip("/")
     assert list((mirror / "pkg").glob("a.*.pyc"))
     (mirror / "other").mkdir()  # already empty: stays
-    expect(run("--pycache-prefix", prefix, proj), out="Cleared 1/1 __pycache__ directories\n")
+    expect(run("--pycache-prefix", prefix, proj), out="Cleared 1/1 __pycache__ directory\n")
     assert not (mirror / "pkg").exists()
     assert (mirror / "other").is_dir() and mirror.is_dir()
 
@@ -328,7 +328,7 @@ def test_mirror_20000_levels_deep_does_not_crash(tmp_path):
     os.close(fd)
     try:
         r = expect(run("--pycache-prefix", prefix, proj, timeout=300),
-                   out="Cleared 1/1 __pycache__ directories\n")
+                   out="Cleared 1/1 __pycache__ directory\n")
         assert r.err == ""
     finally:
         subprocess.run(["rm", "-rf", str(prefix)], check=False)
@@ -340,7 +340,7 @@ def test_dotdot_path_finds_its_mirror(tmp_path):
     prefix = tmp_path / "prefix"
     make_tree(prefix / str(proj).lstrip("/"), ["m.cpython-311.pyc"])
     expect(run("--pycache-prefix", prefix, "..", cwd=proj / "sub"),
-           out="Cleared 1/1 __pycache__ directories\n")
+           out="Cleared 1/1 __pycache__ directory\n")
 
 
 def test_mirror_that_cannot_be_opened_fails_strict(tmp_path):
@@ -395,8 +395,8 @@ def test_one_file_system_stays_on_each_path_mount(tmp_path):
         "{BIN}" "{tmp_path}/proj"
     ''')
     assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines() == ["Cleared 1/1 __pycache__ directories", "kept across mount",
-                                     "Cleared 1/1 __pycache__ directories"], p.stdout + p.stderr
+    assert p.stdout.splitlines() == ["Cleared 1/1 __pycache__ directory", "kept across mount",
+                                     "Cleared 1/1 __pycache__ directory"], p.stdout + p.stderr
 
 
 # --- 7. signals ----------------------------------------------------------------------------------
@@ -531,7 +531,7 @@ def test_huge_cache_directory_in_bounded_memory(tmp_path):
         rss, p = _peak_rss_kib([BIN, "check", "-q", str(root)])
         assert p.returncode == 0 and rss < 8 * 1024, (rss, p.stderr[-500:])  # empty: stale
         rss, p = _peak_rss_kib([BIN, str(root)])
-        assert p.stdout == "Cleared 1/1 __pycache__ directories\n", p.stdout + p.stderr[-500:]
+        assert p.stdout == "Cleared 1/1 __pycache__ directory\n", p.stdout + p.stderr[-500:]
         assert rss < 8 * 1024, rss
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -125,7 +125,7 @@ def test_pip_install_into_a_fresh_venv(wheels, tmp_path):
     # The sweep itself, from the installed wheel.
     (tmp_path / "proj/__pycache__").mkdir(parents=True)
     r = subprocess.run([bindir / "pycache-clean", tmp_path / "proj"], capture_output=True, text=True)
-    assert r.stdout == "Cleared 1/1 __pycache__ directories\n", r
+    assert r.stdout == "Cleared 1/1 __pycache__ directory\n", r
 
 
 def test_pipx_install(wheels, tmp_path):
@@ -201,7 +201,7 @@ def test_pre_commit_language_python_installs_the_wheel_and_sweeps(wheels, tmp_pa
     r = subprocess.run(["pre-commit", "run", "--all-files"], cwd=repo, env=env,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "Cleared 1/1 __pycache__ directories" in r.stdout, r.stdout
+    assert "Cleared 1/1 __pycache__ directory" in r.stdout, r.stdout
     assert not (repo / "pkg/__pycache__").exists()
     # pycache-clean came from the wheel, into pre-commit's own environment.
     installed = list((tmp_path / "pre-commit-home").rglob("bin/pycache-clean"))

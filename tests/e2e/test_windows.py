@@ -87,7 +87,7 @@ def test_cache_held_without_share_delete_is_kept_reported_exit_0(proj, mode):
         expect(win("--strict", "proj", cwd=proj), rc=1)
     finally:
         release(p)
-    expect(win("proj", cwd=proj), out="Cleared 1/1 __pycache__ directories\n")
+    expect(win("proj", cwd=proj), out="Cleared 1/1 __pycache__ directory\n")
 
 
 def test_read_only_cache_file_is_removed(proj):
@@ -105,7 +105,7 @@ def test_links_are_never_followed(tmp_path):
     make_tree(tmp_path / "proj", ["real/__pycache__/a.pyc"])
     os.symlink("../outside", tmp_path / "proj/__pycache__")
     os.symlink("../outside", tmp_path / "proj/linked")
-    expect(win("proj", cwd=tmp_path), out="Cleared 1/1 __pycache__ directories\n")
+    expect(win("proj", cwd=tmp_path), out="Cleared 1/1 __pycache__ directory\n")
     assert (tmp_path / "outside/__pycache__/keep.pyc").exists()
     assert (tmp_path / "outside/keep.txt").exists()
     assert os.path.islink(tmp_path / "proj/__pycache__")
@@ -135,7 +135,7 @@ def test_junction_is_never_followed(tmp_path):
     if r.returncode != 0 or not (tmp_path / "proj/__pycache__").exists():
         pytest.skip("this Wine cannot create junctions (no FSCTL_SET_REPARSE_POINT); "
                     f"mklink said: {(r.stdout + r.stderr).strip()!r}")
-    expect(win("proj", cwd=tmp_path), out="Cleared 1/1 __pycache__ directories\n")
+    expect(win("proj", cwd=tmp_path), out="Cleared 1/1 __pycache__ directory\n")
     assert (tmp_path / "outside/keep.pyc").exists()
 
 
@@ -191,13 +191,13 @@ def test_killing_lock_ends_its_command_too(tmp_path):
                                "held.ready"], cwd=tmp_path, env=base_env(), stdin=subprocess.PIPE)
     try:
         wait_for_file(tmp_path / "held.ready", timeout=60)
-        expect(win(cwd=tmp_path), out="Cleared 0/1 __pycache__ directories\n")  # held open
+        expect(win(cwd=tmp_path), out="Cleared 0/1 __pycache__ directory\n")  # held open
     finally:
         holder.kill()  # as a closed terminal or a task manager would
         holder.wait()
     # hold_open is gone with it: the file is free and the lock too.
     expect(win("lock", "--wait", "10", "--", "cmd", "/c", "exit 0", cwd=tmp_path))
-    expect(win(cwd=tmp_path), out="Cleared 1/1 __pycache__ directories\n")
+    expect(win(cwd=tmp_path), out="Cleared 1/1 __pycache__ directory\n")
 
 
 def test_pytest_running_sees_a_pytest_process(tmp_path):
@@ -236,7 +236,7 @@ def test_check_names_a_corrupt_cache_and_stale_only_removes_it(tmp_path):
     expect(win("check", "proj", cwd=tmp_path), rc=1,
            out_has=["corrupt", "mod.cpython-311.pyc", "1 corrupt"])
     expect(win("clean", "--stale-only", "proj", cwd=tmp_path),
-           out="Cleared 1/1 stale caches\n")
+           out="Cleared 1/1 stale cache\n")
     assert not (tmp_path / "proj/pkg/__pycache__").exists()
     assert (tmp_path / "proj/pkg/mod.py").exists()
 

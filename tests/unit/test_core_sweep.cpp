@@ -54,6 +54,33 @@ TEST(Sweep, DryRunRemovesNothingAndFindsTheSame) {
   EXPECT_EQ(real.found, r.found);
 }
 
+// Records the order of what the sweep tells its listener.
+class OrderListener final : public SweepListener {
+ public:
+  void on_removed(const std::string& path, bool) override { events.push_back("removed " + path); }
+  void on_kept(const SweepProblem& p) override { events.push_back("kept " + p.path); }
+  void on_unreadable(const SweepProblem& p) override { events.push_back("unreadable " + p.path); }
+  void on_bad_root(const SweepProblem& p) override { events.push_back("missing " + p.path); }
+  std::vector<std::string> events;
+};
+
+// `pycache-clean a/__pycache__ b nope`: the missing PATH is said before
+// anything is removed, whatever its place among the PATHs.
+TEST(Sweep, MissingPathIsReportedBeforeAnythingIsRemoved) {
+  TempDir t;
+  write_file(t / "a/__pycache__/x.cpython-311.pyc");
+  write_file(t / "b/__pycache__/y.cpython-311.pyc");
+  OrderListener listener;
+  SweepOptions options;
+  options.walk.jobs = 1;
+  SweepReport r =
+      sweep(real_fs(), {(t / "a/__pycache__"), (t / "b"), (t / "nope")}, options, &listener);
+  EXPECT_EQ(r.removed, 2u);
+  ASSERT_EQ(listener.events.size(), 3u);
+  EXPECT_EQ(listener.events[0], "missing " + (t / "nope"));
+  EXPECT_FALSE(exists(t / "a/__pycache__"));
+}
+
 struct ErrorCase {
   Op op;
   const char* name;
@@ -65,6 +92,11 @@ std::string case_name(const ::testing::TestParamInfo<ErrorCase>& info) {
   for (char c : std::string(info.param.name))
     name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return name + "_errno" + std::to_string(info.param.error);
+}
+
+// How gtest (and so ctest's test list) shows a case: its name, not its bytes.
+void PrintTo(const ErrorCase& c, std::ostream* out) {
+  *out << case_name(::testing::TestParamInfo<ErrorCase>(c, 0));
 }
 
 class LockedEntry : public ::testing::TestWithParam<ErrorCase> {};
