@@ -20,6 +20,16 @@ struct GitDirs {
 // when `start` is in no repository. Paths are absolute and lexically normal.
 std::optional<GitDirs> find_git_dirs(const std::string& start);
 
+// Where a lock file `name` lives by default, and why there: in the common git
+// directory of the repository holding the current directory (shared by all
+// worktrees, never shown by `git status`), or `./.name` outside a repository.
+struct LockLocation {
+  std::string path;
+  std::string why;  // for -v: "the git common directory of /repo, shared by ..."
+  bool outside_repository = false;
+};
+LockLocation lock_location(const std::string& name);
+
 // Every worktree of the repository whose common directory is `common_dir`:
 // the main one and each listed under `<common_dir>/worktrees/*/gitdir`.
 std::vector<std::string> list_worktrees(const std::string& common_dir);

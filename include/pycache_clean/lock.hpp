@@ -36,11 +36,6 @@ std::string lock_open_problem(const FileLock& lock, int err, const LockFileOpen&
 void open_lock_file(FileLock& lock, const std::string& path, const LockFileOpen& how,
                     const char* what, int exit_status);
 
-// The lock file `name` in the repository's common git directory (shared by all
-// worktrees, never shown by `git status`), or `./.name` outside a repository.
-// Sets `outside_repository` in that case.
-std::string default_lock_path(const std::string& name, bool& outside_repository);
-
 // How long and how visibly acquire_lock waits.
 struct LockWait {
   double seconds = 30;  // 0: try once; negative: wait forever

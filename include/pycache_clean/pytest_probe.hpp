@@ -32,6 +32,8 @@ struct PytestProbe {
   bool scan_supported = true;
   // Why the marker at its path could not be used (a FIFO, a link...), or empty.
   std::string marker_problem;
+  // Each piece of evidence looked at and what it showed, in order (for -v).
+  std::vector<std::string> considered;
 };
 
 // The marker lock that `pycache-clean test` holds (shared) for a whole run.

@@ -23,7 +23,8 @@ namespace pycache_clean::cli {
 namespace {
 
 const char* const k_footer =
-    R"(Without a subcommand, `clean` runs: `pycache-clean` sweeps the current directory.
+    R"(Without a subcommand, `clean` runs: `pycache-clean` sweeps the current
+directory.
 
 -v, -q and --json may come before or after the subcommand. A bare word that
 is both a subcommand and a directory is the subcommand (`pycache-clean test`

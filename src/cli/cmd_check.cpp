@@ -157,22 +157,25 @@ followed through links, the platform's source suffixes, a package directory
 before a legacy .pyc). With PYTHONPYCACHEPREFIX (or --pycache-prefix) the
 mirror there is judged too.
   ok                 trusted, and matches its source
-  stale              CPython recompiles it: header mtime/size or checked hash differ,
-                     or the header is unusable; dead weight
-  suspect            CPython loads it and its code differs from the source's (compiled),
-                     or, not compiled, the source's ctime is after the cache's; also an
-                     unchecked-hash pyc that does not match: CPython loads OLD code
-  orphan             no source beside it (harmless inside __pycache__), or a legacy .pyc
-                     that a source or package of its name shadows
-  orphan-importable  a legacy foo.pyc whose foo.py is gone: `import foo` still loads it
+  stale              CPython recompiles it: header mtime/size or checked hash
+                     differ, or the header is unusable; dead weight
+  suspect            CPython loads it and its code differs from the source's
+                     (compiled), or, not compiled, the source's ctime is after
+                     the cache's; also an unchecked-hash pyc that does not
+                     match: CPython loads OLD code
+  orphan             no source beside it (harmless inside __pycache__), or a
+                     legacy .pyc that a source or package of its name shadows
+  orphan-importable  a legacy foo.pyc whose foo.py is gone: `import foo` still
+                     loads it
   foreign            magic not that of its tag's CPython, or not a CPython tag
-  corrupt            CPython would load it and fails: a truncated or garbled body behind a
-                     valid header (the marshal stream is walked), or a sourceless legacy
-                     pyc with no valid header
+  corrupt            CPython would load it and fails: a truncated or garbled
+                     body behind a valid header (the marshal stream is walked),
+                     or a sourceless legacy pyc with no valid header
 
 --verify: which trusted caches to prove by compiling the source with the
 cache's own python3.X (PATH, pyenv, uv, /usr/bin) and comparing code objects:
-  auto   those whose source shows a sign of change (ctime at or after the cache's)
+  auto   those whose source shows a sign of change (ctime at or after the
+         cache's)
   all    every one: also finds what leaves no ctime trace (a copy, chmod -R, a
          restore between CPython's read and its cache write); for CI
   none   none; headers and ctimes alone, bodies not read: the fastest pass
@@ -184,9 +187,9 @@ and a summary line on stdout; the exit status makes it a CI or pre-commit gate.
 
 Examples:
   pycache-clean check
-  pycache-clean check --verify all      in CI
+  pycache-clean check --verify all   in CI
   pycache-clean check -v src --json
-  pycache-clean clean --stale-only      remove just the caches check would not call ok
+  pycache-clean clean --stale-only   remove the caches check does not call ok
 
 )" + exit_status_help("check"));
   set_usage(*sub, "pycache-clean check [OPTIONS] [PATH...]");

@@ -100,7 +100,8 @@ const char* const k_skip_help =
     R"(Skipped below each PATH unless --no-default-excludes: directories named
 .git .hg .svn .tox .nox node_modules, and any directory holding pyvenv.cfg
 (a virtualenv). A PATH named on the command line is always swept. Symbolic
-links are never followed below a PATH; a symlink named __pycache__ is left alone.)";
+links are never followed below a PATH; a symlink named __pycache__ is left
+alone.)";
 
 std::vector<std::string> WalkCliOptions::roots() const {
   for (const auto& p : paths)
@@ -196,14 +197,15 @@ Command add_clean_command(CLI::App& app) {
 Entries that cannot be removed (permissions, immutable, busy, read-only) are
 reported as warnings and counted; the sweep goes on.
 
-Report: `Cleared N/Total __pycache__ directories` on stdout (N removed of Total found).
+Report: `Cleared N/Total __pycache__ directories` on stdout (N removed of
+Total found).
 
 Examples:
-  pycache-clean                       sweep the current directory
-  pycache-clean -v src tests          sweep two trees, list each removed directory
-  pycache-clean -n                    show what would go
-  pycache-clean --strict --json .     machine-readable, exit 1 if anything was kept
-  pycache-clean --stale-only          after an auto-fix: drop only the caches that lie
+  pycache-clean                    sweep the current directory
+  pycache-clean -v src tests       sweep two trees, list each removed directory
+  pycache-clean -n                 show what would go
+  pycache-clean --strict --json .  machine-readable; exit 1 if anything was kept
+  pycache-clean --stale-only       after an auto-fix: drop just the lying caches
 
 )" + exit_status_help("clean"));
   set_usage(*sub, "pycache-clean [clean] [OPTIONS] [PATH...]");

@@ -19,6 +19,7 @@ struct Options {
 int run(const Options& o) {
   start_command(o.common);
   PytestProbe probe = probe_pytest(scope_from_name(o.scope));
+  for (const auto& note : probe.considered) spdlog::debug("{}", note);
   if (!probe.scan_supported)
     spdlog::warn("no process scan on this platform: only the environment and marker lock count");
   if (o.common.json) {

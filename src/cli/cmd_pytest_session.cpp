@@ -43,7 +43,7 @@ Command add_pytest_session_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand(
       "pytest-session",
-      "Hold the pytest marker for the process that started this one, until it closes stdin");
+      "Hold the pytest marker for the pytest run that started it (the plugin's helper)");
   sub->add_option("--wait", o->wait,
                   "Wait up to SECS (-1 or inf: for ever) for a fixer that unless-pytest runs "
                   "(default 120)")

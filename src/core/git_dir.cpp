@@ -262,4 +262,18 @@ std::vector<std::string> list_worktrees(const std::string& common_dir) {
   return trees;
 }
 
+LockLocation lock_location(const std::string& name) {
+  LockLocation where;
+  if (auto dirs = find_git_dirs(".")) {
+    where.path = dirs->common_dir + "/" + name;
+    where.why = fmt::format("the git common directory of {}, shared by all its worktrees",
+                            dirs->worktree.empty() ? dirs->common_dir : dirs->worktree);
+  } else {
+    where.path = "." + name;
+    where.why = "no git repository here: the current directory";
+    where.outside_repository = true;
+  }
+  return where;
+}
+
 }  // namespace pycache_clean

@@ -106,13 +106,6 @@ void open_lock_file(FileLock& lock, const std::string& path, const LockFileOpen&
   throw Error(fmt::format("{} {}: {}", what, path, lock_open_problem(lock, err, how)), exit_status);
 }
 
-std::string default_lock_path(const std::string& name, bool& outside_repository) {
-  auto dirs = find_git_dirs(".");
-  outside_repository = !dirs;
-  if (dirs) return dirs->common_dir + "/" + name;
-  return "." + name;
-}
-
 int acquire_lock(FileLock& lock, FileLock::Mode mode, const LockWait& wait) {
   auto start = Clock::now();
   int err = lock.try_lock(mode);
@@ -174,9 +167,14 @@ void throw_lock_error(const std::string& what, const std::string& path, int err,
 int run_locked(const LockOptions& options) {
   std::string path = options.file;
   if (path.empty()) {
-    bool outside = false;
-    path = default_lock_path("pycache-clean.lock", outside);
-    if (outside) spdlog::info("not in a git repository: locking {} in the current directory", path);
+    LockLocation where = lock_location("pycache-clean.lock");
+    path = where.path;
+    if (where.outside_repository)
+      spdlog::info("not in a git repository: locking {} in the current directory", path);
+    else
+      spdlog::debug("lock file {}: {}", path, where.why);
+  } else {
+    spdlog::debug("lock file {}: given by --file", path);
   }
   FileLock lock;
   LockFileOpen how;
@@ -203,12 +201,14 @@ int run_locked(const LockOptions& options) {
   }
   if (err != 0) throw_lock_error("lock file", path, err, k_exit_usage);
 
+  spdlog::trace("holding {} exclusively; running {}", path, join_command(options.command));
   lock.write_record(format_holder_record(this_holder(options.command)));  // best effort
   lock.set_inheritable(true);
   ChildResult child =
       run_child(options.command, pass_down(lock, FileLock::Mode::exclusive, current_pid()));
   lock.write_record("");  // only the signature stays: nobody holds it
   lock.unlock();
+  spdlog::trace("command ended with status {}; {} released", child.status, path);
   log_spawn_error(options.command, child);
   return child.status;
 }

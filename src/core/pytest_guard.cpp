@@ -23,6 +23,7 @@
 #include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/lock.hpp>
 #include <pycache_clean/process.hpp>
 
@@ -64,7 +65,9 @@ std::string describe_pytest_runs(const PytestProbe& probe) {
 }
 
 int PytestMarker::open() {
-  m_path = pytest_marker_path();
+  LockLocation where = lock_location("pycache-clean-pytest.lock");
+  m_path = where.path;
+  spdlog::debug("pytest marker {}: {}", m_path, where.why);
   std::string queue = queue_path_of(m_path);
   for (auto [lock, path] : {std::pair{&m_marker, &m_path}, std::pair{&m_queue, &queue}}) {
     if (int err = lock->open(*path, LockFileOpen{})) {
@@ -123,6 +126,7 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
   }
   auto start = Clock::now();
   auto pause = std::chrono::milliseconds(100);
+  bool first_look = true;
   for (;;) {
     PytestProbe seen;  // the test runs seen while waiting, for the messages
     auto holder = [&] {
@@ -131,12 +135,21 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
     };
     err = marker.take(FileLock::Mode::exclusive, seconds_left(start, options.wait_seconds),
                       options.quiet, holder);
-    if (err == EWOULDBLOCK || err == ETIMEDOUT)
-      return {true, "pytest is running (" + holder() + ")", 0};
+    if (err == EWOULDBLOCK || err == ETIMEDOUT) {
+      std::string who = holder();
+      for (const auto& note : seen.considered) spdlog::debug("{}", note);
+      return {true, "pytest is running (" + who + ")", 0};
+    }
     if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
     // No run that takes part can start now (those seen wait for the marker);
     // one that does not may already run.
     PytestProbe probe = probe_pytest(options.scope, true);
+    if (first_look)
+      for (const auto& note : probe.considered)
+        spdlog::debug("{}", note.compare(0, 7, "marker ") == 0
+                                ? "marker " + marker.path() + ": taken by this command"
+                                : note);
+    first_look = false;
     if (!probe.running) break;
     marker.release();
     double left = seconds_left(start, options.wait_seconds);

@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <pycache_clean/command_line.hpp>
@@ -108,6 +109,8 @@ std::vector<std::string> repo_roots() {
     roots.push_back(std::filesystem::current_path(ec).u8string());
   }
   for (auto& r : roots) r = canonical_or_same(r);
+  std::sort(roots.begin(), roots.end());
+  roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
   return roots;
 }
 
@@ -153,8 +156,7 @@ bool is_pytest_command(const std::vector<std::string>& argv) {
 }
 
 std::string pytest_marker_path() {
-  if (auto dirs = find_git_dirs(".")) return dirs->common_dir + "/pycache-clean-pytest.lock";
-  return ".pycache-clean-pytest.lock";
+  return lock_location("pycache-clean-pytest.lock").path;
 }
 
 namespace {
@@ -202,26 +204,37 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
       env_set("PYTEST_VERSION") || env_set("PYTEST_CURRENT_TEST")) {
     probe.running = true;
     probe.evidence = "environment";
+    probe.considered.push_back(
+        "environment: PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST is set: "
+        "started from inside a pytest run");
     probe.runs.push_back(PytestRun{0, "this process was started from inside a pytest run"});
     return probe;
   }
+  probe.considered.push_back(
+      "environment: no PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST: not inside a "
+      "pytest run");
 
   bool marker_held = false;
   {
     // Never created, followed or blocked on here: a FIFO or link planted at
     // the marker path is reported and the process table decides alone.
     FileLock marker;
-    std::string path = pytest_marker_path();
+    LockLocation where = lock_location("pycache-clean-pytest.lock");
+    const std::string& path = where.path;
     LockFileOpen how;
     how.create = false;
     int err = marker.open(path, how);
+    std::string state = "absent: no run marked itself";
     if (err == 0) {
       // Held: by test runs (shared) if a shared lock can join them, else by
       // a fixer that unless-pytest runs (exclusive), which is no test run.
       err = marker.try_lock(FileLock::Mode::exclusive);
+      state = "free: no marked run";
       if (err == EWOULDBLOCK) {
         marker_held = marker.try_lock(FileLock::Mode::shared) == 0;
         if (marker_held) marker.unlock();
+        state = marker_held ? "held shared: a marked test run"
+                            : "held exclusively: a fixer run by unless-pytest, not a test run";
       } else if (err == 0) {
         marker.unlock();
       }
@@ -231,7 +244,9 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
                   : err == k_err_not_lockable ? std::string(" is ") + marker.refused_kind()
                   : err == EISDIR             ? " is a directory"
                                               : ": " + errno_text(err));
+      state = "unusable: " + probe.marker_problem;
     }
+    probe.considered.push_back(fmt::format("marker {} ({}): {}", path, where.why, state));
   }
 
   // Exclude this process and its ancestors: whatever started us (a shell whose
@@ -259,8 +274,14 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
   std::set<long> pytest_pids;
   for (const auto& p : processes)
     if (is_pytest_command(p.argv)) pytest_pids.insert(p.pid);
+  probe.considered.push_back(fmt::format(
+      "process table: {} processes, {} run pytest{}", processes.size(), pytest_pids.size(),
+      scope == PytestScope::repo ? " (counted when working in " + join_command(roots) + ")" : ""));
+  auto reject = [&](const ProcessInfo& p, const std::string& why) {
+    probe.considered.push_back(
+        fmt::format("pid {} ({}): not counted, {}", p.pid, join_command(p.argv, 200), why));
+  };
   for (const auto& p : processes) {
-    if (excluded.count(p.pid)) continue;
     bool is_pytest = pytest_pids.count(p.pid) > 0;
     // An xdist/execnet worker: an interpreter started with -c by a pytest run
     // that is not our own (the workers of our ancestor run are our siblings).
@@ -268,19 +289,37 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
                      p.argv.size() > 1 && is_python_interpreter(p.argv[0]) &&
                      std::find(p.argv.begin(), p.argv.end(), "-c") != p.argv.end();
     if (!is_pytest && !is_worker) continue;
-    if (scope != PytestScope::all && p.uid != uid) continue;
+    if (excluded.count(p.pid)) {
+      reject(p, "this process or one that started it");
+      continue;
+    }
+    if (scope != PytestScope::all && p.uid != uid) {
+      reject(p, fmt::format("another user's (uid {}; --scope all counts it)", p.uid));
+      continue;
+    }
     if (ignore_participants) {
       const ProcessInfo* run = &p;
       if (is_worker) run = by_pid.count(p.ppid) ? by_pid.at(p.ppid) : &p;
-      if (takes_part(*run, by_pid, processes)) continue;
+      if (takes_part(*run, by_pid, processes)) {
+        reject(p, "it takes part in the marker protocol (waits for the marker)");
+        continue;
+      }
     }
     if (scope == PytestScope::repo) {
-      if (p.cwd.empty()) continue;
-      std::string cwd = canonical_or_same(p.cwd);
-      bool inside = std::any_of(roots.begin(), roots.end(),
-                                [&](const std::string& r) { return is_inside(cwd, r); });
-      if (!inside) continue;
+      std::string cwd = p.cwd.empty() ? std::string() : canonical_or_same(p.cwd);
+      bool inside =
+          !cwd.empty() && std::any_of(roots.begin(), roots.end(),
+                                      [&](const std::string& r) { return is_inside(cwd, r); });
+      if (!inside) {
+        reject(p, cwd.empty()
+                      ? "its working directory cannot be read (--scope user counts it)"
+                      : "working in " + cwd + ", outside this repository (--scope user counts it)");
+        continue;
+      }
     }
+    probe.considered.push_back(
+        fmt::format("pid {} ({}): counted{}", p.pid, join_command(p.argv, 200),
+                    is_worker ? fmt::format(", a worker of pid {}", p.ppid) : ""));
     probe.runs.push_back(PytestRun{p.pid, join_command(p.argv, 4096)});
   }
   if (marker_held) {

@@ -233,6 +233,7 @@ class ParallelWalk {
     }
     auto node = std::make_shared<DirNode>(m_fs, h);
     if (task.preopened == k_no_handle && !admit(task, h)) return nullptr;
+    spdlog::trace("{}: reading", task.path);
     if (m_mirror) {
       node->m_mirror = this;
       node->m_name = task.name;

@@ -3,7 +3,7 @@ subcommand, `help`, and a word that is both a subcommand and a directory."""
 import json
 import subprocess
 
-from conftest import expect, run
+from conftest import SOURCE_ROOT, base_env, expect, run
 
 
 def test_options_before_the_subcommand(tmp_path):
@@ -53,3 +53,136 @@ def test_bad_input_names_the_culprit(tmp_path):
            err_has="--conflict-exit-code")
     expect(run("-q", "-v", "check", tmp_path), rc=2, err_has="-q and -v")
     expect(run("clean", "-v", "-q", tmp_path), rc=2, err_has="-q and -v")
+
+
+def git_repo(path):
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    return path
+
+
+def test_verbose_explains_every_decision(tmp_path):
+    """-v says what was skipped and why, which lock file and why, which evidence
+    pytest-running weighed; -vv adds the steps; SPDLOG_LEVEL works as -v."""
+    repo = git_repo(tmp_path / "repo")
+    (repo / ".tox/py311/__pycache__").mkdir(parents=True)
+    (repo / "venv").mkdir()
+    (repo / "venv/pyvenv.cfg").write_text("home = /usr/bin\n")
+    (repo / "pkg/__pycache__").mkdir(parents=True)
+    plain = expect(run("-n", cwd=repo))
+    assert plain.err == "", plain  # silent without -v
+    r = expect(run("-v", "-n", cwd=repo))
+    assert "./.tox: excluded by name, skipped" in r.err
+    assert "./venv: holds pyvenv.cfg (a virtualenv), skipped" in r.err
+    assert "reading" not in r.err  # a step, for -vv
+    assert "./pkg: reading" in expect(run("-vv", "-n", cwd=repo)).err
+    env_debug = expect(run("-n", cwd=repo, env=base_env(SPDLOG_LEVEL="debug")))
+    assert "./.tox: excluded by name, skipped" in env_debug.err, env_debug
+    # lock: the file and why it is there.
+    r = expect(run("lock", "-v", "--", "true", cwd=repo))
+    assert f"lock file {repo}/.git/pycache-clean.lock: the git common directory of {repo}" in r.err
+    r = expect(run("lock", "-v", "--file", tmp_path / "my.lock", "--", "true", cwd=repo))
+    assert "given by --file" in r.err
+    assert "holding" in expect(run("lock", "-vv", "--", "true", cwd=repo)).err
+    # pytest-running: each piece of evidence, and a pytest elsewhere rejected with its reason.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    decoy = subprocess.Popen(["bash", "-c", "exec -a pytest sleep 30"], cwd=elsewhere)
+    try:
+        wait = 0
+        while wait < 100 and "pytest" not in open(f"/proc/{decoy.pid}/cmdline").read():
+            wait += 1
+        r = expect(run("pytest-running", "-v", cwd=repo), rc=1)
+        assert "environment: no PYTEST_RUNNING=1" in r.err
+        assert f"marker {repo}/.git/pycache-clean-pytest.lock" in r.err
+        assert "process table:" in r.err
+        assert f"pid {decoy.pid} (pytest 30): not counted, working in {elsewhere}" in r.err, r
+        r = expect(run("pytest-running", "-v", "--scope", "user", cwd=repo), rc=0)
+        assert f"pid {decoy.pid} (pytest 30): counted" in r.err, r
+    finally:
+        decoy.kill()
+        decoy.wait()
+    r = expect(run("unless-pytest", "-v", "--", "true", cwd=repo))
+    assert "pytest marker" in r.err and "taken by this command" in r.err
+    # check: the interpreter that proves, and each verdict with -vv.
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "m.py").write_text("X = 1\n")
+    subprocess.run(["/usr/bin/python3", "-m", "compileall", "-q", str(src)], check=True)
+    r = expect(run("check", "-v", "--verify", "all", src))
+    assert "verifying CPython 3." in r.err and "by compiling with" in r.err, r
+    assert "m.cpython-3" in expect(run("check", "-vv", src)).err
+
+
+def exit_table(text):
+    """The rows of an `Exit status:` block: [(status, meaning)], wrapped lines joined."""
+    rows = []
+    lines = text[text.index("Exit status:"):].splitlines()[1:]
+    for line in lines:
+        if not line.strip():
+            break
+        if line.startswith("         "):
+            rows[-1] = (rows[-1][0], rows[-1][1] + " " + line.strip())
+        else:
+            status, meaning = line.strip().split(None, 1)
+            rows.append((status, meaning))
+    return rows
+
+
+SUBCOMMANDS = ["clean", "check", "lock", "pytest-running", "unless-pytest", "test",
+               "pytest-session"]
+
+
+def test_help_texts_read_well():
+    """Each subcommand's -v/-q say what they do there; no CLI11 type noise; the
+    usage line shows a required command; every line fits 80 columns; each
+    subcommand's exit statuses are rows of the one top-level table."""
+    top = expect(run("--help")).out
+    table = exit_table(top)
+    assert ("75", "lock: the lock was not had within --wait (or --conflict-exit-code); "
+                  "CMD not run") in table
+    words = set()
+    for sub in SUBCOMMANDS:
+        h = expect(run(sub, "--help")).out
+        for noise in ("TEXT", "INT", "UINT", ":{", "in ["):
+            assert noise not in h, (sub, noise, h)
+        assert all(len(line) <= 80 for line in h.splitlines()), (sub, h)
+        verbose = next(line for line in h.splitlines() if "-v,--verbose" in line)
+        assert "clean: list" not in verbose
+        words.add(verbose)
+        for status, meaning in exit_table(h):
+            assert any(s == status and m.endswith(meaning) for s, m in table), (sub, status)
+    assert len(words) == len(SUBCOMMANDS)  # worded for each
+    assert all(len(line) <= 80 for line in top.splitlines()), top
+    assert "Usage: pycache-clean lock [OPTIONS] -- CMD [ARG...]" in run("lock", "--help").out
+    assert "unless-pytest [OPTIONS] -- CMD [ARG...]" in run("unless-pytest", "--help").out
+    assert "--scope repo|user|all" in run("pytest-running", "--help").out
+    # An error inside a subcommand points to that subcommand's help.
+    expect(run("lock", "--bogus", "--", "true"), rc=2,
+           err_has="Run 'pycache-clean lock --help' for usage.")
+    expect(run("check", "--verify", "maybe"), rc=2,
+           err_has="Run 'pycache-clean check --help' for usage.")
+
+
+def test_exit_status_table_is_the_same_in_help_readme_and_man_page():
+    table = exit_table(expect(run("--help")).out)
+    readme = (SOURCE_ROOT / "README.md").read_text()
+    block = readme[readme.index("| status | subcommands | meaning |"):]
+    readme_rows = []
+    for line in block.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        status, commands, meaning = [c.strip() for c in line.strip("|").split("|")]
+        commands = ", ".join(c.strip("`") for c in commands.split(", ")) if commands != "all" else ""
+        readme_rows.append((status.strip("`"), (commands + ": " if commands else "") + meaning))
+    assert readme_rows == table
+    man = (SOURCE_ROOT / "docs/pycache-clean.1").read_text()
+    section = man[man.index('.SH "EXIT STATUS"'):]
+    section = section[:section.index("\n.SH", 1)]
+    man_rows = []
+    lines = section.splitlines()
+    for i, line in enumerate(lines):
+        if line == ".TP":
+            status = lines[i + 1].removeprefix(".B ").strip('"')
+            man_rows.append((status, lines[i + 2].replace("\\-", "-")))
+    assert man_rows == table
