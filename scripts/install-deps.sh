@@ -11,7 +11,8 @@ packages=(
   cmake ninja-build g++ pkg-config
   libcli11-dev libfmt-dev libspdlog-dev libgtest-dev libgmock-dev
   python3 python3-pytest python3-pytest-xdist pre-commit git make util-linux
-  help2man man-db e2fsprogs dpkg time tar rsync black
+  man-db e2fsprogs dpkg dpkg-dev lintian time tar rsync black zsh fish tmux
+  python3-jsonschema
   python3-build python3-venv python3-wheel pipx
 )
 # --fuzz: clang and its libFuzzer runtime, for scripts/fuzz.sh
@@ -30,6 +31,13 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "installing: ${missing[*]}" >&2
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# apt's progress goes to a log, shown only when apt fails.
+log=$(mktemp /tmp/pycache-clean-apt.XXXXXX)
+echo "installing ${#missing[@]} Debian packages: ${missing[*]} (log: $log)" >&2
+if ! { $sudo apt-get update -qq &&
+       DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq -o Dpkg::Use-Pty=0 \
+         --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-deps.sh: apt-get failed (log above, also in $log)" >&2
+  exit 1
+fi

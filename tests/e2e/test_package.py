@@ -1,15 +1,17 @@
-"""Install layout and the Debian package: `cmake --install` and `cpack -G DEB`.
+"""Install layout, the man page and the Debian package (scripts/build-deb.sh).
 
 The .deb is installed with apt-get and removed again only when
 PYCACHE_CLEAN_TEST_DEB_INSTALL=1 (CI sets it; it changes the machine)."""
+import gzip
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import base_env
+from conftest import SOURCE_ROOT, base_env
 
 BUILD = Path(os.environ.get("PYCACHE_CLEAN_BUILD_DIR", ""))
 
@@ -61,18 +63,35 @@ def test_plugin_conftest_recipe_with_the_installed_layout(installed, tmp_path):
     assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
 
 
-def test_man_page_is_generated_from_help(installed):
-    page = installed / "share/man/man1/pycache-clean.1"
-    if not page.exists():
-        pytest.skip("help2man was not found at build time")
-    text = page.read_text()
-    for sub in ("clean", "check", "lock", "pytest-running", "unless-pytest", "test"):
-        assert f".SS {sub}" in text
-    assert "--stale-only" in text and "--conflict-exit-code" in text
-    if shutil.which("man"):
-        r = subprocess.run(["man", "-l", str(page)], capture_output=True, text=True,
-                           env=base_env(MANPAGER="cat", PAGER="cat"))
-        assert "pycache-clean" in r.stdout
+def test_man_page(installed):
+    """A written man page, installed gzipped: its sections, every option of
+    every subcommand, the binary's version, and no line over 80 columns or
+    groff warning when rendered."""
+    page = installed / "share/man/man1/pycache-clean.1.gz"
+    text = gzip.decompress(page.read_bytes()).decode()
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "ENVIRONMENT", "FILES",
+                    '"EXIT STATUS"', "EXAMPLES", '"SEE ALSO"'):
+        assert f"\n.SH {section}\n" in text, section
+    for variable in ("PYTHONPYCACHEPREFIX", "NO_COLOR", "SPDLOG_LEVEL", "PYCACHE_CLEAN_LOCKS"):
+        assert f".B {variable}" in text, variable
+    binary = installed / "bin/pycache-clean"
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.split()
+    assert f'"pycache-clean {version[1]}"' in text.splitlines()[0]
+    plain = text.replace("\\-", "-")
+    for sub in ("clean", "check", "lock", "pytest-running", "unless-pytest", "test",
+                "pytest-session"):
+        help_text = subprocess.run([binary, sub, "--help"], capture_output=True, text=True).stdout
+        options = help_text[help_text.index("Options:"):].split("\n\n")[0]
+        for option in set(re.findall(r"^  (?:-\w,)?(--[a-z][a-z-]+)", options, re.M)):
+            assert option in plain, (sub, option)
+    if not shutil.which("man"):
+        pytest.skip("man (man-db) is not installed")
+    r = subprocess.run(["man", "--warnings", "-l", str(page)], capture_output=True, text=True,
+                       env=base_env(MANPAGER="cat", PAGER="cat", MANWIDTH="80",
+                                    LC_ALL="C.UTF-8"))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert "EXIT STATUS" in r.stdout
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
 
 def test_bash_completion_loads(installed):
@@ -85,21 +104,44 @@ def test_bash_completion_loads(installed):
 
 
 def test_debian_package(tmp_path):
-    if not BUILD.is_dir() or not shutil.which("cpack") or not shutil.which("dpkg-deb"):
-        pytest.skip("needs the build directory, cpack and dpkg-deb")
+    """The .deb from scripts/build-deb.sh: linked against Debian's shared
+    libfmt/libspdlog, stripped, with copyright, changelog and a gzipped man
+    page, lintian-clean; installed with apt and removed again (CI only)."""
+    for tool in ("cmake", "cpack", "dpkg-deb", "dpkg-shlibdeps", "readelf"):
+        if not shutil.which(tool):
+            pytest.skip(f"needs {tool} (scripts/install-deps.sh installs it)")
     out = tmp_path / "pkg"
-    subprocess.run(["cpack", "-G", "DEB", "-B", str(out)], cwd=BUILD, check=True,
-                   capture_output=True)
+    r = subprocess.run([SOURCE_ROOT / "scripts/build-deb.sh", out, tmp_path / "build"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
     debs = list(out.glob("pycache-clean_*.deb"))
     assert len(debs) == 1, list(out.iterdir())
-    listing = subprocess.run(["dpkg-deb", "-c", str(debs[0])], capture_output=True,
-                             text=True).stdout
-    assert "./usr/bin/pycache-clean" in listing
-    assert "./usr/share/man/man1/pycache-clean.1" in listing
+    deb = debs[0]
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True).stdout
+    for path in ("./usr/bin/pycache-clean", "./usr/share/man/man1/pycache-clean.1.gz",
+                 "./usr/share/doc/pycache-clean/copyright",
+                 "./usr/share/doc/pycache-clean/changelog.gz"):
+        assert path in listing, path
+    assert "__pycache__" not in listing
+    control = subprocess.run(["dpkg-deb", "-f", deb, "Depends", "Description"],
+                             capture_output=True, text=True).stdout
+    assert "libfmt9" in control and "libspdlog" in control, control
+    assert len(control.splitlines()) > 3, control  # an extended description
+    unpacked = tmp_path / "unpacked"
+    subprocess.run(["dpkg-deb", "-x", deb, unpacked], check=True)
+    binary = unpacked / "usr/bin/pycache-clean"
+    dynamic = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
+    assert "libfmt.so" in dynamic and "libspdlog.so" in dynamic, dynamic
+    sections = subprocess.run(["readelf", "-S", binary], capture_output=True, text=True).stdout
+    assert ".symtab" not in sections  # stripped
+    if shutil.which("lintian"):
+        r = subprocess.run(["lintian", deb], capture_output=True, text=True)
+        tags = [line for line in r.stdout.splitlines() if line[:2] in ("E:", "W:")]
+        assert not tags, r.stdout
     if os.environ.get("PYCACHE_CLEAN_TEST_DEB_INSTALL") != "1" or os.geteuid() != 0:
         return
     env = base_env(DEBIAN_FRONTEND="noninteractive")
-    r = subprocess.run(["apt-get", "install", "-y", str(debs[0])], env=env, capture_output=True,
+    r = subprocess.run(["apt-get", "install", "-y", str(deb)], env=env, capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr
     try:
@@ -111,3 +153,29 @@ def test_debian_package(tmp_path):
                            capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert not os.path.exists("/usr/bin/pycache-clean")
+
+
+def test_setup_installs_the_binary_for_the_user(tmp_path):
+    """scripts/setup.sh ends with scripts/install-local.sh: the binary lands in
+    the user's bin directory, said on screen, with the exact PATH command when
+    that directory is not on PATH."""
+    from conftest import BIN
+    setup = (SOURCE_ROOT / "scripts/setup.sh").read_text()
+    assert 'scripts/install-local.sh" "$src/build/src/pycache-clean"' in setup
+    script = SOURCE_ROOT / "scripts/install-local.sh"
+    bindir = tmp_path / "home/.local/bin"
+    env = base_env(HOME=str(tmp_path / "home"), PYCACHE_CLEAN_BINDIR=str(bindir),
+                   PATH="/usr/bin:/bin")
+    r = subprocess.run([script, BIN], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"installed {bindir}/pycache-clean (pycache-clean " in r.stderr
+    assert f'export PATH="{bindir}:$PATH"' in r.stderr
+    v = subprocess.run(["pycache-clean", "--version"], capture_output=True, text=True,
+                       env=base_env(PATH=f"{bindir}:/usr/bin:/bin"))
+    assert v.stdout.startswith("pycache-clean ")
+    # Already on PATH: no hint. Installed again over itself: still fine.
+    env["PATH"] = f"{bindir}:/usr/bin:/bin"
+    r = subprocess.run([script, BIN], env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "export PATH" not in r.stderr, r.stderr
+    r = subprocess.run([script, tmp_path / "nope"], env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and "no such executable" in r.stderr
