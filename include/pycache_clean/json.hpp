@@ -6,7 +6,7 @@
 
 namespace pycache_clean {
 
-// A minimal streaming JSON writer: objects, arrays, strings, numbers, bools.
+// A minimal streaming JSON writer: objects, arrays, strings, numbers, bools, null.
 // File names are bytes, not text: a byte that is not part of valid UTF-8 is
 // written as the lone surrogate \udcXX (Python's "surrogateescape"), so that
 // `os.fsencode(json.loads(...)["path"])` gives the original bytes back.
@@ -24,6 +24,7 @@ class JsonWriter {
   JsonWriter& value(int number) { return value(static_cast<std::int64_t>(number)); }
   JsonWriter& value(double number);
   JsonWriter& value(bool flag);
+  JsonWriter& null();
   const std::string& str() const { return m_out; }
 
  private:

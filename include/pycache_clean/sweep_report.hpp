@@ -10,7 +10,15 @@ namespace pycache_clean {
 // second line for stray bytecode when `with_stray`. No trailing newline.
 std::string format_sweep_summary(const SweepReport& report, bool with_stray);
 
-// The whole report as one JSON object (no trailing newline).
-std::string format_sweep_json(const SweepReport& report);
+// The version of every --json document's layout (docs/*.schema.json): bumped
+// when a field changes meaning or goes; new fields do not bump it.
+inline constexpr int k_json_schema_version = 1;
+
+// The report as one JSON object (docs/clean.schema.json), streamed: the head
+// opens the object and its "removed_paths" array, each removed (with
+// dry_run: doomed) path follows as json_quote(path) with a comma before all
+// but the first, and the tail closes the array and the object. No newlines.
+std::string format_sweep_json_head(bool dry_run);
+std::string format_sweep_json_tail(const SweepReport& report);
 
 }  // namespace pycache_clean

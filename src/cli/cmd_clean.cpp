@@ -9,6 +9,7 @@
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/fs_ops.hpp>
+#include <pycache_clean/json.hpp>
 #include <pycache_clean/sweep.hpp>
 #include <pycache_clean/sweep_report.hpp>
 #include "command.hpp"
@@ -30,11 +31,18 @@ struct CleanOptions {
   JudgeCliOptions judge;  // --verify; its prefix is pycache_prefix
 };
 
+// Lists removed paths (text with -v/-n, JSON array elements with --json) and
+// warns of what was kept. Called under the sweep's lock, one call at a time.
 class PrintingListener final : public SweepListener {
  public:
   PrintingListener(bool list_removed, bool json) : m_list(list_removed), m_json(json) {}
   void on_removed(const std::string& path, bool) override {
-    if (m_list && !m_json) print_line(path);
+    if (m_json) {
+      print_line((m_first ? "" : ",") + json_quote(path));
+      m_first = false;
+    } else if (m_list) {
+      print_line(path);
+    }
   }
   void on_kept(const SweepProblem& p) override {
     spdlog::warn("{}: {} (kept)", p.path, errno_text(p.error));
@@ -49,6 +57,7 @@ class PrintingListener final : public SweepListener {
  private:
   bool m_list;
   bool m_json;
+  bool m_first = true;
 };
 
 // A lone missing PATH that looks like a mistyped subcommand is a usage error.
@@ -156,12 +165,13 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
   SweepOptions with_counters = options;
   with_counters.walk.counters = &counters;
   SweepReport report;
+  if (common.json) print_line(format_sweep_json_head(options.dry_run));
   {
     Progress progress(counters, show_progress(common));
     report = sweep(real_fs(), roots, with_counters, &listener);
   }
   if (common.json)
-    print_line(format_sweep_json(report));
+    print_line(format_sweep_json_tail(report));
   else if (!common.quiet)
     print_lines(format_sweep_summary(report, options.remove_stray));
   std::fflush(stdout);

@@ -4,6 +4,7 @@
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/json.hpp>
 #include <pycache_clean/pytest_guard.hpp>
+#include <pycache_clean/sweep_report.hpp>
 #include "command.hpp"
 #include "help.hpp"
 
@@ -24,8 +25,14 @@ int run(const Options& o) {
     spdlog::warn("no process scan on this platform: only the environment and marker lock count");
   if (o.common.json) {
     JsonWriter json;
-    json.begin_object().key("running").value(probe.running);
-    json.key("evidence").value(probe.evidence).key("scope").value(o.scope);
+    json.begin_object().key("schema_version").value(k_json_schema_version);
+    json.key("command").value("pytest-running").key("running").value(probe.running);
+    json.key("evidence");
+    if (probe.evidence.empty())
+      json.null();
+    else
+      json.value(probe.evidence);
+    json.key("scope").value(o.scope);
     json.key("runs").begin_array();
     for (const auto& r : probe.runs)
       json.begin_object()
@@ -34,6 +41,9 @@ int run(const Options& o) {
           .key("command")
           .value(r.command)
           .end_object();
+    json.end_array();
+    json.key("considered").begin_array();
+    for (const auto& note : probe.considered) json.value(note);
     json.end_array().end_object();
     print_line(json.str());
   }

@@ -170,4 +170,10 @@ JsonWriter& JsonWriter::value(bool flag) {
   return *this;
 }
 
+JsonWriter& JsonWriter::null() {
+  separate();
+  m_out += "null";
+  return *this;
+}
+
 }  // namespace pycache_clean

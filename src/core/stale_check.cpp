@@ -34,6 +34,7 @@
 #include <pycache_clean/pyc.hpp>
 #include <pycache_clean/remove.hpp>
 #include <pycache_clean/sweep.hpp>
+#include <pycache_clean/sweep_report.hpp>
 
 namespace pycache_clean {
 
@@ -568,7 +569,11 @@ std::string format_stale_clean_summary(const CheckReport& r) {
 
 std::string format_check_json_head(bool stale_clean) {
   JsonWriter json;
-  json.begin_object().key("command").value(stale_clean ? "clean --stale-only" : "check");
+  json.begin_object()
+      .key("schema_version")
+      .value(k_json_schema_version)
+      .key("command")
+      .value(stale_clean ? "clean --stale-only" : "check");
   std::string head = json.str();
   return head + ",\"findings\":[";  // the object stays open: findings stream after it
 }
@@ -611,6 +616,8 @@ std::string format_check_json_tail(const CheckReport& r, bool stale_clean) {
           .value(p.path)
           .key("error")
           .value(errno_text(p.error))
+          .key("errno")
+          .value(p.error)
           .end_object();
     json.end_array();
   }

@@ -39,11 +39,19 @@ std::string format_sweep_summary(const SweepReport& report, bool with_stray) {
   return out;
 }
 
-std::string format_sweep_json(const SweepReport& report) {
+std::string format_sweep_json_head(bool dry_run) {
   JsonWriter json;
   json.begin_object();
+  json.key("schema_version").value(k_json_schema_version);
   json.key("command").value("clean");
-  json.key("dry_run").value(report.dry_run);
+  json.key("dry_run").value(dry_run);
+  std::string head = json.str();
+  return head + ",\"removed_paths\":[";  // the object stays open: paths stream after it
+}
+
+std::string format_sweep_json_tail(const SweepReport& report) {
+  JsonWriter json;
+  json.begin_object();
   json.key("found").value(report.found);
   json.key("removed").value(report.removed);
   write_problems(json, "failures", report.kept);
@@ -54,7 +62,7 @@ std::string format_sweep_json(const SweepReport& report) {
   json.end_object();
   json.key("elapsed_ms").value(report.elapsed_ms);
   json.end_object();
-  return json.str();
+  return "]," + json.str().substr(1);  // closes the paths, continues the object
 }
 
 }  // namespace pycache_clean

@@ -1,7 +1,11 @@
 """The command line as a new user meets it: options on either side of the
 subcommand, `help`, and a word that is both a subcommand and a directory."""
+import errno
 import json
+import os
 import subprocess
+
+import pytest
 
 from conftest import SOURCE_ROOT, base_env, expect, run
 
@@ -186,3 +190,62 @@ def test_exit_status_table_is_the_same_in_help_readme_and_man_page():
             status = lines[i + 1].removeprefix(".B ").strip('"')
             man_rows.append((status, lines[i + 2].replace("\\-", "-")))
     assert man_rows == table
+
+
+def validator(name):
+    jsonschema = pytest.importorskip("jsonschema", reason="needs python3-jsonschema")
+    schema = json.loads((SOURCE_ROOT / "docs" / f"{name}.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_json_documents_follow_their_schemas(tmp_path):
+    """Every --json document parses, carries schema_version and validates
+    against its schema under docs/; clean --json lists what was (or, dry,
+    would be) removed; pytest-running's evidence is null when none runs."""
+    clean, check, running = validator("clean"), validator("check"), validator("pytest-running")
+    tree = tmp_path / "tree"
+    for d in ("a/__pycache__", "b/c/__pycache__", "my dir/__pycache__"):
+        (tree / d).mkdir(parents=True)
+        (tree / d / "m.cpython-311.pyc").write_bytes(b"x")
+    (tree / "old.pyc").write_bytes(b"x")
+    expected = {str(tree / d) for d in ("a/__pycache__", "b/c/__pycache__", "my dir/__pycache__")}
+
+    dry = json.loads(expect(run("--json", "-n", tree)).out)
+    clean.validate(dry)
+    assert dry["schema_version"] == 1 and dry["dry_run"] is True
+    assert set(dry["removed_paths"]) == expected and dry["found"] == 3
+    assert all(os.path.isdir(p) for p in expected)  # a dry run removes nothing
+
+    r = expect(run("clean", "--json", "--stray", tree, tmp_path / "nope"), rc=1)
+    doc = json.loads(r.out)
+    clean.validate(doc)
+    assert set(doc["removed_paths"]) == expected | {str(tree / "old.pyc")}
+    assert doc["removed"] == 3 and doc["stray"] == {"found": 1, "removed": 1}
+    assert [m["path"] for m in doc["missing"]] == [str(tmp_path / "nope")]
+    assert doc["missing"][0]["errno"] == errno.ENOENT
+    assert not any(os.path.exists(p) for p in expected)
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "m.py").write_text("X = 1\n")
+    (src / "n.py").write_text("Y = 1\n")
+    subprocess.run(["/usr/bin/python3", "-m", "compileall", "-q", str(src)], check=True)
+    (src / "m.py").write_text("X = 12345\n")  # size differs: stale
+    (src / "n.py").unlink()  # orphan inside __pycache__
+    doc = json.loads(expect(run("check", "--json", src)).out)
+    check.validate(doc)
+    assert doc["schema_version"] == 1 and doc["command"] == "check"
+    assert sorted(f["class"] for f in doc["findings"]) == ["orphan", "stale"]
+    doc = json.loads(expect(run("clean", "--stale-only", "--json", src)).out)
+    check.validate(doc)
+    assert doc["command"] == "clean --stale-only" and doc["removed"] == 2
+
+    repo = git_repo(tmp_path / "repo")
+    doc = json.loads(expect(run("pytest-running", "--json", cwd=repo), rc=1).out)
+    running.validate(doc)
+    assert doc["running"] is False and doc["evidence"] is None and doc["considered"]
+    doc = json.loads(expect(run("pytest-running", "--json", cwd=repo,
+                                env=base_env(PYTEST_RUNNING="1")), rc=0).out)
+    running.validate(doc)
+    assert doc["evidence"] == "environment"
