@@ -1,39 +1,96 @@
 # bash completion for pycache-clean
+# Works with and without the bash-completion package. Names are read from
+# compgen one per line (a directory named "my dir" stays one word), and
+# `compopt -o filenames` lets bash quote them and end a directory with `/`.
+
+# Appends compgen's answers (one per line) to COMPREPLY.
+_pycache_clean_add() {
+  local line
+  while IFS= read -r line; do
+    COMPREPLY+=("$line")
+  done < <(compgen "$@")
+}
+
+# The word being completed as the shell will pass it: quotes and backslashes
+# removed ("my\ d" -> "my d", "'my d" -> "my d").
+_pycache_clean_dequote() {
+  local word=$1
+  case $word in
+    \'*) word=${word#\'} ;;
+    \"*) word=${word#\"} ;;
+    *) word=$(printf '%s' "$word" | sed 's/\\\(.\)/\1/g') ;;
+  esac
+  printf '%s' "$word"
+}
+
 _pycache_clean() {
-  local cur prev words cword
-  _init_completion 2>/dev/null || {
-    cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
-  }
-  local subcommands="clean check lock pytest-running unless-pytest test"
+  COMPREPLY=()
+  local cword=$COMP_CWORD
+  local cur prev=${COMP_WORDS[cword - 1]}
+  cur=$(_pycache_clean_dequote "${COMP_WORDS[cword]}")
   local sub="" i
   for ((i = 1; i < cword; i++)); do
-    case ${words[i]} in
-      --) return 0 ;;  # a command follows: let the default completion work
-      clean|check|lock|pytest-running|unless-pytest|test) sub=${words[i]}; break ;;
+    case ${COMP_WORDS[i]} in
+      --)
+        # A command follows: complete it as bash would on its own.
+        if declare -F _command_offset >/dev/null; then
+          _command_offset $((i + 1))
+        elif ((cword == i + 1)); then
+          _pycache_clean_add -c -- "$cur"
+        else
+          compopt -o filenames 2>/dev/null
+          _pycache_clean_add -f -- "$cur"
+        fi
+        return 0
+        ;;
+      clean | check | lock | pytest-running | unless-pytest | test | pytest-session | help)
+        [[ -z $sub ]] && sub=${COMP_WORDS[i]}
+        ;;
     esac
   done
   case $prev in
-    --scope) COMPREPLY=($(compgen -W "repo user all" -- "$cur")); return ;;
-    --verify) COMPREPLY=($(compgen -W "auto all none" -- "$cur")); return ;;
-    --file|--pycache-prefix) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --exclude|--wait|-j|--jobs|--conflict-exit-code) return ;;
+    --scope) _pycache_clean_add -W "repo user all" -- "$cur"; return 0 ;;
+    --verify) _pycache_clean_add -W "auto all none" -- "$cur"; return 0 ;;
+    --file)
+      compopt -o filenames 2>/dev/null
+      _pycache_clean_add -f -- "$cur"
+      return 0
+      ;;
+    --pycache-prefix)
+      compopt -o filenames 2>/dev/null
+      _pycache_clean_add -d -- "$cur"
+      return 0
+      ;;
+    --exclude | --wait | -j | --jobs | --conflict-exit-code | --skip-exit-code) return 0 ;;
   esac
+  local common="-v --verbose -q --quiet -h --help"
+  local walk="--exclude --no-default-excludes -x --one-file-system -j --jobs"
   local opts
   case $sub in
-    ""|clean) opts="-n --dry-run -v --verbose -q --quiet --json --strict --stray --stale-only --verify --exclude --no-default-excludes -x --one-file-system --pycache-prefix -j --jobs -h --help"
-       [ -z "$sub" ] && opts="$opts --version" ;;
-    check) opts="-v --verbose -q --quiet --json --verify --pycache-prefix --exclude --no-default-excludes -x --one-file-system -j --jobs -h --help" ;;
-    lock) opts="--wait --file --conflict-exit-code -v -q --help --" ;;
-    pytest-running) opts="--scope -v -q --json -h --help" ;;
-    unless-pytest) opts="--scope --wait -v -q -h --help --" ;;
-    test) opts="--no-clean -v -q -h --help --" ;;
+    "" | clean)
+      opts="$common $walk --json -n --dry-run --strict --stray --stale-only --verify --pycache-prefix"
+      [[ -z $sub ]] && opts="$opts --version"
+      ;;
+    check) opts="$common $walk --json --verify --pycache-prefix" ;;
+    lock) opts="$common --wait --file --conflict-exit-code --" ;;
+    pytest-running) opts="$common --scope --json" ;;
+    unless-pytest) opts="$common --scope --wait --skip-exit-code --" ;;
+    test) opts="$common --no-clean --wait --" ;;
+    pytest-session) opts="$common --wait" ;;
+    help) opts="" ;;
   esac
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-  elif [ -z "$sub" ]; then
-    COMPREPLY=($(compgen -W "$subcommands" -- "$cur") $(compgen -d -- "$cur"))
-  elif [ "$sub" = clean ] || [ "$sub" = check ]; then
-    COMPREPLY=($(compgen -d -- "$cur"))
+    _pycache_clean_add -W "$opts" -- "$cur"
+  elif [[ $sub == help ]]; then
+    _pycache_clean_add -W "clean check lock pytest-running unless-pytest test" -- "$cur"
+  elif [[ -z $sub ]]; then
+    compopt -o filenames 2>/dev/null
+    _pycache_clean_add -W "clean check lock pytest-running unless-pytest test help" -- "$cur"
+    _pycache_clean_add -d -- "$cur"
+  elif [[ $sub == clean || $sub == check ]]; then
+    compopt -o filenames 2>/dev/null
+    _pycache_clean_add -d -- "$cur"
   fi
+  return 0
 }
 complete -F _pycache_clean pycache-clean
