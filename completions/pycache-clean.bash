@@ -51,6 +51,7 @@ _pycache_clean() {
   case $prev in
     --scope) _pycache_clean_add -W "repo user all" -- "$cur"; return 0 ;;
     --verify) _pycache_clean_add -W "auto all none" -- "$cur"; return 0 ;;
+    --color) _pycache_clean_add -W "auto always never" -- "$cur"; return 0 ;;
     --file)
       compopt -o filenames 2>/dev/null
       _pycache_clean_add -f -- "$cur"
@@ -63,13 +64,13 @@ _pycache_clean() {
       ;;
     --exclude | --wait | -j | --jobs | --conflict-exit-code | --skip-exit-code) return 0 ;;
   esac
-  local common="-v --verbose -q --quiet -h --help"
+  local common="-v --verbose -q --quiet --color -h --help"
   local walk="--exclude --no-default-excludes -x --one-file-system -j --jobs"
   local opts
   case $sub in
     "" | clean)
       opts="$common $walk --json -n --dry-run --strict --stray --stale-only --verify --pycache-prefix"
-      [[ -z $sub ]] && opts="$opts --version"
+      [[ -z $sub ]] && opts="$opts -V --version"
       ;;
     check) opts="$common $walk --json --verify --pycache-prefix" ;;
     lock) opts="$common --wait --file --conflict-exit-code --" ;;

@@ -39,12 +39,13 @@ complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a pytest-r
 complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a unless-pytest -d 'Run a command unless pytest runs'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a test -d 'Clear caches, run the tests'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a help -d 'Print the help of a subcommand'
-complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -l version -d 'Print the version'
+complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -s V -l version -d 'Print the version'
 complete -c pycache-clean -n "__pycache_clean_in help" -a "clean check lock pytest-running unless-pytest test"
 
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -s v -l verbose -d 'Explain each decision (-vv: each step)'
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -s q -l quiet -d 'Warnings and errors only'
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -s h -l help -d 'Print the help'
+complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -l color -x -a 'auto always never' -d 'Colour on stderr'
 
 complete -c pycache-clean -n __pycache_clean_walks -a '(__fish_complete_directories)'
 complete -c pycache-clean -n __pycache_clean_walks -l json -d 'One JSON object'

@@ -7,8 +7,10 @@ namespace pycache_clean {
 // Sets up the one stderr logger: `pycache-clean: warning: ...` lines, level
 // from `verbosity` (-1 = -q: warnings and errors only, 0 = info, 1 = debug,
 // 2+ = trace). SPDLOG_LEVEL in the environment applies when `verbosity` is 0.
-// Colour only on a terminal and never with NO_COLOR set.
-void configure_logging(int verbosity);
+// Colour as `colour` says; `automatic`: only on a terminal, never with
+// NO_COLOR set or TERM=dumb.
+enum class ColourChoice { automatic, always, never };
+void configure_logging(int verbosity, ColourChoice colour = ColourChoice::automatic);
 
 // Hooks a live status line (progress) into the logger, so that a message first
 // erases it and it is redrawn afterwards. `redraw` may be empty to unhook.

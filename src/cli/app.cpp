@@ -26,9 +26,10 @@ const char* const k_footer =
     R"(Without a subcommand, `clean` runs: `pycache-clean` sweeps the current
 directory.
 
--v, -q and --json may come before or after the subcommand. A bare word that
-is both a subcommand and a directory is the subcommand (`pycache-clean test`
-runs the tests; `pycache-clean ./test` sweeps the directory).
+-v, -q, --color and --json may come before or after the subcommand. A bare
+word that is both a subcommand and a directory is the subcommand
+(`pycache-clean test` runs the tests; `pycache-clean ./test` sweeps the
+directory).
 
 Run `pycache-clean help SUBCOMMAND` (or `SUBCOMMAND --help`) for a
 subcommand's options and examples.
@@ -36,16 +37,18 @@ subcommand's options and examples.
 )";
 
 bool is_top_level_word(const std::string& arg, const std::vector<Command>& commands) {
-  if (arg == "-h" || arg == "--help" || arg == "--version") return true;
+  if (arg == "-h" || arg == "--help" || arg == "--version" || arg == "-V") return true;
   for (const auto& c : commands)
     if (c.app->get_name() == arg) return true;
   return false;
 }
 
-// -v/-vv/--verbose, -q/--quiet and --json: options every subcommand takes
-// (--json where it applies), accepted before the subcommand too.
+// -v/-vv/--verbose, -q/--quiet, --color=WHEN and --json: options every
+// subcommand takes (--json where it applies), accepted before the subcommand
+// too. (`--color WHEN`, two words, is handled by the caller.)
 bool is_leading_option(const std::string& a) {
   if (a == "-q" || a == "--quiet" || a == "--json" || a == "--verbose") return true;
+  if (a.compare(0, 8, "--color=") == 0) return true;
   return a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos;
 }
 
@@ -61,7 +64,14 @@ bool is_subcommand(const std::string& word, const std::vector<Command>& commands
 std::vector<std::string> normalise_arguments(std::vector<std::string> args,
                                              const std::vector<Command>& commands) {
   std::size_t lead = 0;
-  while (lead < args.size() && is_leading_option(args[lead])) ++lead;
+  while (lead < args.size()) {
+    if (args[lead] == "--color" && lead + 1 < args.size())
+      lead += 2;
+    else if (is_leading_option(args[lead]))
+      ++lead;
+    else
+      break;
+  }
   std::vector<std::string> leading(args.begin(), args.begin() + static_cast<long>(lead));
   std::vector<std::string> rest(args.begin() + static_cast<long>(lead), args.end());
   if (!rest.empty() && rest.front() == "help") {
@@ -119,12 +129,29 @@ void add_common_options(CLI::App& sub, CommonOptions& options, const CommonHelp&
   sub.add_flag("-v,--verbose", options.verbose, help.verbose);
   sub.add_flag("-q,--quiet", options.quiet, help.quiet);
   if (help.json) sub.add_flag("--json", options.json, help.json);
+  sub.add_option("--color", options.color,
+                 "Colour on stderr: auto (on a terminal, unless NO_COLOR is set), always, never")
+      ->option_text("WHEN")
+      ->check(one_of({"auto", "always", "never"}));
+}
+
+CLI::Validator one_of(std::vector<std::string> words) {
+  std::string list;
+  for (const auto& w : words) list += (list.empty() ? "" : ", ") + w;
+  return CLI::Validator(
+      [words, list](std::string& value) -> std::string {
+        if (std::find(words.begin(), words.end(), value) != words.end()) return "";
+        return "'" + value + "' is not one of " + list;
+      },
+      list);
 }
 
 void start_command(const CommonOptions& options) {
   if (options.quiet && options.verbose > 0)
     throw Error("-q and -v ask for opposite things; give one of them", k_exit_usage);
-  configure_logging(options.verbosity());
+  configure_logging(options.verbosity(), options.color == "always"  ? ColourChoice::always
+                                         : options.color == "never" ? ColourChoice::never
+                                                                    : ColourChoice::automatic);
 }
 
 void refuse_empty_command(const std::vector<std::string>& command, const char* subcommand) {
@@ -155,7 +182,7 @@ int run(int argc, char** argv) {
   configure_logging(0);
   CLI::App app{"Clear Python bytecode caches safely and fast, and keep them from going stale.",
                "pycache-clean"};
-  app.set_version_flag("--version", "pycache-clean " PYCACHE_CLEAN_VERSION);
+  app.set_version_flag("-V,--version", "pycache-clean " PYCACHE_CLEAN_VERSION);
   app.require_subcommand(0, 1);
   use_help_formatter(app);
   app.footer(k_footer + exit_status_help(""));

@@ -67,7 +67,7 @@ CLI::Option* add_scope_option(CLI::App& sub, std::string& scope) {
                   "Which processes count: repo (working directory in this repository's "
                   "worktrees; the default), user (any of yours), all")
       ->option_text("repo|user|all")
-      ->check(CLI::IsMember({"repo", "user", "all"}));
+      ->check(one_of({"repo", "user", "all"}));
 }
 
 PytestScope scope_from_name(const std::string& name) {

@@ -26,6 +26,7 @@ struct CommonOptions {
   int verbose = 0;
   bool quiet = false;
   bool json = false;
+  std::string color = "auto";  // --color auto|always|never
   // -1 quiet, 0 normal, 1 debug, 2+ trace.
   int verbosity() const { return quiet ? -1 : verbose; }
 };
@@ -97,6 +98,10 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
 // `Cleared N/Total stale caches`; returns clean's exit status.
 int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict,
                      bool stray, const JudgeCliOptions& judge);
+
+// A validator accepting one of `words`, refusing anything else with
+// "'x' is not one of a, b, c".
+CLI::Validator one_of(std::vector<std::string> words);
 
 // --scope repo|user|all.
 CLI::Option* add_scope_option(CLI::App& sub, std::string& scope);

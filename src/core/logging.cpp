@@ -78,8 +78,10 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 
 }  // namespace
 
-void configure_logging(int verbosity) {
-  auto sink = std::make_shared<StderrSink>(use_colour(Stream::err));
+void configure_logging(int verbosity, ColourChoice colour) {
+  bool coloured = colour == ColourChoice::always ||
+                  (colour == ColourChoice::automatic && use_colour(Stream::err));
+  auto sink = std::make_shared<StderrSink>(coloured);
   auto logger = std::make_shared<spdlog::logger>("pycache-clean", sink);
   spdlog::set_default_logger(logger);
   spdlog::level::level_enum level = spdlog::level::info;

@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -93,9 +94,10 @@ def test_verbose_explains_every_decision(tmp_path):
     elsewhere.mkdir()
     decoy = subprocess.Popen(["bash", "-c", "exec -a pytest sleep 30"], cwd=elsewhere)
     try:
-        wait = 0
-        while wait < 100 and "pytest" not in open(f"/proc/{decoy.pid}/cmdline").read():
-            wait += 1
+        end = time.monotonic() + 30
+        while not open(f"/proc/{decoy.pid}/cmdline").read().startswith("pytest\0"):
+            assert time.monotonic() < end, "the decoy never became `pytest 30`"
+            time.sleep(0.02)
         r = expect(run("pytest-running", "-v", cwd=repo), rc=1)
         assert "environment: no PYTEST_RUNNING=1" in r.err
         assert f"marker {repo}/.git/pycache-clean-pytest.lock" in r.err
@@ -249,3 +251,72 @@ def test_json_documents_follow_their_schemas(tmp_path):
                                 env=base_env(PYTEST_RUNNING="1")), rc=0).out)
     running.validate(doc)
     assert doc["evidence"] == "environment"
+
+
+# Each subcommand: the arguments that make it run without input of its own.
+RUNNABLE = {
+    "clean": [], "check": [], "lock": ["--", "true"], "pytest-running": [],
+    "unless-pytest": ["--", "true"], "test": ["--no-clean", "--", "true"], "pytest-session": [],
+}
+# Each subcommand with each bad value: (arguments, what the message must name).
+BAD_VALUES = {
+    "clean": [(["--jobs", "abc"], "--jobs: 'abc' is not a number"),
+              (["-j", "0"], "'0' is out of range"), ([""], "an empty PATH"),
+              (["--exclude", "a/b"], "--exclude 'a/b'"),
+              (["--verify", "all"], "--verify applies to --stale-only"),
+              (["-n", "--stale-only"], "--stale-only does not combine with --dry-run")],
+    "check": [(["--jobs", "abc"], "--jobs: 'abc' is not a number"), ([""], "an empty PATH"),
+              (["--verify", "maybe"], "--verify 'maybe'")],
+    "lock": [([], "lock: no command given"), (["--", ""], "lock: the command name is empty"),
+             (["--wait", "soon", "--", "true"], "--wait: 'soon'"),
+             (["--file", "", "--", "true"], "--file: an empty path"),
+             (["--conflict-exit-code", "0", "--", "true"], "--conflict-exit-code")],
+    "pytest-running": [(["--scope", "team"], "--scope: 'team' is not one of repo, user, all")],
+    "unless-pytest": [([], "unless-pytest: no command given"),
+                      (["--", ""], "the command name is empty"),
+                      (["--wait", "x", "--", "true"], "--wait: 'x'"),
+                      (["--skip-exit-code", "300", "--", "true"], "--skip-exit-code"),
+                      (["--scope", "team", "--", "true"], "--scope: 'team'")],
+    "test": [(["--", ""], "test: the command name is empty"),
+             (["--wait", "x", "--", "true"], "--wait: 'x'")],
+    "pytest-session": [(["--wait", "x"], "--wait: 'x'")],
+}
+
+
+def test_every_subcommand_with_help_nothing_bad_values_and_options_on_both_sides(tmp_path):
+    repo = git_repo(tmp_path / "repo")
+    for sub in SUBCOMMANDS:
+        h = expect(run(sub, "--help", cwd=repo))
+        assert f"Usage: pycache-clean {'[clean]' if sub == 'clean' else sub}" in h.out, h
+        assert "Exit status:" in h.out
+        assert expect(run("help", sub, cwd=repo)).out == h.out
+        # Options on either side of the subcommand mean the same.
+        for before, after in ((["-q"], []), ([], ["-q"]), (["--color=never"], []),
+                              (["--color", "never"], []), ([], ["--color", "never"])):
+            r = run(*before, sub, *after, *RUNNABLE[sub], cwd=repo)
+            assert r.rc in (0, 1), (sub, before, after, r)  # 1: pytest-running, none runs
+            assert "error" not in r.err, (sub, before, after, r)
+        # An unknown option is named, with the subcommand's help to turn to.
+        expect(run(sub, "--bogus", cwd=repo), rc=2,
+               err_has=["--bogus", f"Run 'pycache-clean {sub} --help'"])
+        expect(run("--bogus", sub, cwd=repo), rc=2, err_has="--bogus")
+        for args, named in BAD_VALUES[sub]:
+            expect(run(sub, *args, cwd=repo), rc=2, err_has=named)
+    # With no argument at all: what each does on its own.
+    expect(run("clean", cwd=repo), rc=0, out="Cleared 0/0 __pycache__ directories\n")
+    expect(run("check", cwd=repo), rc=0, out_has="checked 0 caches")
+    expect(run("pytest-running", cwd=repo), rc=1, err_has="no pytest run in progress")
+    r = run("pytest-session", cwd=repo, input="")
+    assert r.rc == 0 and r.out.startswith("held "), r
+    expect(run(cwd=repo), rc=0, out="Cleared 0/0 __pycache__ directories\n")
+    expect(run("-V", cwd=repo), rc=0, out_has="pycache-clean ")
+
+
+def test_color_option(tmp_path):
+    (tmp_path / "x").write_text("")
+    for argv, coloured in ((["--color", "always"], True), (["--color=never"], False), ([], False)):
+        r = run(*argv, "check", "-v", tmp_path / "x", env=base_env(NO_COLOR=None))
+        assert ("\x1b[" in r.err) == coloured, (argv, r)
+    (tmp_path / "node_modules").mkdir()
+    r = run("--color", "always", "-v", "check", tmp_path, env=base_env(NO_COLOR="1"))
+    assert "\x1b[" in r.err  # asked for in so many words
