@@ -62,18 +62,26 @@ HolderRecord this_holder(const std::vector<std::string>& command);
                                    int status);
 
 struct LockOptions {
-  std::string file;          // lock file; empty: default_lock_path("pycache-clean.lock")
+  std::string file;          // lock file; empty: lock_location("pycache-clean.lock")
   double wait_seconds = 30;  // 0: try once; negative: wait forever
-  int conflict_exit_code = 75;
-  bool quiet = false;  // no [WAIT]/[LOCK] messages
+  bool quiet = false;        // no [WAIT]/[LOCK] messages
   std::vector<std::string> command;
 };
 
+// What run_locked did: ran the command (its shell-style status), or gave up
+// waiting (who held the lock, and where).
+struct LockOutcome {
+  bool ran = false;
+  int status = 0;
+  std::string path;    // the lock file
+  std::string holder;  // when not ran: who held it ("pid 42 (make test) on host")
+};
+
 // Takes the exclusive lock, runs the command while holding it (the command
-// inherits the lock, like flock(1)), and returns its shell-style status; or
-// `conflict_exit_code` when the lock was not had within the wait. When an
-// ancestor already holds the same file (held_by_ancestor), runs the command
-// at once. Throws Error (exit 2) for a lock file that cannot be opened or locked.
-int run_locked(const LockOptions& options);
+// inherits the lock, like flock(1)), and says what happened; the command is
+// not run when the lock was not had within the wait. When an ancestor
+// already holds the same file (held_by_ancestor), runs the command at once.
+// Throws Error (exit 2) for a lock file that cannot be opened or locked.
+LockOutcome run_locked(const LockOptions& options);
 
 }  // namespace pycache_clean

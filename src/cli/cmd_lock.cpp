@@ -1,4 +1,7 @@
 // `pycache-clean lock [OPTIONS] -- CMD [ARG...]`: options -> LockOptions -> run_locked().
+#include <spdlog/spdlog.h>
+
+#include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/lock.hpp>
@@ -30,10 +33,13 @@ int run_lock(const LockCliOptions& o) {
   LockOptions options;
   options.file = o.file;
   options.wait_seconds = parse_wait_seconds(o.wait);
-  options.conflict_exit_code = o.conflict_exit_code;
   options.quiet = o.common.quiet;
   options.command = o.command;
-  return run_locked(options);
+  LockOutcome outcome = run_locked(options);
+  if (outcome.ran) return outcome.status;
+  spdlog::error("gave up after {}s waiting for {} to release {}; not running: {}", o.wait,
+                outcome.holder, outcome.path, join_command(o.command));
+  return o.conflict_exit_code;
 }
 
 }  // namespace

@@ -164,7 +164,7 @@ void throw_lock_error(const std::string& what, const std::string& path, int err,
   throw Error(fmt::format("{} {}: {}", what, path, errno_text(err)), status);
 }
 
-int run_locked(const LockOptions& options) {
+LockOutcome run_locked(const LockOptions& options) {
   std::string path = options.file;
   if (path.empty()) {
     LockLocation where = lock_location("pycache-clean.lock");
@@ -186,7 +186,7 @@ int run_locked(const LockOptions& options) {
     spdlog::debug("{} is held by ancestor pid {}: running at once", path, held->pid);
     ChildResult child = run_child(options.command);
     log_spawn_error(options.command, child);
-    return child.status;
+    return {true, child.status, path, ""};
   }
   LockWait wait;
   wait.seconds = options.wait_seconds;
@@ -194,11 +194,8 @@ int run_locked(const LockOptions& options) {
   wait.path = path;
   wait.holder = [&] { return describe_holder(parse_holder_record(lock.read_record())); };
   int err = acquire_lock(lock, FileLock::Mode::exclusive, wait);
-  if (err == ETIMEDOUT || (err == EWOULDBLOCK && options.wait_seconds == 0)) {
-    spdlog::error("gave up after {}s waiting for {} to release {}; not running: {}",
-                  options.wait_seconds, wait.holder(), path, join_command(options.command));
-    return options.conflict_exit_code;
-  }
+  if (err == ETIMEDOUT || (err == EWOULDBLOCK && options.wait_seconds == 0))
+    return {false, 0, path, wait.holder()};
   if (err != 0) throw_lock_error("lock file", path, err, k_exit_usage);
 
   spdlog::trace("holding {} exclusively; running {}", path, join_command(options.command));
@@ -210,7 +207,7 @@ int run_locked(const LockOptions& options) {
   lock.unlock();
   spdlog::trace("command ended with status {}; {} released", child.status, path);
   log_spawn_error(options.command, child);
-  return child.status;
+  return {true, child.status, path, ""};
 }
 
 }  // namespace pycache_clean
