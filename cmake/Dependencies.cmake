@@ -1,6 +1,8 @@
 # Third-party libraries, all from the distribution (find_package, no downloads).
-# The static build uses fmt and spdlog in header-only mode, so the binary needs
-# no libfmt/libspdlog at run time (Debian ships no static libfmt).
+# The static build compiles fmt's and spdlog's implementation headers once,
+# in src/util/libraries.cpp (PYCACHE_CLEAN_BUNDLED_LIBS; the other files see
+# declarations only), so the binary needs no libfmt/libspdlog at run time
+# (Debian ships no static libfmt). Cross builds use them header-only.
 find_package(Threads REQUIRED)
 add_library(pycache_clean_deps INTERFACE)
 
@@ -36,7 +38,8 @@ if(PYCACHE_CLEAN_STATIC)
   get_target_property(_fmt_inc fmt::fmt-header-only INTERFACE_INCLUDE_DIRECTORIES)
   get_target_property(_spd_inc spdlog::spdlog_header_only INTERFACE_INCLUDE_DIRECTORIES)
   target_include_directories(pycache_clean_deps SYSTEM INTERFACE ${_fmt_inc} ${_spd_inc})
-  target_compile_definitions(pycache_clean_deps INTERFACE FMT_HEADER_ONLY=1 SPDLOG_FMT_EXTERNAL)
+  target_compile_definitions(pycache_clean_deps INTERFACE PYCACHE_CLEAN_BUNDLED_LIBS
+                             SPDLOG_COMPILED_LIB SPDLOG_FMT_EXTERNAL)
   target_link_libraries(pycache_clean_deps INTERFACE Threads::Threads)
 else()
   target_link_libraries(pycache_clean_deps INTERFACE spdlog::spdlog fmt::fmt Threads::Threads)

@@ -1,8 +1,44 @@
 #pragma once
 
 #include <string>
+#include <utility>
+
+#include <fmt/format.h>
 
 namespace pycache_clean {
+
+// Leveled messages, formatted with fmt and written by the one stderr logger
+// below. Every file that logs sees only this: a level that is off costs a
+// comparison, one that is on a call; spdlog itself is compiled in
+// logging.cpp alone.
+enum class LogLevel { trace, debug, info, warn, error };
+bool log_enabled(LogLevel level);
+void log_write(LogLevel level, const std::string& message);
+
+template <typename... Args>
+void log_at(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {
+  if (log_enabled(level)) log_write(level, fmt::vformat(format, fmt::make_format_args(args...)));
+}
+template <typename... Args>
+void log_trace(fmt::format_string<Args...> format, Args&&... args) {
+  log_at(LogLevel::trace, format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void log_debug(fmt::format_string<Args...> format, Args&&... args) {
+  log_at(LogLevel::debug, format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void log_info(fmt::format_string<Args...> format, Args&&... args) {
+  log_at(LogLevel::info, format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void log_warn(fmt::format_string<Args...> format, Args&&... args) {
+  log_at(LogLevel::warn, format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void log_error(fmt::format_string<Args...> format, Args&&... args) {
+  log_at(LogLevel::error, format, std::forward<Args>(args)...);
+}
 
 // Sets up the one stderr logger: `pycache-clean: warning: ...` lines, level
 // from `verbosity` (-1 = -q: warnings and errors only, 0 = info, 1 = debug,

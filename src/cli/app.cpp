@@ -6,8 +6,6 @@
 #include <filesystem>
 #include <iostream>
 
-#include <spdlog/spdlog.h>
-
 #include <pycache_clean/edit_distance.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
@@ -91,7 +89,7 @@ std::vector<std::string> normalise_arguments(std::vector<std::string> args,
                          std::count(leading.begin(), leading.end(), "--quiet") >
                      0;
     if (!quiet && std::filesystem::is_directory(std::filesystem::u8path(rest.front()), ec))
-      spdlog::info(
+      log_info(
           "'{}' is taken as the subcommand; to sweep the directory of that name, run "
           "`pycache-clean ./{}`",
           rest.front(), rest.front());
@@ -201,7 +199,7 @@ int run(int argc, char** argv) {
   try {
     args = normalise_arguments(std::move(args), commands);
   } catch (const Error& e) {
-    spdlog::error("{}", e.what());
+    log_error("{}", e.what());
     return e.exit_status();
   }
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes it reversed
@@ -215,7 +213,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    spdlog::error("{}{}", e.what(), suggest_option(args, commands));
+    log_error("{}{}", e.what(), suggest_option(args, commands));
     std::fprintf(stderr, "Run 'pycache-clean %s--help' for usage.\n",
                  is_subcommand(args.front(), commands) ? (args.front() + " ").c_str() : "");
     return k_exit_usage;
@@ -225,12 +223,12 @@ int run(int argc, char** argv) {
       if (c.app->parsed()) return c.run();
     return k_exit_usage;
   } catch (const Error& e) {
-    spdlog::error("{}", e.what());
+    log_error("{}", e.what());
     if (e.exit_status() == k_exit_usage)
       std::fprintf(stderr, "Run 'pycache-clean %s --help' for usage.\n", args.front().c_str());
     return e.exit_status();
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
+    log_error("{}", e.what());
     return k_exit_failure;
   }
 }

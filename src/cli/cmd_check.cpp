@@ -1,10 +1,9 @@
 // `pycache-clean check` (and clean --stale-only): options -> check_caches() -> report.
 #include <cstdlib>
 
-#include <spdlog/spdlog.h>
-
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/stale_check.hpp>
 #include "command.hpp"
 #include "help.hpp"
@@ -14,17 +13,17 @@ namespace pycache_clean::cli {
 
 namespace {
 
-struct Options {
+struct CheckCliOptions {
   CommonOptions common;
   WalkCliOptions walk;
   JudgeCliOptions judge;
 };
 
 void warn_problems(const CheckReport& report) {
-  for (const auto& p : report.bad_roots) spdlog::error("{}: {}", p.path, errno_text(p.error));
+  for (const auto& p : report.bad_roots) log_error("{}: {}", p.path, errno_text(p.error));
   for (const auto& p : report.unreadable)
-    spdlog::warn("{}: {} (not checked)", p.path, errno_text(p.error));
-  for (const auto& p : report.kept) spdlog::warn("{}: {} (kept)", p.path, errno_text(p.error));
+    log_warn("{}: {} (not checked)", p.path, errno_text(p.error));
+  for (const auto& p : report.kept) log_warn("{}: {} (kept)", p.path, errno_text(p.error));
 }
 
 // What clears a finding that fails the gate, said after it.
@@ -83,7 +82,7 @@ CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions 
   return report;
 }
 
-int run(const Options& o) {
+int run_check(const CheckCliOptions& o) {
   start_command(o.common);
   CheckOptions options;
   options.walk = o.walk.walk_options();
@@ -139,7 +138,7 @@ int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bo
 }
 
 Command add_check_command(CLI::App& app) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<CheckCliOptions>();
   CLI::App* sub =
       app.add_subcommand("check", "Find the stale bytecode caches CPython would still load");
   add_walk_options(*sub, o->walk);
@@ -193,7 +192,7 @@ Examples:
 
 )" + exit_status_help("check"));
   set_usage(*sub, "pycache-clean check [OPTIONS] [PATH...]");
-  return Command{sub, [o] { return run(*o); }};
+  return Command{sub, [o] { return run_check(*o); }};
 }
 
 }  // namespace pycache_clean::cli

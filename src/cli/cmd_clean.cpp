@@ -3,13 +3,12 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include <spdlog/spdlog.h>
-
 #include <pycache_clean/edit_distance.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/fs_ops.hpp>
 #include <pycache_clean/json.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/sweep.hpp>
 #include <pycache_clean/sweep_report.hpp>
 #include "command.hpp"
@@ -45,13 +44,13 @@ class PrintingListener final : public SweepListener {
     }
   }
   void on_kept(const SweepProblem& p) override {
-    spdlog::warn("{}: {} (kept)", p.path, errno_text(p.error));
+    log_warn("{}: {} (kept)", p.path, errno_text(p.error));
   }
   void on_unreadable(const SweepProblem& p) override {
-    spdlog::warn("{}: {} (not searched)", p.path, errno_text(p.error));
+    log_warn("{}: {} (not searched)", p.path, errno_text(p.error));
   }
   void on_bad_root(const SweepProblem& p) override {
-    spdlog::error("{}: {}", p.path, errno_text(p.error));
+    log_error("{}: {}", p.path, errno_text(p.error));
   }
 
  private:

@@ -1,10 +1,10 @@
 // `pycache-clean lock [OPTIONS] -- CMD [ARG...]`: options -> LockOptions -> run_locked().
-#include <spdlog/spdlog.h>
 
 #include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/lock.hpp>
+#include <pycache_clean/logging.hpp>
 #include "command.hpp"
 #include "help.hpp"
 
@@ -37,8 +37,8 @@ int run_lock(const LockCliOptions& o) {
   options.command = o.command;
   LockOutcome outcome = run_locked(options);
   if (outcome.ran) return outcome.status;
-  spdlog::error("gave up after {}s waiting for {} to release {}; not running: {}", o.wait,
-                outcome.holder, outcome.path, join_command(o.command));
+  log_error("gave up after {}s waiting for {} to release {}; not running: {}", o.wait,
+            outcome.holder, outcome.path, join_command(o.command));
   return o.conflict_exit_code;
 }
 

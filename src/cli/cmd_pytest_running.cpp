@@ -1,8 +1,8 @@
 // `pycache-clean pytest-running`: options -> probe_pytest() -> exit 0/1.
-#include <spdlog/spdlog.h>
 
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/json.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/pytest_guard.hpp>
 #include <pycache_clean/sweep_report.hpp>
 #include "command.hpp"
@@ -12,17 +12,17 @@ namespace pycache_clean::cli {
 
 namespace {
 
-struct Options {
+struct PytestRunningCliOptions {
   CommonOptions common;
   std::string scope = "repo";
 };
 
-int run(const Options& o) {
+int run_pytest_running(const PytestRunningCliOptions& o) {
   start_command(o.common);
   PytestProbe probe = probe_pytest(scope_from_name(o.scope));
-  for (const auto& note : probe.considered) spdlog::debug("{}", note);
+  for (const auto& note : probe.considered) log_debug("{}", note);
   if (!probe.scan_supported)
-    spdlog::warn("no process scan on this platform: only the environment and marker lock count");
+    log_warn("no process scan on this platform: only the environment and marker lock count");
   if (o.common.json) {
     JsonWriter json;
     json.begin_object().key("schema_version").value(k_json_schema_version);
@@ -50,10 +50,10 @@ int run(const Options& o) {
   if (!o.common.quiet) {
     if (probe.running) {
       for (const auto& r : probe.runs)
-        spdlog::info("pytest is running ({}): {}{}", probe.evidence,
-                     r.pid > 0 ? "pid " + std::to_string(r.pid) + " " : "", r.command);
+        log_info("pytest is running ({}): {}{}", probe.evidence,
+                 r.pid > 0 ? "pid " + std::to_string(r.pid) + " " : "", r.command);
     } else {
-      spdlog::info("no pytest run in progress (scope: {})", o.scope);
+      log_info("no pytest run in progress (scope: {})", o.scope);
     }
   }
   return probe.running ? k_exit_ok : k_exit_failure;
@@ -77,7 +77,7 @@ PytestScope scope_from_name(const std::string& name) {
 }
 
 Command add_pytest_running_command(CLI::App& app) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<PytestRunningCliOptions>();
   CLI::App* sub = app.add_subcommand("pytest-running", "Exit 0 when a pytest run is in progress");
   add_scope_option(*sub, o->scope);
   add_common_options(
@@ -98,7 +98,7 @@ Examples:
   pycache-clean pytest-running --scope user --json
 
 )") + exit_status_help("pytest-running"));
-  return Command{sub, [o] { return run(*o); }};
+  return Command{sub, [o] { return run_pytest_running(*o); }};
 }
 
 }  // namespace pycache_clean::cli

@@ -2,9 +2,8 @@
 // started it (the pytest plugin) until that process closes our stdin.
 #include <cstdio>
 
-#include <spdlog/spdlog.h>
-
 #include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/pytest_guard.hpp>
 #include "command.hpp"
@@ -14,18 +13,18 @@ namespace pycache_clean::cli {
 
 namespace {
 
-struct Options {
+struct PytestSessionCliOptions {
   CommonOptions common;
   std::string wait = "120";
 };
 
-int run(const Options& o) {
+int run_pytest_session(const PytestSessionCliOptions& o) {
   start_command(o.common);
   long parent = parent_process(current_pid()).value_or(0);
   PytestMarker marker;
   SessionHold hold = hold_marker_for(marker, parent, parse_wait_seconds(o.wait), o.common.quiet);
   if (hold.timed_out) {
-    spdlog::error("gave up after {}s waiting for {} to finish; tests not run", o.wait, hold.fixer);
+    log_error("gave up after {}s waiting for {} to finish; tests not run", o.wait, hold.fixer);
     return k_exit_lock_timeout;
   }
   std::printf("held %s\n", hold.token.c_str());
@@ -40,7 +39,7 @@ int run(const Options& o) {
 }  // namespace
 
 Command add_pytest_session_command(CLI::App& app) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<PytestSessionCliOptions>();
   CLI::App* sub = app.add_subcommand(
       "pytest-session",
       "Hold the pytest marker for the pytest run that started it (the plugin's helper)");
@@ -59,7 +58,7 @@ session's own children recognise the hold) and keeps the marker until its
 standard input reaches its end, which happens however the session ends.
 
 )") + exit_status_help("pytest-session"));
-  return Command{sub, [o] { return run(*o); }};
+  return Command{sub, [o] { return run_pytest_session(*o); }};
 }
 
 }  // namespace pycache_clean::cli

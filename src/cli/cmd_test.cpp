@@ -1,9 +1,9 @@
 // `pycache-clean test -- [CMD]`: take the marker, sweep, run_test_command().
-#include <spdlog/spdlog.h>
 
 #include <pycache_clean/command_line.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/git_dir.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/pytest_guard.hpp>
 #include "command.hpp"
 #include "help.hpp"
@@ -12,14 +12,14 @@ namespace pycache_clean::cli {
 
 namespace {
 
-struct Options {
+struct TestCliOptions {
   CommonOptions common;
   bool no_clean = false;
   std::string wait = "120";
   std::vector<std::string> command;
 };
 
-int run(const Options& o) {
+int run_test(const TestCliOptions& o) {
   start_command(o.common);
   refuse_empty_command(o.command, "test");
   TestRunOptions options;
@@ -34,8 +34,8 @@ int run(const Options& o) {
     };
   TestRunOutcome outcome = run_test_command(options);
   if (outcome.timed_out) {
-    spdlog::error("gave up after {}s waiting for {} to finish; tests not run: {}", o.wait,
-                  outcome.fixer, o.command.empty() ? "python3 -m pytest" : join_command(o.command));
+    log_error("gave up after {}s waiting for {} to finish; tests not run: {}", o.wait,
+              outcome.fixer, o.command.empty() ? "python3 -m pytest" : join_command(o.command));
     return k_exit_lock_timeout;
   }
   return outcome.status;
@@ -44,7 +44,7 @@ int run(const Options& o) {
 }  // namespace
 
 Command add_test_command(CLI::App& app) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<TestCliOptions>();
   CLI::App* sub = app.add_subcommand(
       "test", "Clear caches, then run the tests without writing new ones, marked as running");
   sub->add_flag("--no-clean", o->no_clean, "Do not sweep before running");
@@ -76,7 +76,7 @@ Examples:
 
 )") + exit_status_help("test"));
   set_usage(*sub, "pycache-clean test [OPTIONS] [-- CMD [ARG...]]");
-  return Command{sub, [o] { return run(*o); }};
+  return Command{sub, [o] { return run_test(*o); }};
 }
 
 }  // namespace pycache_clean::cli

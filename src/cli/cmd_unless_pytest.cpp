@@ -12,7 +12,7 @@ namespace pycache_clean::cli {
 
 namespace {
 
-struct Options {
+struct UnlessPytestCliOptions {
   CommonOptions common;
   std::string scope = "repo";
   std::string wait = "0";
@@ -20,7 +20,7 @@ struct Options {
   std::vector<std::string> command;
 };
 
-int run(const Options& o) {
+int run_unless_pytest_command(const UnlessPytestCliOptions& o) {
   start_command(o.common);
   if (o.command.empty())
     throw Error(
@@ -45,7 +45,7 @@ int run(const Options& o) {
 }  // namespace
 
 Command add_unless_pytest_command(CLI::App& app) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<UnlessPytestCliOptions>();
   CLI::App* sub = app.add_subcommand(
       "unless-pytest", "Run a command only when no pytest run is in progress (else skip, exit 0)");
   add_scope_option(*sub, o->scope);
@@ -78,7 +78,7 @@ Examples: (a pre-commit `entry:`)
 
 )") + exit_status_help("unless-pytest"));
   set_usage(*sub, "pycache-clean unless-pytest [OPTIONS] -- CMD [ARG...]");
-  return Command{sub, [o] { return run(*o); }};
+  return Command{sub, [o] { return run_unless_pytest_command(*o); }};
 }
 
 }  // namespace pycache_clean::cli

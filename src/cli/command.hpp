@@ -10,6 +10,7 @@
 #include <pycache_clean/code_verifier.hpp>
 #include <pycache_clean/pytest_probe.hpp>
 #include <pycache_clean/sweep.hpp>
+#include "run.hpp"
 
 // The command-line layer: each subcommand file turns its options into one call
 // of the core library. Nothing below src/cli is seen by the core or its tests.
@@ -110,9 +111,5 @@ PytestScope scope_from_name(const std::string& name);
 // --wait SECS: a number >= 0, or -1/inf for ever (returned as -1). Throws a
 // usage Error naming the bad value.
 double parse_wait_seconds(const std::string& text);
-
-// Owns the single error boundary: parses, runs one subcommand, maps errors to
-// exit statuses.
-int run(int argc, char** argv);
 
 }  // namespace pycache_clean::cli

@@ -22,9 +22,9 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <pycache_clean/fs_ops.hpp>
+#include <pycache_clean/logging.hpp>
 
 namespace pycache_clean {
 
@@ -171,7 +171,7 @@ std::unique_ptr<Coprocess> CodeVerifier::take(int major, int minor, std::uint32_
     std::string line;
     if (!helper || !helper->read_line(line, k_start_timeout_ms)) return nullptr;
     if (line != fmt::format("M{}", magic)) {
-      spdlog::debug("{}: bytecode magic {}, not {}: not used", path, line.substr(1), magic);
+      log_debug("{}: bytecode magic {}, not {}: not used", path, line.substr(1), magic);
       return nullptr;
     }
     return helper;
@@ -188,7 +188,7 @@ std::unique_ptr<Coprocess> CodeVerifier::take(int major, int minor, std::uint32_
   for (const auto& candidate : python_candidates(major, minor, env_or("PATH", ""), home, pyenv)) {
     if (!is_executable_file(candidate)) continue;
     if (auto helper = start(candidate)) {
-      spdlog::debug("verifying CPython {} caches by compiling with {}", version, candidate);
+      log_debug("verifying CPython {} caches by compiling with {}", version, candidate);
       std::lock_guard<std::mutex> lock(m_mutex);
       Version& v = m_versions[{major, minor}];
       v.searched = true;
@@ -199,7 +199,7 @@ std::unique_ptr<Coprocess> CodeVerifier::take(int major, int minor, std::uint32_
   std::lock_guard<std::mutex> lock(m_mutex);
   Version& v = m_versions[{major, minor}];
   if (v.program.empty() && !v.searched)
-    spdlog::warn(
+    log_warn(
         "no python{} found (PATH, pyenv, uv, {}): its caches are judged without compiling "
         "(unverified)",
         version, system_python_locations(major, minor).front());

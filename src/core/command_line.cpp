@@ -2,10 +2,9 @@
 // reads in a message, and how a failed start is reported (as a shell would).
 #include <pycache_clean/command_line.hpp>
 
-#include <spdlog/spdlog.h>
-
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/logging.hpp>
 
 namespace pycache_clean {
 
@@ -23,9 +22,9 @@ std::string join_command(const std::vector<std::string>& argv, std::size_t max_l
 
 void log_spawn_error(const std::vector<std::string>& command, const ChildResult& child) {
   if (child.spawn_error == 0 || command.empty()) return;
-  spdlog::error("{}: {}", command.front(),
-                child.status == k_exit_command_not_found ? "command not found"
-                                                         : errno_text(child.spawn_error));
+  log_error("{}: {}", command.front(),
+            child.status == k_exit_command_not_found ? "command not found"
+                                                     : errno_text(child.spawn_error));
 }
 
 }  // namespace pycache_clean

@@ -15,13 +15,13 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/held_locks.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/process.hpp>
 
 namespace pycache_clean {
@@ -116,7 +116,7 @@ int acquire_lock(FileLock& lock, FileLock::Mode mode, const LockWait& wait) {
   auto holder = [&] { return wait.holder ? wait.holder() : std::string("its holder"); };
   bool said = false;
   auto say = [&] {
-    if (!wait.quiet) spdlog::info("[WAIT] waiting for {}, which holds {}", holder(), wait.path);
+    if (!wait.quiet) log_info("[WAIT] waiting for {}, which holds {}", holder(), wait.path);
     said = true;
   };
   if (!wait.quiet_first_second) say();
@@ -136,12 +136,12 @@ int acquire_lock(FileLock& lock, FileLock::Mode mode, const LockWait& wait) {
       say();
     } else if (!wait.quiet && elapsed > announced && is_announce_second(elapsed)) {
       announced = elapsed;
-      spdlog::info("[WAIT] waiting for {} ... {}s", holder(), elapsed);
+      log_info("[WAIT] waiting for {} ... {}s", holder(), elapsed);
     }
   }
   if (err == 0 && said && !wait.quiet)
-    spdlog::info("[LOCK] got {} after {:.1f}s", wait.path,
-                 std::chrono::duration<double>(Clock::now() - start).count());
+    log_info("[LOCK] got {} after {:.1f}s", wait.path,
+             std::chrono::duration<double>(Clock::now() - start).count());
   return err;
 }
 
@@ -170,11 +170,11 @@ LockOutcome run_locked(const LockOptions& options) {
     LockLocation where = lock_location("pycache-clean.lock");
     path = where.path;
     if (where.outside_repository)
-      spdlog::info("not in a git repository: locking {} in the current directory", path);
+      log_info("not in a git repository: locking {} in the current directory", path);
     else
-      spdlog::debug("lock file {}: {}", path, where.why);
+      log_debug("lock file {}: {}", path, where.why);
   } else {
-    spdlog::debug("lock file {}: given by --file", path);
+    log_debug("lock file {}: given by --file", path);
   }
   FileLock lock;
   LockFileOpen how;
@@ -183,7 +183,7 @@ LockOutcome run_locked(const LockOptions& options) {
 
   if (auto held = held_by_ancestor(lock)) {
     // Our own ancestor holds it for us (a git hook around a hook that locks too).
-    spdlog::debug("{} is held by ancestor pid {}: running at once", path, held->pid);
+    log_debug("{} is held by ancestor pid {}: running at once", path, held->pid);
     ChildResult child = run_child(options.command);
     log_spawn_error(options.command, child);
     return {true, child.status, path, ""};
@@ -198,14 +198,14 @@ LockOutcome run_locked(const LockOptions& options) {
     return {false, 0, path, wait.holder()};
   if (err != 0) throw_lock_error("lock file", path, err, k_exit_usage);
 
-  spdlog::trace("holding {} exclusively; running {}", path, join_command(options.command));
+  log_trace("holding {} exclusively; running {}", path, join_command(options.command));
   lock.write_record(format_holder_record(this_holder(options.command)));  // best effort
   lock.set_inheritable(true);
   ChildResult child =
       run_child(options.command, pass_down(lock, FileLock::Mode::exclusive, current_pid()));
   lock.write_record("");  // only the signature stays: nobody holds it
   lock.unlock();
-  spdlog::trace("command ended with status {}; {} released", child.status, path);
+  log_trace("command ended with status {}; {} released", child.status, path);
   log_spawn_error(options.command, child);
   return {true, child.status, path, ""};
 }

@@ -78,6 +78,34 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 
 }  // namespace
 
+namespace {
+
+spdlog::level::level_enum spdlog_level(LogLevel level) {
+  switch (level) {
+    case LogLevel::trace:
+      return spdlog::level::trace;
+    case LogLevel::debug:
+      return spdlog::level::debug;
+    case LogLevel::info:
+      return spdlog::level::info;
+    case LogLevel::warn:
+      return spdlog::level::warn;
+    case LogLevel::error:
+      break;
+  }
+  return spdlog::level::err;
+}
+
+}  // namespace
+
+bool log_enabled(LogLevel level) {
+  return spdlog::default_logger_raw()->should_log(spdlog_level(level));
+}
+
+void log_write(LogLevel level, const std::string& message) {
+  spdlog::default_logger_raw()->log(spdlog_level(level), "{}", message);
+}
+
 void configure_logging(int verbosity, ColourChoice colour) {
   bool coloured = colour == ColourChoice::always ||
                   (colour == ColourChoice::automatic && use_colour(Stream::err));

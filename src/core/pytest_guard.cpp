@@ -18,13 +18,13 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/lock.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/process.hpp>
 
 namespace pycache_clean {
@@ -67,7 +67,7 @@ std::string describe_pytest_runs(const PytestProbe& probe) {
 int PytestMarker::open() {
   LockLocation where = lock_location("pycache-clean-pytest.lock");
   m_path = where.path;
-  spdlog::debug("pytest marker {}: {}", m_path, where.why);
+  log_debug("pytest marker {}: {}", m_path, where.why);
   std::string queue = queue_path_of(m_path);
   for (auto [lock, path] : {std::pair{&m_marker, &m_path}, std::pair{&m_queue, &queue}}) {
     if (int err = lock->open(*path, LockFileOpen{})) {
@@ -113,7 +113,7 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
   int err = marker.open();
   if (err != 0) {
     // A FIFO or link planted at the marker path: the process table decides alone.
-    spdlog::warn("pytest marker {}: ignored, only the process table counts", marker.open_problem());
+    log_warn("pytest marker {}: ignored, only the process table counts", marker.open_problem());
     PytestProbe probe = probe_pytest(options.scope);
     if (probe.running) return {true, "pytest is running (" + describe_pytest_runs(probe) + ")", 0};
     return {false, "", run_logged(options.command).status};
@@ -121,7 +121,7 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
   if (auto held = marker.held_by_ancestor()) {
     if (!held->exclusive)  // we run inside a test run: it is the pytest that runs
       return {true, fmt::format("pytest is running (pid {}, which started this)", held->pid), 0};
-    spdlog::debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
+    log_debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
     return {false, "", run_logged(options.command).status};
   }
   auto start = Clock::now();
@@ -137,7 +137,7 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
                       options.quiet, holder);
     if (err == EWOULDBLOCK || err == ETIMEDOUT) {
       std::string who = holder();
-      for (const auto& note : seen.considered) spdlog::debug("{}", note);
+      for (const auto& note : seen.considered) log_debug("{}", note);
       return {true, "pytest is running (" + who + ")", 0};
     }
     if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
@@ -146,9 +146,9 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
     PytestProbe probe = probe_pytest(options.scope, true);
     if (first_look)
       for (const auto& note : probe.considered)
-        spdlog::debug("{}", note.compare(0, 7, "marker ") == 0
-                                ? "marker " + marker.path() + ": taken by this command"
-                                : note);
+        log_debug("{}", note.compare(0, 7, "marker ") == 0
+                            ? "marker " + marker.path() + ": taken by this command"
+                            : note);
     first_look = false;
     if (!probe.running) break;
     marker.release();
@@ -156,14 +156,14 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
     if (options.wait_seconds == 0 || (options.wait_seconds > 0 && left <= 0.001))
       return {true, "pytest is running (" + describe_pytest_runs(probe) + ")", 0};
     if (!options.quiet && pause == std::chrono::milliseconds(100))
-      spdlog::info("[WAIT] pytest is running ({}): waiting to run {}", describe_pytest_runs(probe),
-                   what);
+      log_info("[WAIT] pytest is running ({}): waiting to run {}", describe_pytest_runs(probe),
+               what);
     // Never past the deadline: the last look comes at --wait, not up to a pause later.
     auto nap = pause;
     if (options.wait_seconds > 0)
       nap = std::min(nap, std::chrono::milliseconds(static_cast<long>(left * 1000)));
-    spdlog::trace("pytest still running: next look in {} ms ({:.3f} s left)", nap.count(),
-                  options.wait_seconds > 0 ? left : -1.0);
+    log_trace("pytest still running: next look in {} ms ({:.3f} s left)", nap.count(),
+              options.wait_seconds > 0 ? left : -1.0);
     std::this_thread::sleep_for(nap);
     pause = std::min(pause * 2, std::chrono::milliseconds(1000));  // back off
   }
@@ -182,7 +182,7 @@ TestRunOutcome run_test_command(const TestRunOptions& options) {
   EnvChanges env = {{"PYTHONDONTWRITEBYTECODE", "1"}, {"PYTEST_RUNNING", "1"}};
   if (auto held = marker.held_by_ancestor()) {
     // Inside a test run already, or inside the fixer that holds it: never wait for ourselves.
-    spdlog::debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
+    log_debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
   } else {
     int err = marker.take(FileLock::Mode::shared, options.wait_seconds, options.quiet,
                           [&] { return marker.fixer(); });
@@ -199,7 +199,7 @@ TestRunOutcome run_test_command(const TestRunOptions& options) {
 SessionHold hold_marker_for(PytestMarker& marker, long holder, double wait_seconds, bool quiet) {
   if (marker.open() != 0) throw Error("marker lock " + marker.open_problem(), k_exit_failure);
   if (auto held = marker.held_by_ancestor()) {
-    spdlog::debug("{} is held by ancestor pid {}: nothing to take", marker.path(), held->pid);
+    log_debug("{} is held by ancestor pid {}: nothing to take", marker.path(), held->pid);
     return {};
   }
   int err =

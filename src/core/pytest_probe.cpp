@@ -17,12 +17,12 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/file_lock.hpp>
 #include <pycache_clean/git_dir.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/process.hpp>
 
 namespace pycache_clean {
@@ -339,7 +339,7 @@ PytestProbe probe_pytest(PytestScope scope, bool ignore_participants) {
   PytestProbe probe = probe_pytest(scope, processes, ignore_participants);
   probe.scan_supported = supported;
   if (!probe.marker_problem.empty())
-    spdlog::warn("pytest marker {}: ignored, only the process table counts", probe.marker_problem);
+    log_warn("pytest marker {}: ignored, only the process table counts", probe.marker_problem);
   return probe;
 }
 

@@ -25,10 +25,10 @@
 #include <mutex>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/json.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/marshal_check.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/pyc.hpp>
@@ -153,8 +153,8 @@ class CheckVisitor final : public WalkVisitor {
       on_unreadable(v.path, v.error);
       return false;
     }
-    spdlog::trace("{}: {}{}{}", v.path, cache_class_name(v.cls), v.reason.empty() ? "" : ": ",
-                  v.reason);
+    log_trace("{}: {}{}{}", v.path, cache_class_name(v.cls), v.reason.empty() ? "" : ": ",
+              v.reason);
     int err = 0;
     bool remove = removable && v.cls != CacheClass::ok;
     if (remove) err = remove_cache_file(m_fs, site.cache_dir, site.name, site.kind);

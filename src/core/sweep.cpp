@@ -17,14 +17,13 @@
 // chosen carelessly (`/`, a shared `/tmp/pycache`) is touched.
 #include <pycache_clean/sweep.hpp>
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
 
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/remove.hpp>
 
 namespace pycache_clean {
@@ -43,7 +42,7 @@ class SweepVisitor final : public WalkVisitor {
       if (m_listener) m_listener->on_removed(path, true);
       return;
     }
-    spdlog::trace("{}: a cache directory, removing it and all it holds", path);
+    log_trace("{}: a cache directory, removing it and all it holds", path);
     RemoveFailure failure;
     RemoveOutcome outcome = remove_directory_tree(m_fs, parent, name, path, failure);
     std::lock_guard<std::mutex> lock(m_mutex);

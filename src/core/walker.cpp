@@ -31,9 +31,8 @@
 #include <mutex>
 #include <thread>
 
-#include <spdlog/spdlog.h>
-
 #include <pycache_clean/error.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/pyc.hpp>
 #include <pycache_clean/remove.hpp>
@@ -104,7 +103,7 @@ class ParallelWalk {
     if (limit != 0 && jobs > 1) {
       auto affordable = static_cast<unsigned>(std::max<std::uint64_t>(1, limit / k_fds_per_job));
       if (affordable < jobs) {
-        spdlog::debug("open-file limit {}: {} worker(s) instead of {}", limit, affordable, jobs);
+        log_debug("open-file limit {}: {} worker(s) instead of {}", limit, affordable, jobs);
         jobs = affordable;
       }
     }
@@ -127,7 +126,7 @@ class ParallelWalk {
     node.m_handle = k_no_handle;
     int err = remove_emptied_directory(m_fs, node.m_parent->m_handle, node.m_name.c_str());
     if (err == 0) {
-      spdlog::debug("{}: left empty by removing its caches, removed", node.m_path);
+      log_debug("{}: left empty by removing its caches, removed", node.m_path);
       node.m_parent->m_emptied_any = true;
     }
   }
@@ -211,7 +210,7 @@ class ParallelWalk {
     if (m_fs.identify(h, id) != 0) return true;
     for (std::size_t i = 0; i < m_root_ids.size(); ++i) {
       if (i != task.root && id.same_dir(m_root_ids[i])) {
-        spdlog::debug("{}: also named as a PATH, walked once", task.path);
+        log_debug("{}: also named as a PATH, walked once", task.path);
         return false;
       }
     }
@@ -223,17 +222,17 @@ class ParallelWalk {
     Handle h = open_task(task, err);
     if (h == k_no_handle) {
       if (err == k_err_mount_point)
-        spdlog::debug("{}: on another file system, skipped (--one-file-system)", task.path);
+        log_debug("{}: on another file system, skipped (--one-file-system)", task.path);
       else if (err == ELOOP || err == ENOTDIR || err == ENOENT)
         // Swapped for a symlink or a file, or removed, since it was listed.
-        spdlog::debug("{}: changed during the walk ({}), skipped", task.path, errno_text(err));
+        log_debug("{}: changed during the walk ({}), skipped", task.path, errno_text(err));
       else
         m_visitor.on_unreadable(task.path, err);
       return nullptr;
     }
     auto node = std::make_shared<DirNode>(m_fs, h);
     if (task.preopened == k_no_handle && !admit(task, h)) return nullptr;
-    spdlog::trace("{}: reading", task.path);
+    log_trace("{}: reading", task.path);
     if (m_mirror) {
       node->m_mirror = this;
       node->m_name = task.name;
@@ -272,7 +271,7 @@ class ParallelWalk {
     }
     if (first_batch && m_options.skip_virtualenvs && task.preopened == k_no_handle &&
         is_virtualenv(self->m_handle, listing)) {
-      spdlog::debug("{}: holds pyvenv.cfg (a virtualenv), skipped", task.path);
+      log_debug("{}: holds pyvenv.cfg (a virtualenv), skipped", task.path);
       return;
     }
     if (!listing.at_end())
@@ -300,11 +299,11 @@ class ParallelWalk {
         children.push_back(Task{self, std::string(name_view), join_path(task.path, name_view),
                                 task.root, k_no_handle, nullptr});
       } else {
-        spdlog::debug("{}: excluded by name, skipped", join_path(task.path, name_view));
+        log_debug("{}: excluded by name, skipped", join_path(task.path, name_view));
       }
     } else if (type == EntryType::symlink) {
       if (name_view == k_cache_dir_name)
-        spdlog::debug("{}: a symlink, left alone", join_path(task.path, name_view));
+        log_debug("{}: a symlink, left alone", join_path(task.path, name_view));
     } else if (m_mirror) {
       if (type == EntryType::file && is_cache_file_name(name_view)) {
         ++self->m_files;
@@ -390,7 +389,7 @@ std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots,
     DirIdentity id;
     fs.identify(h, id);
     if (std::any_of(ids.begin(), ids.end(), [&](const DirIdentity& o) { return o.same_dir(id); })) {
-      spdlog::debug("{}: named twice, walked once", root);
+      log_debug("{}: named twice, walked once", root);
       fs.close(h);
       continue;
     }
@@ -486,7 +485,7 @@ void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::st
     }
     if (h == k_no_handle) {
       if (err == ENOENT)
-        spdlog::debug("{}: no pycache-prefix mirror here", path);
+        log_debug("{}: no pycache-prefix mirror here", path);
       else
         visitor.on_unreadable(path, err);  // ELOOP: a link planted in the mirror
       continue;
