@@ -68,6 +68,13 @@ struct DirIdentity {
   bool same_dir(const DirIdentity& o) const { return device == o.device && inode == o.inode; }
 };
 
+// A path that had to be left (kept, unreadable, missing), with the system's
+// reason (an errno value).
+struct PathProblem {
+  std::string path;
+  int error = 0;
+};
+
 struct FileStat {
   EntryType type = EntryType::unknown;
   std::int64_t size = 0;

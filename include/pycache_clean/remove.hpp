@@ -7,12 +7,6 @@
 
 namespace pycache_clean {
 
-// Why an entry was kept: the path at fault and the system's reason.
-struct RemoveFailure {
-  std::string path;
-  int error = 0;
-};
-
 enum class RemoveOutcome {
   removed,         // gone (or vanished before we got to it: ENOENT counts as removed)
   failed,          // something was kept; see the failure
@@ -24,7 +18,7 @@ enum class RemoveOutcome {
 // when an entry is locked, retries when the directory refills while being emptied, and reports the
 // first entry it had to keep in `failure`.
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
-                                    const std::string& path, RemoveFailure& failure);
+                                    const std::string& path, PathProblem& failure);
 
 // What a single file is removed as; each kind has its own name rule.
 enum class CacheFileKind {

@@ -107,9 +107,9 @@ struct CheckReport {
   std::uint64_t verified = 0;                       // caches whose source was compiled and compared
   std::uint64_t unverified = 0;                     // wanted verification, no interpreter answered
   std::map<std::string, std::string> interpreters;  // version -> interpreter used
-  std::vector<SweepProblem> kept;                   // caches that could not be removed
-  std::vector<SweepProblem> unreadable;
-  std::vector<SweepProblem> bad_roots;
+  std::vector<PathProblem> kept;                    // caches that could not be removed
+  std::vector<PathProblem> unreadable;
+  std::vector<PathProblem> bad_roots;
   double elapsed_ms = 0;
   bool gate_failed() const;
 };

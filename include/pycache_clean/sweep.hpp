@@ -19,20 +19,14 @@ struct SweepOptions {
   std::string pycache_prefix;
 };
 
-// A path the sweep had to leave, or could not look at, with the system's reason.
-struct SweepProblem {
-  std::string path;
-  int error = 0;
-};
-
 struct SweepReport {
   std::uint64_t found = 0;    // cache directories found
   std::uint64_t removed = 0;  // of those, removed (or vanished meanwhile)
   std::uint64_t stray_found = 0;
   std::uint64_t stray_removed = 0;
-  std::vector<SweepProblem> kept;        // entries that could not be removed
-  std::vector<SweepProblem> unreadable;  // directories that could not be walked
-  std::vector<SweepProblem> bad_roots;   // PATHs that are missing or not directories
+  std::vector<PathProblem> kept;        // entries that could not be removed
+  std::vector<PathProblem> unreadable;  // directories that could not be walked
+  std::vector<PathProblem> bad_roots;   // PATHs that are missing or not directories
   double elapsed_ms = 0;
   bool dry_run = false;
 };
@@ -45,9 +39,9 @@ class SweepListener {
   // A cache directory (or stray file) removed, or that would be with dry_run.
   virtual void on_removed(const std::string& path, bool dry_run) = 0;
   // Something kept, unreadable or a bad root, with its reason.
-  virtual void on_kept(const SweepProblem& problem) = 0;
-  virtual void on_unreadable(const SweepProblem& problem) = 0;
-  virtual void on_bad_root(const SweepProblem& problem) = 0;
+  virtual void on_kept(const PathProblem& problem) = 0;
+  virtual void on_unreadable(const PathProblem& problem) = 0;
+  virtual void on_bad_root(const PathProblem& problem) = 0;
 };
 
 // Removes every `__pycache__` below each of `roots` (see WalkOptions for what

@@ -123,58 +123,6 @@ std::string suggest_option(const std::vector<std::string>& args,
 
 }  // namespace
 
-void add_common_options(CLI::App& sub, CommonOptions& options, const CommonHelp& help) {
-  sub.add_flag("-v,--verbose", options.verbose, help.verbose);
-  sub.add_flag("-q,--quiet", options.quiet, help.quiet);
-  if (help.json) sub.add_flag("--json", options.json, help.json);
-  sub.add_option("--color", options.color,
-                 "Colour on stderr: auto (on a terminal, unless NO_COLOR is set), always, never")
-      ->option_text("WHEN")
-      ->check(one_of({"auto", "always", "never"}));
-}
-
-CLI::Validator one_of(std::vector<std::string> words) {
-  std::string list;
-  for (const auto& w : words) list += (list.empty() ? "" : ", ") + w;
-  return CLI::Validator(
-      [words, list](std::string& value) -> std::string {
-        if (std::find(words.begin(), words.end(), value) != words.end()) return "";
-        return "'" + value + "' is not one of " + list;
-      },
-      list);
-}
-
-void start_command(const CommonOptions& options) {
-  if (options.quiet && options.verbose > 0)
-    throw Error("-q and -v ask for opposite things; give one of them", k_exit_usage);
-  configure_logging(options.verbosity(), options.color == "always"  ? ColourChoice::always
-                                         : options.color == "never" ? ColourChoice::never
-                                                                    : ColourChoice::automatic);
-}
-
-void refuse_empty_command(const std::vector<std::string>& command, const char* subcommand) {
-  if (!command.empty() && command.front().empty())
-    throw Error(std::string(subcommand) + ": the command name is empty", k_exit_usage);
-}
-
-bool show_progress(const CommonOptions& options) {
-  return !options.quiet && is_terminal(Stream::err);
-}
-
-void print_line(const std::string& text) {
-  write_stdout_line(text);
-}
-
-void print_lines(const std::string& text) {
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    print_line(text.substr(start, end - start));
-    start = end + 1;
-  }
-}
-
 int run(int argc, char** argv) {
   prepare_terminal();
   configure_logging(0);

@@ -63,6 +63,21 @@ class FindingPrinter {
   bool m_first = true;
 };
 
+int run_check(const CheckCliOptions& o) {
+  start_command(o.common);
+  CheckOptions options;
+  options.walk = o.walk.walk_options();
+  options.verify = o.judge.verify_mode();
+  options.pycache_prefix = o.judge.prefix();
+  // Gate failures are always listed: they are what the user must act on.
+  CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
+  if (!o.common.json && !o.common.quiet) print_line(format_check_summary(report));
+  if (report.gate_failed()) return k_exit_failure;
+  return walk_exit_status(report.bad_roots, {}, {}, false);
+}
+
+}  // namespace
+
 // Walks and judges, printing findings as they come; JSON head and tail around them.
 CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions options,
                             const CommonOptions& common, bool list_all) {
@@ -80,61 +95,6 @@ CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions 
   warn_problems(report);
   if (common.json) print_line(format_check_json_tail(report, stale_clean));
   return report;
-}
-
-int run_check(const CheckCliOptions& o) {
-  start_command(o.common);
-  CheckOptions options;
-  options.walk = o.walk.walk_options();
-  options.verify = o.judge.verify_mode();
-  options.pycache_prefix = o.judge.prefix();
-  // Gate failures are always listed: they are what the user must act on.
-  CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
-  if (!o.common.json && !o.common.quiet) print_line(format_check_summary(report));
-  if (!report.bad_roots.empty()) return k_exit_failure;
-  return report.gate_failed() ? k_exit_failure : k_exit_ok;
-}
-
-}  // namespace
-
-VerifyMode JudgeCliOptions::verify_mode() const {
-  if (verify == "auto") return VerifyMode::changed;
-  if (verify == "all") return VerifyMode::all;
-  if (verify == "none") return VerifyMode::none;
-  throw Error("--verify '" + verify + "': expected auto, all or none", k_exit_usage);
-}
-
-std::string JudgeCliOptions::prefix() const {
-  if (!pycache_prefix.empty()) return pycache_prefix;
-  const char* env = std::getenv("PYTHONPYCACHEPREFIX");
-  return env ? env : "";
-}
-
-void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix) {
-  sub.add_option("--verify", options.verify,
-                 "Prove trusted caches by compiling their source with their own CPython: "
-                 "auto (those whose source shows a sign of change; the default), all, none")
-      ->option_text("auto|all|none");
-  if (with_prefix)
-    sub.add_option("--pycache-prefix", options.pycache_prefix,
-                   "Also judge the mirror tree CPython writes under DIR "
-                   "(default: $PYTHONPYCACHEPREFIX)")
-        ->type_name("DIR");
-}
-
-int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict,
-                     bool stray, const JudgeCliOptions& judge) {
-  CheckOptions options;
-  options.walk = walk.walk_options();
-  options.verify = judge.verify_mode();
-  options.pycache_prefix = judge.prefix();
-  options.remove_not_ok = true;
-  options.remove_stray = stray;
-  CheckReport report = check_and_print(walk.roots(), options, common, common.verbose > 0);
-  if (!common.json && !common.quiet) print_line(format_stale_clean_summary(report));
-  if (!report.bad_roots.empty()) return k_exit_failure;
-  if (strict && (!report.kept.empty() || !report.unreadable.empty())) return k_exit_failure;
-  return k_exit_ok;
 }
 
 Command add_check_command(CLI::App& app) {

@@ -9,6 +9,7 @@
 #include <pycache_clean/fs_ops.hpp>
 #include <pycache_clean/json.hpp>
 #include <pycache_clean/logging.hpp>
+#include <pycache_clean/stale_check.hpp>
 #include <pycache_clean/sweep.hpp>
 #include <pycache_clean/sweep_report.hpp>
 #include "command.hpp"
@@ -43,13 +44,13 @@ class PrintingListener final : public SweepListener {
       print_line(path);
     }
   }
-  void on_kept(const SweepProblem& p) override {
+  void on_kept(const PathProblem& p) override {
     log_warn("{}: {} (kept)", p.path, errno_text(p.error));
   }
-  void on_unreadable(const SweepProblem& p) override {
+  void on_unreadable(const PathProblem& p) override {
     log_warn("{}: {} (not searched)", p.path, errno_text(p.error));
   }
-  void on_bad_root(const SweepProblem& p) override {
+  void on_bad_root(const PathProblem& p) override {
     log_error("{}: {}", p.path, errno_text(p.error));
   }
 
@@ -104,57 +105,17 @@ int run_clean(const CLI::App& app, const CleanOptions& o) {
 
 }  // namespace
 
-const char* const k_skip_help =
-    R"(Skipped below each PATH unless --no-default-excludes: directories named
-.git .hg .svn .tox .nox node_modules, and any directory holding pyvenv.cfg
-(a virtualenv). A PATH named on the command line is always swept. Symbolic
-links are never followed below a PATH; a symlink named __pycache__ is left
-alone.)";
-
-std::vector<std::string> WalkCliOptions::roots() const {
-  for (const auto& p : paths)
-    if (p.empty())
-      throw Error("an empty PATH was given (use . for the current directory)", k_exit_usage);
-  return paths.empty() ? std::vector<std::string>{"."} : paths;
-}
-
-WalkOptions WalkCliOptions::walk_options() const {
-  WalkOptions walk;
-  if (no_default_excludes) walk.excludes.clear();
-  walk.skip_virtualenvs = !no_default_excludes;
-  for (const auto& e : excludes) {
-    // Excludes match one directory name, as `fd --exclude NAME` without a glob.
-    if (e.empty() || std::any_of(e.begin(), e.end(), is_path_separator) || e == "." || e == "..")
-      throw Error("--exclude '" + e + "': takes a directory NAME (such as build), not a path",
-                  k_exit_usage);
-    walk.excludes.push_back(e);
-  }
-  walk.one_file_system = one_file_system;
-  walk.jobs = jobs;
-  return walk;
-}
-
-void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
-  sub.add_option("PATH", options.paths, "Directories to walk (default: .)")->option_text("...");
-  sub.add_option("--exclude", options.excludes, "Also skip directories with this NAME (repeatable)")
-      ->type_name("NAME")
-      ->allow_extra_args(false)
-      ->take_all();
-  sub.add_flag("--no-default-excludes", options.no_default_excludes,
-               "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");
-  sub.add_flag("-x,--one-file-system", options.one_file_system,
-               "Stay on the file system (mount) of each PATH, as find -xdev");
-  sub.add_option("-j,--jobs", options.jobs, "Worker threads (default: one per core, at most 4)")
-      ->option_text("N")
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
-              return "'" + v + "' is not a number";
-            if (v.size() > 2 || std::stoi(v) < 1 || std::stoi(v) > 64)
-              return "'" + v + "' is out of range: 1 to 64 threads";
-            return "";
-          },
-          "1-64"));
+int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict,
+                     bool stray, const JudgeCliOptions& judge) {
+  CheckOptions options;
+  options.walk = walk.walk_options();
+  options.verify = judge.verify_mode();
+  options.pycache_prefix = judge.prefix();
+  options.remove_not_ok = true;
+  options.remove_stray = stray;
+  CheckReport report = check_and_print(walk.roots(), options, common, common.verbose > 0);
+  if (!common.json && !common.quiet) print_line(format_stale_clean_summary(report));
+  return walk_exit_status(report.bad_roots, report.kept, report.unreadable, strict);
 }
 
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
@@ -174,9 +135,7 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
   else if (!common.quiet)
     print_lines(format_sweep_summary(report, options.remove_stray));
   std::fflush(stdout);
-  if (!report.bad_roots.empty()) return k_exit_failure;
-  if (strict && (!report.kept.empty() || !report.unreadable.empty())) return k_exit_failure;
-  return k_exit_ok;
+  return walk_exit_status(report.bad_roots, report.kept, report.unreadable, strict);
 }
 
 Command add_clean_command(CLI::App& app) {

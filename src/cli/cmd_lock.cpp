@@ -44,19 +44,6 @@ int run_lock(const LockCliOptions& o) {
 
 }  // namespace
 
-double parse_wait_seconds(const std::string& text) {
-  if (text == "inf" || text == "forever") return -1;
-  try {
-    std::size_t used = 0;
-    double value = std::stod(text, &used);
-    if (used == text.size() && value == -1) return -1;
-    if (used == text.size() && value >= 0 && value < 1e9) return value;
-  } catch (const std::exception&) {
-  }
-  throw Error("--wait: '" + text + "' is not a number of seconds (or -1/inf to wait forever)",
-              k_exit_usage);
-}
-
 Command add_lock_command(CLI::App& app) {
   auto o = std::make_shared<LockCliOptions>();
   CLI::App* sub =

@@ -61,21 +61,6 @@ int run_pytest_running(const PytestRunningCliOptions& o) {
 
 }  // namespace
 
-CLI::Option* add_scope_option(CLI::App& sub, std::string& scope) {
-  return sub
-      .add_option("--scope", scope,
-                  "Which processes count: repo (working directory in this repository's "
-                  "worktrees; the default), user (any of yours), all")
-      ->option_text("repo|user|all")
-      ->check(one_of({"repo", "user", "all"}));
-}
-
-PytestScope scope_from_name(const std::string& name) {
-  if (name == "user") return PytestScope::user;
-  if (name == "all") return PytestScope::all;
-  return PytestScope::repo;
-}
-
 Command add_pytest_running_command(CLI::App& app) {
   auto o = std::make_shared<PytestRunningCliOptions>();
   CLI::App* sub = app.add_subcommand("pytest-running", "Exit 0 when a pytest run is in progress");

@@ -9,6 +9,7 @@
 
 #include <pycache_clean/code_verifier.hpp>
 #include <pycache_clean/pytest_probe.hpp>
+#include <pycache_clean/stale_check.hpp>
 #include <pycache_clean/sweep.hpp>
 #include "run.hpp"
 
@@ -93,6 +94,17 @@ Command add_check_command(CLI::App& app);
 // JSON or nothing); returns clean's exit status.
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
                      const CommonOptions& common, bool strict);
+
+// Walks and judges `roots` as `check` does, printing each finding as it comes
+// (JSON array elements with --json, between its head and tail; every non-ok
+// one with `list_all`, else the gate failures), then warns of the problems.
+CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions options,
+                            const CommonOptions& common, bool list_all);
+
+// The exit status of a walk: 1 when a PATH is missing, or with `strict` when
+// anything was kept or could not be searched; else 0.
+int walk_exit_status(const std::vector<PathProblem>& missing, const std::vector<PathProblem>& kept,
+                     const std::vector<PathProblem>& unreadable, bool strict);
 
 // clean --stale-only: removes the caches `check` does not call ok inside
 // __pycache__ (and, with `stray`, legacy *.pyc/*.pyo outside it) and prints

@@ -42,7 +42,7 @@ struct Frame {
 
 class TreeEmptier {
  public:
-  TreeEmptier(FsOps& fs, RemoveFailure& failure) : m_fs(fs), m_failure(failure) {}
+  TreeEmptier(FsOps& fs, PathProblem& failure) : m_fs(fs), m_failure(failure) {}
 
   // Empties the directory open as `root` (not closed here). Returns true when
   // every entry was removed.
@@ -73,7 +73,7 @@ class TreeEmptier {
 
   bool failed() const { return m_have_failure; }
   void fail(const std::string& path, int err) {
-    if (!m_have_failure) m_failure = RemoveFailure{path, err};
+    if (!m_have_failure) m_failure = PathProblem{path, err};
     m_have_failure = true;
   }
 
@@ -167,7 +167,7 @@ class TreeEmptier {
   }
 
   FsOps& m_fs;
-  RemoveFailure& m_failure;
+  PathProblem& m_failure;
   bool m_have_failure = false;
   std::vector<Frame> m_stack;
 };
@@ -175,7 +175,7 @@ class TreeEmptier {
 }  // namespace
 
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
-                                    const std::string& path, RemoveFailure& failure) {
+                                    const std::string& path, PathProblem& failure) {
   for (int attempt = 0; attempt < k_refill_attempts; ++attempt) {
     int err = 0;
     // A cache directory that is itself a mount point: nothing in it is ours.
@@ -183,7 +183,7 @@ RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
     if (dir == k_no_handle) {
       if (err == ENOENT) return RemoveOutcome::removed;
       if (err == ELOOP || err == ENOTDIR) return RemoveOutcome::not_a_directory;
-      failure = RemoveFailure{path, err};
+      failure = PathProblem{path, err};
       return RemoveOutcome::failed;
     }
     TreeEmptier emptier(fs, failure);
@@ -193,12 +193,12 @@ RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
     err = fs.remove(parent, name, true);
     if (err == 0 || err == ENOENT) return RemoveOutcome::removed;
     if (err != ENOTEMPTY && err != EEXIST) {
-      failure = RemoveFailure{path, err};
+      failure = PathProblem{path, err};
       return RemoveOutcome::failed;
     }
     // Refilled by a concurrent writer between emptying and rmdir: go again.
   }
-  failure = RemoveFailure{path, ENOTEMPTY};
+  failure = PathProblem{path, ENOTEMPTY};
   return RemoveOutcome::failed;
 }
 

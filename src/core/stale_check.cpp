@@ -123,12 +123,12 @@ class CheckVisitor final : public WalkVisitor {
 
   void on_unreadable(const std::string& path, int err) override {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_report.unreadable.push_back(SweepProblem{path, err});
+    m_report.unreadable.push_back(PathProblem{path, err});
   }
 
   void on_bad_root(const std::string& path, int err) override {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_report.bad_roots.push_back(SweepProblem{path, err});
+    m_report.bad_roots.push_back(PathProblem{path, err});
   }
 
  private:
@@ -175,7 +175,7 @@ class CheckVisitor final : public WalkVisitor {
       ++m_report.removed;
       return true;
     }
-    m_report.kept.push_back(SweepProblem{v.path, err});
+    m_report.kept.push_back(PathProblem{v.path, err});
     return false;
   }
 

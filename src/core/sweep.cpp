@@ -43,7 +43,7 @@ class SweepVisitor final : public WalkVisitor {
       return;
     }
     log_trace("{}: a cache directory, removing it and all it holds", path);
-    RemoveFailure failure;
+    PathProblem failure;
     RemoveOutcome outcome = remove_directory_tree(m_fs, parent, name, path, failure);
     std::lock_guard<std::mutex> lock(m_mutex);
     switch (outcome) {
@@ -54,7 +54,7 @@ class SweepVisitor final : public WalkVisitor {
         break;
       case RemoveOutcome::failed:
         ++m_report.found;
-        kept(SweepProblem{failure.path, failure.error});
+        kept(PathProblem{failure.path, failure.error});
         break;
       case RemoveOutcome::not_a_directory:
         break;
@@ -70,19 +70,19 @@ class SweepVisitor final : public WalkVisitor {
       if (!m_options.dry_run) ++m_report.stray_removed;
       if (m_listener) m_listener->on_removed(path, m_options.dry_run);
     } else {
-      kept(SweepProblem{path, err});
+      kept(PathProblem{path, err});
     }
   }
 
   void on_unreadable(const std::string& path, int err) override {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_report.unreadable.push_back(SweepProblem{path, err});
+    m_report.unreadable.push_back(PathProblem{path, err});
     if (m_listener) m_listener->on_unreadable(m_report.unreadable.back());
   }
 
   void on_bad_root(const std::string& path, int err) override {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_report.bad_roots.push_back(SweepProblem{path, err});
+    m_report.bad_roots.push_back(PathProblem{path, err});
     if (m_listener) m_listener->on_bad_root(m_report.bad_roots.back());
   }
 
@@ -91,7 +91,7 @@ class SweepVisitor final : public WalkVisitor {
     int err = m_options.dry_run ? 0 : remove_cache_file(m_fs, dir, name, CacheFileKind::mirror);
     if (err == 0 || err == ENOENT) return true;
     std::lock_guard<std::mutex> lock(m_mutex);
-    kept(SweepProblem{path, err});
+    kept(PathProblem{path, err});
     return false;
   }
 
@@ -106,7 +106,7 @@ class SweepVisitor final : public WalkVisitor {
   }
 
  private:
-  void kept(SweepProblem problem) {
+  void kept(PathProblem problem) {
     m_report.kept.push_back(std::move(problem));
     if (m_listener) m_listener->on_kept(m_report.kept.back());
   }

@@ -11,7 +11,7 @@ namespace pycache_clean {
 
 namespace {
 
-void write_problems(JsonWriter& json, const char* key, const std::vector<SweepProblem>& problems) {
+void write_problems(JsonWriter& json, const char* key, const std::vector<PathProblem>& problems) {
   json.key(key).begin_array();
   for (const auto& p : problems) {
     json.begin_object().key("path").value(p.path).key("error").value(errno_text(p.error));

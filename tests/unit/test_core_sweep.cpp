@@ -58,9 +58,9 @@ TEST(Sweep, DryRunRemovesNothingAndFindsTheSame) {
 class OrderListener final : public SweepListener {
  public:
   void on_removed(const std::string& path, bool) override { events.push_back("removed " + path); }
-  void on_kept(const SweepProblem& p) override { events.push_back("kept " + p.path); }
-  void on_unreadable(const SweepProblem& p) override { events.push_back("unreadable " + p.path); }
-  void on_bad_root(const SweepProblem& p) override { events.push_back("missing " + p.path); }
+  void on_kept(const PathProblem& p) override { events.push_back("kept " + p.path); }
+  void on_unreadable(const PathProblem& p) override { events.push_back("unreadable " + p.path); }
+  void on_bad_root(const PathProblem& p) override { events.push_back("missing " + p.path); }
   std::vector<std::string> events;
 };
 

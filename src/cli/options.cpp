@@ -1,0 +1,181 @@
+// The options several subcommands share (-v/-q/--color/--json, the walk, the
+// judging, --wait, --scope), their checks and the exit policy of a walk:
+// helpers of the command line kept in one place.
+#include <algorithm>
+#include <cstdlib>
+
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/fs_ops.hpp>
+#include <pycache_clean/logging.hpp>
+#include <pycache_clean/terminal.hpp>
+#include "command.hpp"
+
+namespace pycache_clean::cli {
+
+void add_common_options(CLI::App& sub, CommonOptions& options, const CommonHelp& help) {
+  sub.add_flag("-v,--verbose", options.verbose, help.verbose);
+  sub.add_flag("-q,--quiet", options.quiet, help.quiet);
+  if (help.json) sub.add_flag("--json", options.json, help.json);
+  sub.add_option("--color", options.color,
+                 "Colour on stderr: auto (on a terminal, unless NO_COLOR is set), always, never")
+      ->option_text("WHEN")
+      ->check(one_of({"auto", "always", "never"}));
+}
+
+CLI::Validator one_of(std::vector<std::string> words) {
+  std::string list;
+  for (const auto& w : words) list += (list.empty() ? "" : ", ") + w;
+  return CLI::Validator(
+      [words, list](std::string& value) -> std::string {
+        if (std::find(words.begin(), words.end(), value) != words.end()) return "";
+        return "'" + value + "' is not one of " + list;
+      },
+      list);
+}
+
+void start_command(const CommonOptions& options) {
+  if (options.quiet && options.verbose > 0)
+    throw Error("-q and -v ask for opposite things; give one of them", k_exit_usage);
+  configure_logging(options.verbosity(), options.color == "always"  ? ColourChoice::always
+                                         : options.color == "never" ? ColourChoice::never
+                                                                    : ColourChoice::automatic);
+}
+
+void refuse_empty_command(const std::vector<std::string>& command, const char* subcommand) {
+  if (!command.empty() && command.front().empty())
+    throw Error(std::string(subcommand) + ": the command name is empty", k_exit_usage);
+}
+
+bool show_progress(const CommonOptions& options) {
+  return !options.quiet && is_terminal(Stream::err);
+}
+
+void print_line(const std::string& text) {
+  write_stdout_line(text);
+}
+
+void print_lines(const std::string& text) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    print_line(text.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+const char* const k_skip_help =
+    R"(Skipped below each PATH unless --no-default-excludes: directories named
+.git .hg .svn .tox .nox node_modules, and any directory holding pyvenv.cfg
+(a virtualenv). A PATH named on the command line is always swept. Symbolic
+links are never followed below a PATH; a symlink named __pycache__ is left
+alone.)";
+
+std::vector<std::string> WalkCliOptions::roots() const {
+  for (const auto& p : paths)
+    if (p.empty())
+      throw Error("an empty PATH was given (use . for the current directory)", k_exit_usage);
+  return paths.empty() ? std::vector<std::string>{"."} : paths;
+}
+
+WalkOptions WalkCliOptions::walk_options() const {
+  WalkOptions walk;
+  if (no_default_excludes) walk.excludes.clear();
+  walk.skip_virtualenvs = !no_default_excludes;
+  for (const auto& e : excludes) {
+    // Excludes match one directory name, as `fd --exclude NAME` without a glob.
+    if (e.empty() || std::any_of(e.begin(), e.end(), is_path_separator) || e == "." || e == "..")
+      throw Error("--exclude '" + e + "': takes a directory NAME (such as build), not a path",
+                  k_exit_usage);
+    walk.excludes.push_back(e);
+  }
+  walk.one_file_system = one_file_system;
+  walk.jobs = jobs;
+  return walk;
+}
+
+void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
+  sub.add_option("PATH", options.paths, "Directories to walk (default: .)")->option_text("...");
+  sub.add_option("--exclude", options.excludes, "Also skip directories with this NAME (repeatable)")
+      ->type_name("NAME")
+      ->allow_extra_args(false)
+      ->take_all();
+  sub.add_flag("--no-default-excludes", options.no_default_excludes,
+               "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");
+  sub.add_flag("-x,--one-file-system", options.one_file_system,
+               "Stay on the file system (mount) of each PATH, as find -xdev");
+  sub.add_option("-j,--jobs", options.jobs, "Worker threads (default: one per core, at most 4)")
+      ->option_text("N")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+              return "'" + v + "' is not a number";
+            if (v.size() > 2 || std::stoi(v) < 1 || std::stoi(v) > 64)
+              return "'" + v + "' is out of range: 1 to 64 threads";
+            return "";
+          },
+          "1-64"));
+}
+
+VerifyMode JudgeCliOptions::verify_mode() const {
+  if (verify == "auto") return VerifyMode::changed;
+  if (verify == "all") return VerifyMode::all;
+  if (verify == "none") return VerifyMode::none;
+  throw Error("--verify '" + verify + "': expected auto, all or none", k_exit_usage);
+}
+
+std::string JudgeCliOptions::prefix() const {
+  if (!pycache_prefix.empty()) return pycache_prefix;
+  const char* env = std::getenv("PYTHONPYCACHEPREFIX");
+  return env ? env : "";
+}
+
+void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix) {
+  sub.add_option("--verify", options.verify,
+                 "Prove trusted caches by compiling their source with their own CPython: "
+                 "auto (those whose source shows a sign of change; the default), all, none")
+      ->option_text("auto|all|none");
+  if (with_prefix)
+    sub.add_option("--pycache-prefix", options.pycache_prefix,
+                   "Also judge the mirror tree CPython writes under DIR "
+                   "(default: $PYTHONPYCACHEPREFIX)")
+        ->type_name("DIR");
+}
+
+double parse_wait_seconds(const std::string& text) {
+  if (text == "inf" || text == "forever") return -1;
+  try {
+    std::size_t used = 0;
+    double value = std::stod(text, &used);
+    if (used == text.size() && value == -1) return -1;
+    if (used == text.size() && value >= 0 && value < 1e9) return value;
+  } catch (const std::exception&) {
+  }
+  throw Error("--wait: '" + text + "' is not a number of seconds (or -1/inf to wait forever)",
+              k_exit_usage);
+}
+
+CLI::Option* add_scope_option(CLI::App& sub, std::string& scope) {
+  return sub
+      .add_option("--scope", scope,
+                  "Which processes count: repo (working directory in this repository's "
+                  "worktrees; the default), user (any of yours), all")
+      ->option_text("repo|user|all")
+      ->check(one_of({"repo", "user", "all"}));
+}
+
+PytestScope scope_from_name(const std::string& name) {
+  if (name == "user") return PytestScope::user;
+  if (name == "all") return PytestScope::all;
+  return PytestScope::repo;
+}
+
+int walk_exit_status(const std::vector<PathProblem>& missing, const std::vector<PathProblem>& kept,
+                     const std::vector<PathProblem>& unreadable, bool strict) {
+  if (!missing.empty()) return k_exit_failure;
+  if (strict && (!kept.empty() || !unreadable.empty())) return k_exit_failure;
+  return k_exit_ok;
+}
+
+}  // namespace pycache_clean::cli
