@@ -53,11 +53,17 @@ class CodeVerifier {
   CodeVerifier(const CodeVerifier&) = delete;
   CodeVerifier& operator=(const CodeVerifier&) = delete;
 
-  // `body`: the marshal stream after the header of a cache of CPython
-  // `major`.`minor` with magic number `magic`, written at optimisation
-  // level `opt` (0-2); `source`: the bytes of file `name`.
-  CodeComparison compare(int major, int minor, std::uint32_t magic, int opt, std::string_view name,
-                         std::string_view source, std::string_view body);
+  // One cache to compare with its source.
+  struct Request {
+    int major = 3;
+    int minor = 0;            // the cache's CPython major.minor
+    std::uint32_t magic = 0;  // its magic number
+    int opt = 0;              // its optimisation level (0-2)
+    std::string_view name;    // the source file's name
+    std::string_view source;  // the source's bytes
+    std::string_view body;    // the marshal stream after the cache's header
+  };
+  CodeComparison compare(const Request& request);
 
   // Each interpreter used, by version (`3.11` -> its path).
   std::map<std::string, std::string> interpreters() const;

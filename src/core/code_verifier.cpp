@@ -213,23 +213,21 @@ void CodeVerifier::give_back(int major, int minor, std::unique_ptr<Coprocess> he
   m_versions[{major, minor}].idle.push_back(std::move(helper));
 }
 
-CodeComparison CodeVerifier::compare(int major, int minor, std::uint32_t magic, int opt,
-                                     std::string_view name, std::string_view source,
-                                     std::string_view body) {
+CodeComparison CodeVerifier::compare(const Request& r) {
   using Result = CodeComparison::Result;
   std::string why;
-  std::unique_ptr<Coprocess> helper = take(major, minor, magic, why);
+  std::unique_ptr<Coprocess> helper = take(r.major, r.minor, r.magic, why);
   if (!helper) return {Result::unavailable, why};
   std::string request;
-  put_u32(request, static_cast<std::size_t>(opt));
-  put_u32(request, name.size());
-  put_u32(request, source.size());
-  put_u32(request, body.size());
-  request.append(name).append(source).append(body);
+  put_u32(request, static_cast<std::size_t>(r.opt));
+  put_u32(request, r.name.size());
+  put_u32(request, r.source.size());
+  put_u32(request, r.body.size());
+  request.append(r.name).append(r.source).append(r.body);
   std::string answer;
   if (!helper->send(request) || !helper->read_line(answer, -1) || answer.empty())
-    return {Result::unavailable, fmt::format("python{}.{} stopped answering", major, minor)};
-  give_back(major, minor, std::move(helper));
+    return {Result::unavailable, fmt::format("python{}.{} stopped answering", r.major, r.minor)};
+  give_back(r.major, r.minor, std::move(helper));
   switch (answer[0]) {
     case 'S':
       return {Result::same, ""};

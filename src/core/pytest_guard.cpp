@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -107,11 +108,62 @@ std::string PytestMarker::fixer() const {
   return describe_holder(parse_holder_record(m_marker.read_record()));
 }
 
+namespace {
+
+// Takes the marker exclusively once no test run is seen: the marker free and
+// the process table showing no pytest that ignores the marker. Returns
+// nothing when it holds the marker, else why it gives up (pytest still runs
+// at --wait). Backs off between looks, never past the deadline.
+std::optional<std::string> take_marker_when_no_tests(PytestMarker& marker,
+                                                     const UnlessPytestOptions& options) {
+  auto start = Clock::now();
+  auto pause = std::chrono::milliseconds(100);
+  for (bool first_look = true;; first_look = false) {
+    PytestProbe seen;  // the test runs seen while waiting, for the messages
+    auto holder = [&] {
+      seen = probe_pytest(options.scope);
+      return seen.runs.empty() ? std::string("a test run") : describe_pytest_runs(seen);
+    };
+    int err = marker.take(FileLock::Mode::exclusive, seconds_left(start, options.wait_seconds),
+                          options.quiet, holder);
+    if (err == EWOULDBLOCK || err == ETIMEDOUT) {
+      std::string who = holder();
+      for (const auto& note : seen.considered) log_debug("{}", note);
+      return "pytest is running (" + who + ")";
+    }
+    if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
+    // No run that takes part can start now (those seen wait for the marker);
+    // one that does not may already run.
+    PytestProbe probe = probe_pytest(options.scope, true);
+    if (first_look)
+      for (const auto& note : probe.considered)
+        log_debug("{}", note.compare(0, 7, "marker ") == 0
+                            ? "marker " + marker.path() + ": taken by this command"
+                            : note);
+    if (!probe.running) return std::nullopt;
+    marker.release();
+    double left = seconds_left(start, options.wait_seconds);
+    if (options.wait_seconds == 0 || (options.wait_seconds > 0 && left <= 0.001))
+      return "pytest is running (" + describe_pytest_runs(probe) + ")";
+    if (!options.quiet && pause == std::chrono::milliseconds(100))
+      log_info("[WAIT] pytest is running ({}): waiting to run {}", describe_pytest_runs(probe),
+               join_command(options.command));
+    // Never past the deadline: the last look comes at --wait, not up to a pause later.
+    auto nap = pause;
+    if (options.wait_seconds > 0)
+      nap = std::min(nap, std::chrono::milliseconds(static_cast<long>(left * 1000)));
+    log_trace("pytest still running: next look in {} ms ({:.3f} s left)", nap.count(),
+              options.wait_seconds > 0 ? left : -1.0);
+    std::this_thread::sleep_for(nap);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));  // back off
+  }
+}
+
+}  // namespace
+
 UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
-  std::string what = join_command(options.command);
   PytestMarker marker;
-  int err = marker.open();
-  if (err != 0) {
+  if (marker.open() != 0) {
     // A FIFO or link planted at the marker path: the process table decides alone.
     log_warn("pytest marker {}: ignored, only the process table counts", marker.open_problem());
     PytestProbe probe = probe_pytest(options.scope);
@@ -124,49 +176,7 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
     log_debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
     return {false, "", run_logged(options.command).status};
   }
-  auto start = Clock::now();
-  auto pause = std::chrono::milliseconds(100);
-  bool first_look = true;
-  for (;;) {
-    PytestProbe seen;  // the test runs seen while waiting, for the messages
-    auto holder = [&] {
-      seen = probe_pytest(options.scope);
-      return seen.runs.empty() ? std::string("a test run") : describe_pytest_runs(seen);
-    };
-    err = marker.take(FileLock::Mode::exclusive, seconds_left(start, options.wait_seconds),
-                      options.quiet, holder);
-    if (err == EWOULDBLOCK || err == ETIMEDOUT) {
-      std::string who = holder();
-      for (const auto& note : seen.considered) log_debug("{}", note);
-      return {true, "pytest is running (" + who + ")", 0};
-    }
-    if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
-    // No run that takes part can start now (those seen wait for the marker);
-    // one that does not may already run.
-    PytestProbe probe = probe_pytest(options.scope, true);
-    if (first_look)
-      for (const auto& note : probe.considered)
-        log_debug("{}", note.compare(0, 7, "marker ") == 0
-                            ? "marker " + marker.path() + ": taken by this command"
-                            : note);
-    first_look = false;
-    if (!probe.running) break;
-    marker.release();
-    double left = seconds_left(start, options.wait_seconds);
-    if (options.wait_seconds == 0 || (options.wait_seconds > 0 && left <= 0.001))
-      return {true, "pytest is running (" + describe_pytest_runs(probe) + ")", 0};
-    if (!options.quiet && pause == std::chrono::milliseconds(100))
-      log_info("[WAIT] pytest is running ({}): waiting to run {}", describe_pytest_runs(probe),
-               what);
-    // Never past the deadline: the last look comes at --wait, not up to a pause later.
-    auto nap = pause;
-    if (options.wait_seconds > 0)
-      nap = std::min(nap, std::chrono::milliseconds(static_cast<long>(left * 1000)));
-    log_trace("pytest still running: next look in {} ms ({:.3f} s left)", nap.count(),
-              options.wait_seconds > 0 ? left : -1.0);
-    std::this_thread::sleep_for(nap);
-    pause = std::min(pause * 2, std::chrono::milliseconds(1000));  // back off
-  }
+  if (auto skip = take_marker_when_no_tests(marker, options)) return {true, *skip, 0};
   marker.marker().write_record(format_holder_record(this_holder(options.command)));
   ChildResult child = run_logged(
       options.command, pass_down(marker.marker(), FileLock::Mode::exclusive, current_pid()));

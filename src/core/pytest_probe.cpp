@@ -197,66 +197,64 @@ bool takes_part(const ProcessInfo& p, const std::map<long, const ProcessInfo*>& 
 
 }  // namespace
 
-PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& processes,
-                         bool ignore_participants) {
-  PytestProbe probe;
-  if ((env_set("PYTEST_RUNNING") && std::string(std::getenv("PYTEST_RUNNING")) == "1") ||
-      env_set("PYTEST_VERSION") || env_set("PYTEST_CURRENT_TEST")) {
-    probe.running = true;
-    probe.evidence = "environment";
-    probe.considered.push_back(
-        "environment: PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST is set: "
-        "started from inside a pytest run");
-    probe.runs.push_back(PytestRun{0, "this process was started from inside a pytest run"});
-    return probe;
-  }
+namespace {
+
+// Evidence 1: this process's environment says it runs inside pytest.
+bool inside_pytest_by_environment(PytestProbe& probe) {
+  bool inside = (env_set("PYTEST_RUNNING") && std::string(std::getenv("PYTEST_RUNNING")) == "1") ||
+                env_set("PYTEST_VERSION") || env_set("PYTEST_CURRENT_TEST");
   probe.considered.push_back(
-      "environment: no PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST: not inside a "
-      "pytest run");
+      inside ? "environment: PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST is set: "
+               "started from inside a pytest run"
+             : "environment: no PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST: not "
+               "inside a pytest run");
+  return inside;
+}
 
-  bool marker_held = false;
-  {
-    // Never created, followed or blocked on here: a FIFO or link planted at
-    // the marker path is reported and the process table decides alone.
-    FileLock marker;
-    LockLocation where = lock_location("pycache-clean-pytest.lock");
-    const std::string& path = where.path;
-    LockFileOpen how;
-    how.create = false;
-    int err = marker.open(path, how);
-    std::string state = "absent: no run marked itself";
-    if (err == 0) {
-      // Held: by test runs (shared) if a shared lock can join them, else by
-      // a fixer that unless-pytest runs (exclusive), which is no test run.
-      err = marker.try_lock(FileLock::Mode::exclusive);
-      state = "free: no marked run";
-      if (err == EWOULDBLOCK) {
-        marker_held = marker.try_lock(FileLock::Mode::shared) == 0;
-        if (marker_held) marker.unlock();
-        state = marker_held ? "held shared: a marked test run"
-                            : "held exclusively: a fixer run by unless-pytest, not a test run";
-      } else if (err == 0) {
-        marker.unlock();
-      }
-    } else if (err != ENOENT) {
-      probe.marker_problem =
-          path + (err == ELOOP                ? " is a symbolic link"
-                  : err == k_err_not_lockable ? std::string(" is ") + marker.refused_kind()
-                  : err == EISDIR             ? " is a directory"
-                                              : ": " + errno_text(err));
-      state = "unusable: " + probe.marker_problem;
+// Evidence 2: the marker lock is held shared (by marked test runs). Never
+// created, followed or blocked on here: a FIFO or link planted at the marker
+// path is reported (probe.marker_problem) and the process table decides alone.
+bool marker_held_by_tests(PytestProbe& probe) {
+  FileLock marker;
+  LockLocation where = lock_location("pycache-clean-pytest.lock");
+  const std::string& path = where.path;
+  LockFileOpen how;
+  how.create = false;
+  int err = marker.open(path, how);
+  bool held = false;
+  std::string state = "absent: no run marked itself";
+  if (err == 0) {
+    // Held: by test runs (shared) if a shared lock can join them, else by
+    // a fixer that unless-pytest runs (exclusive), which is no test run.
+    err = marker.try_lock(FileLock::Mode::exclusive);
+    state = "free: no marked run";
+    if (err == EWOULDBLOCK) {
+      held = marker.try_lock(FileLock::Mode::shared) == 0;
+      if (held) marker.unlock();
+      state = held ? "held shared: a marked test run"
+                   : "held exclusively: a fixer run by unless-pytest, not a test run";
+    } else if (err == 0) {
+      marker.unlock();
     }
-    probe.considered.push_back(fmt::format("marker {} ({}): {}", path, where.why, state));
+  } else if (err != ENOENT) {
+    probe.marker_problem =
+        path + (err == ELOOP                ? " is a symbolic link"
+                : err == k_err_not_lockable ? std::string(" is ") + marker.refused_kind()
+                : err == EISDIR             ? " is a directory"
+                                            : ": " + errno_text(err));
+    state = "unusable: " + probe.marker_problem;
   }
+  probe.considered.push_back(fmt::format("marker {} ({}): {}", path, where.why, state));
+  return held;
+}
 
-  // Exclude this process and its ancestors: whatever started us (a shell whose
-  // command line mentions pytest, or pytest itself) is not "another run".
-  std::map<long, const ProcessInfo*> by_pid;
-  for (const auto& p : processes) by_pid[p.pid] = &p;
+// This process and its ancestors: whatever started us (a shell whose command
+// line mentions pytest, or pytest itself) is not "another run". A parent that
+// started after its child is a newer process that reused the dead parent's
+// pid (Windows keeps the old parent pid in every child), not an ancestor: the
+// walk stops there.
+std::set<long> this_process_and_ancestors(const std::map<long, const ProcessInfo*>& by_pid) {
   std::set<long> excluded;
-  // A parent that started after its child is a newer process that reused the
-  // dead parent's pid (Windows keeps the old parent pid in every child), not an
-  // ancestor: the walk stops there.
   for (long pid = current_pid(); pid > 0 && !excluded.count(pid);) {
     excluded.insert(pid);
     auto it = by_pid.find(pid);
@@ -267,61 +265,92 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
       break;
     pid = it->second->ppid;
   }
+  return excluded;
+}
 
-  std::vector<std::string> roots;
-  if (scope == PytestScope::repo) roots = repo_roots();
-  long uid = current_uid();
+// Evidence 3, one process: why a pytest process (or xdist worker) is not
+// counted, or empty when it is.
+struct ScanContext {
+  PytestScope scope;
+  bool ignore_participants;
+  long uid;
+  std::vector<std::string> roots;  // --scope repo: the worktrees
+  std::set<long> excluded;         // this process and its ancestors
+  std::map<long, const ProcessInfo*> by_pid;
+  const std::vector<ProcessInfo>* processes;
+};
+
+std::string why_not_counted(const ProcessInfo& p, bool is_worker, const ScanContext& c) {
+  if (c.excluded.count(p.pid)) return "this process or one that started it";
+  if (c.scope != PytestScope::all && p.uid != c.uid)
+    return fmt::format("another user's (uid {}; --scope all counts it)", p.uid);
+  if (c.ignore_participants) {
+    const ProcessInfo* run = &p;
+    if (is_worker) run = c.by_pid.count(p.ppid) ? c.by_pid.at(p.ppid) : &p;
+    if (takes_part(*run, c.by_pid, *c.processes))
+      return "it takes part in the marker protocol (waits for the marker)";
+  }
+  if (c.scope == PytestScope::repo) {
+    std::string cwd = p.cwd.empty() ? std::string() : canonical_or_same(p.cwd);
+    bool inside =
+        !cwd.empty() && std::any_of(c.roots.begin(), c.roots.end(),
+                                    [&](const std::string& r) { return is_inside(cwd, r); });
+    if (!inside)
+      return cwd.empty()
+                 ? "its working directory cannot be read (--scope user counts it)"
+                 : "working in " + cwd + ", outside this repository (--scope user counts it)";
+  }
+  return "";
+}
+
+// Evidence 3: the pytest runs in the process table within the scope.
+void scan_process_table(PytestProbe& probe, ScanContext& c) {
+  const auto& processes = *c.processes;
   std::set<long> pytest_pids;
   for (const auto& p : processes)
     if (is_pytest_command(p.argv)) pytest_pids.insert(p.pid);
   probe.considered.push_back(fmt::format(
       "process table: {} processes, {} run pytest{}", processes.size(), pytest_pids.size(),
-      scope == PytestScope::repo ? " (counted when working in " + join_command(roots) + ")" : ""));
-  auto reject = [&](const ProcessInfo& p, const std::string& why) {
-    probe.considered.push_back(
-        fmt::format("pid {} ({}): not counted, {}", p.pid, join_command(p.argv, 200), why));
-  };
+      c.scope == PytestScope::repo ? " (counted when working in " + join_command(c.roots) + ")"
+                                   : ""));
   for (const auto& p : processes) {
     bool is_pytest = pytest_pids.count(p.pid) > 0;
     // An xdist/execnet worker: an interpreter started with -c by a pytest run
     // that is not our own (the workers of our ancestor run are our siblings).
-    bool is_worker = !is_pytest && pytest_pids.count(p.ppid) && !excluded.count(p.ppid) &&
+    bool is_worker = !is_pytest && pytest_pids.count(p.ppid) && !c.excluded.count(p.ppid) &&
                      p.argv.size() > 1 && is_python_interpreter(p.argv[0]) &&
                      std::find(p.argv.begin(), p.argv.end(), "-c") != p.argv.end();
     if (!is_pytest && !is_worker) continue;
-    if (excluded.count(p.pid)) {
-      reject(p, "this process or one that started it");
+    std::string why = why_not_counted(p, is_worker, c);
+    if (!why.empty()) {
+      probe.considered.push_back(
+          fmt::format("pid {} ({}): not counted, {}", p.pid, join_command(p.argv, 200), why));
       continue;
-    }
-    if (scope != PytestScope::all && p.uid != uid) {
-      reject(p, fmt::format("another user's (uid {}; --scope all counts it)", p.uid));
-      continue;
-    }
-    if (ignore_participants) {
-      const ProcessInfo* run = &p;
-      if (is_worker) run = by_pid.count(p.ppid) ? by_pid.at(p.ppid) : &p;
-      if (takes_part(*run, by_pid, processes)) {
-        reject(p, "it takes part in the marker protocol (waits for the marker)");
-        continue;
-      }
-    }
-    if (scope == PytestScope::repo) {
-      std::string cwd = p.cwd.empty() ? std::string() : canonical_or_same(p.cwd);
-      bool inside =
-          !cwd.empty() && std::any_of(roots.begin(), roots.end(),
-                                      [&](const std::string& r) { return is_inside(cwd, r); });
-      if (!inside) {
-        reject(p, cwd.empty()
-                      ? "its working directory cannot be read (--scope user counts it)"
-                      : "working in " + cwd + ", outside this repository (--scope user counts it)");
-        continue;
-      }
     }
     probe.considered.push_back(
         fmt::format("pid {} ({}): counted{}", p.pid, join_command(p.argv, 200),
                     is_worker ? fmt::format(", a worker of pid {}", p.ppid) : ""));
     probe.runs.push_back(PytestRun{p.pid, join_command(p.argv, 4096)});
   }
+}
+
+}  // namespace
+
+PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& processes,
+                         bool ignore_participants) {
+  PytestProbe probe;
+  if (inside_pytest_by_environment(probe)) {
+    probe.running = true;
+    probe.evidence = "environment";
+    probe.runs.push_back(PytestRun{0, "this process was started from inside a pytest run"});
+    return probe;
+  }
+  bool marker_held = marker_held_by_tests(probe);
+  ScanContext context{scope, ignore_participants, current_uid(), {}, {}, {}, &processes};
+  for (const auto& p : processes) context.by_pid[p.pid] = &p;
+  context.excluded = this_process_and_ancestors(context.by_pid);
+  if (scope == PytestScope::repo) context.roots = repo_roots();
+  scan_process_table(probe, context);
   if (marker_held) {
     probe.running = true;
     probe.evidence = "marker";

@@ -252,13 +252,24 @@ std::string body_fault(std::string_view pyc, bool whole, int minor) {
          m.why;
 }
 
+// One cache as read from disk: its metadata and bytes (all of them, or only
+// the header of one too large to walk). The bytes live in a per-thread buffer.
+struct CacheFile {
+  FileStat stat;
+  std::string_view bytes;
+  bool whole = false;
+};
+
 // A legacy NAME.pyc outside __pycache__: imported only when no source (of this
 // platform's suffixes) and no package of that name stands beside it, as the
 // path finder's order has it (FileFinder.find_spec: a package directory, then
 // extension, source and bytecode files).
-CacheVerdict judge_legacy(FsOps& fs, Handle dir, const char* pyc_name, const std::string& module,
-                          std::string_view pyc, bool whole, const std::string& path) {
-  std::string_view name(pyc_name);
+CacheVerdict judge_legacy(FsOps& fs, const CacheSite& site, const std::string& module,
+                          const CacheFile& cache) {
+  Handle dir = site.cache_dir;
+  const std::string& path = site.path;
+  std::string_view pyc = cache.bytes;
+  std::string_view name(site.name);
   if (module.find('.') != std::string::npos)
     return verdict(path, CacheClass::orphan,
                    is_cache_file_name(name)
@@ -289,7 +300,7 @@ CacheVerdict judge_legacy(FsOps& fs, Handle dir, const char* pyc_name, const std
   if (!info)
     return verdict(path, CacheClass::corrupt,
                    "`import " + module + "` loads this file and fails: no valid pyc header");
-  std::string fault = body_fault(pyc, whole, info->minor);
+  std::string fault = body_fault(pyc, cache.whole, info->minor);
   if (!fault.empty())
     return verdict(path, CacheClass::corrupt,
                    "`import " + module + "` loads this file and fails: " + fault);
@@ -323,14 +334,6 @@ bool changed_since(std::int64_t src_sec, std::int64_t src_nsec, std::int64_t pyc
 
 namespace {
 
-// One cache as read from disk: its metadata and bytes (all of them, or only
-// the header of one too large to walk). The bytes live in a per-thread buffer.
-struct CacheFile {
-  FileStat stat;
-  std::string_view bytes;
-  bool whole = false;
-};
-
 // Reads the cache's metadata and bytes: its header only for `header_only`,
 // else the whole file when it is at most k_max_walked_pyc.
 int read_cache(FsOps& fs, const CacheSite& site, bool header_only, CacheFile& out) {
@@ -356,47 +359,65 @@ int read_cache(FsOps& fs, const CacheSite& site, bool header_only, CacheFile& ou
 
 // What the header judgement of a cache CPython trusts leaves for compiling.
 struct Trusted {
-  CacheVerdict verdict;  // ok, or suspect by the ctime/hash evidence
-  bool sign_of_change;   // VerifyMode::changed verifies it
-  bool proved_by_hash;   // a source hash equal to the header's: nothing to compile
+  CacheVerdict verdict;         // ok, or suspect by the ctime/hash evidence
+  bool sign_of_change = false;  // VerifyMode::changed verifies it
+  bool proved_by_hash = false;  // a source hash equal to the header's: nothing to compile
 };
 
-// Compiles `source` with the cache's interpreter and compares the code;
+// A cache in __pycache__ (or the mirror) that CPython can read, and the
+// source it belongs to: the facts the judgement works from.
+struct PycacheFacts {
+  const CacheSite& site;
+  const CacheName& name;
+  const CacheFile& cache;
+  PycHeader header;
+  int minor = 0;       // the CPython 3.minor its tag and magic name
+  std::string source;  // the source's file name in site.source_dir
+  FileStat src;        // the source's metadata
+};
+
+// Compiles the source with the cache's interpreter and compares the code;
 // where no interpreter answers, the header judgement stands, marked unverified.
-CacheVerdict verify_by_compiling(FsOps& fs, const CacheSite& site, const CacheName& name,
-                                 const PycHeader& header, const CacheFile& cache,
-                                 const std::string& source, Trusted trusted,
+CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, Trusted trusted,
                                  CodeVerifier& verifier) {
+  const CacheSite& site = f.site;
   std::string text;
-  int err = fs.read_source(site.source_dir, source.c_str(),
+  int err = fs.read_source(site.source_dir, f.source.c_str(),
                            [&](const char* data, std::size_t n) { text.append(data, n); });
   if (err != 0) return unreadable(site.path, err);
   std::string large;  // a cache too large to have been read whole
-  std::string_view bytes = cache.bytes;
-  if (!cache.whole) {
+  std::string_view bytes = f.cache.bytes;
+  if (!f.cache.whole) {
     err = fs.read_file(site.cache_dir, site.name, large, std::string::npos);
     if (err != 0) return unreadable(site.path, err);
     bytes = large;
   }
-  std::size_t header_size = name.tag_minor >= 7 ? 16 : 12;
-  CodeComparison c =
-      verifier.compare(name.tag_major, name.tag_minor, header.magic, name.opt, source, text,
-                       bytes.substr(std::min(header_size, bytes.size())));
+  std::size_t header_size = f.name.tag_minor >= 7 ? 16 : 12;
+  CodeVerifier::Request request;
+  request.major = f.name.tag_major;
+  request.minor = f.name.tag_minor;
+  request.magic = f.header.magic;
+  request.opt = f.name.opt;
+  request.name = f.source;
+  request.source = text;
+  request.body = bytes.substr(std::min(header_size, bytes.size()));
+  CodeComparison c = verifier.compare(request);
   using Result = CodeComparison::Result;
   CacheVerdict v = trusted.verdict;
   v.verification = Verification::compiled;
   switch (c.result) {
     case Result::same:
       v.cls = CacheClass::ok;
-      v.reason = "compiled: the same code as " + source;
+      v.reason = "compiled: the same code as " + f.source;
       break;
     case Result::differs:
       v.cls = CacheClass::suspect;
-      v.reason = "CPython loads code that differs from " + source + " (compared by compiling it)";
+      v.reason = "CPython loads code that differs from " + f.source + " (compared by compiling it)";
       break;
     case Result::source_error:
       v.cls = CacheClass::suspect;
-      v.reason = "CPython loads this cache, but " + source + " does not compile (" + c.detail + ")";
+      v.reason =
+          "CPython loads this cache, but " + f.source + " does not compile (" + c.detail + ")";
       break;
     case Result::unavailable:
       v.verification = Verification::unverified;
@@ -406,31 +427,20 @@ CacheVerdict verify_by_compiling(FsOps& fs, const CacheSite& site, const CacheNa
   return v;
 }
 
-// A cache in __pycache__ or the mirror, with a valid name `name`, once read.
-CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& name,
-                           const CacheFile& cache, const JudgeOptions& judge) {
-  const std::string& path = site.path;
-  const std::string& module = name.module;
-  FileStat src;
-  std::string source = site.source_dir == k_no_handle
-                           ? std::string()
-                           : find_source(fs, site.source_dir, module, src);
-  if (source.empty())
-    return verdict(path, CacheClass::orphan,
-                   site.source_dir_path.empty()
-                       ? "no " + module + ".py beside __pycache__"
-                       : "no " + module + ".py in " + std::string(site.source_dir_path));
+// Whether CPython can use the cache's header at all: a verdict when it
+// cannot (a foreign tag or magic; a header it recompiles over), else nothing,
+// with the header parsed and the CPython minor version it belongs to.
+std::optional<CacheVerdict> unusable_header(const std::string& path, const CacheName& name,
+                                            const CacheFile& cache, PycHeader& header, int& minor) {
   if (name.tag_minor < 0)
     return verdict(path, CacheClass::foreign, "tag " + name.tag + " is not CPython's");
   auto expected = magic_for_version(name.tag_major, name.tag_minor);
   if (!expected)
     return verdict(path, CacheClass::foreign,
                    fmt::format("unknown CPython {}.{}", name.tag_major, name.tag_minor));
-
   // A header CPython cannot use makes it recompile (SourceLoader.get_code
   // catches the ImportError/EOFError of _classify_pyc): harmless.
   std::string_view header_bytes = cache.bytes.substr(0, 16);
-  PycHeader header;
   switch (parse_pyc_header(header_bytes, header)) {
     case PycParse::too_short:
       return verdict(path, CacheClass::stale,
@@ -448,52 +458,79 @@ CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& na
     return verdict(path, CacheClass::foreign,
                    fmt::format("magic {} is not CPython {}.{}'s ({})", header.magic,
                                expected->major, expected->minor, expected->final));
+  minor = expected->minor;
+  return std::nullopt;
+}
 
-  const FileStat& pyc = cache.stat;
-  Trusted trusted{verdict(path, CacheClass::ok, ""),
-                  changed_since(src.ctime_sec, src.ctime_nsec, pyc.ctime_sec, pyc.ctime_nsec),
-                  false};
-  if (header.hash_based) {
-    auto hasher = source_hasher_for_magic(header.magic);
-    int err = fs.read_source(site.source_dir, source.c_str(), [&](const char* data, std::size_t n) {
-      if (hasher) hasher->update(data, n);
-    });
+// Whether CPython trusts the cache, by its header against the source (hash
+// or mtime and size): a stale or unreadable verdict when it does not, else
+// nothing, with `trusted` saying what the evidence shows.
+std::optional<CacheVerdict> judge_trust(FsOps& fs, const PycacheFacts& f, Trusted& trusted) {
+  const std::string& path = f.site.path;
+  const FileStat& src = f.src;
+  const FileStat& pyc = f.cache.stat;
+  trusted =
+      Trusted{verdict(path, CacheClass::ok, ""),
+              changed_since(src.ctime_sec, src.ctime_nsec, pyc.ctime_sec, pyc.ctime_nsec), false};
+  if (f.header.hash_based) {
+    auto hasher = source_hasher_for_magic(f.header.magic);
+    int err =
+        fs.read_source(f.site.source_dir, f.source.c_str(), [&](const char* data, std::size_t n) {
+          if (hasher) hasher->update(data, n);
+        });
     if (err != 0) return unreadable(path, err);
-    trusted.proved_by_hash = hasher && hasher->finish() == header.source_hash;
+    trusted.proved_by_hash = hasher && hasher->finish() == f.header.source_hash;
     trusted.sign_of_change = !trusted.proved_by_hash;
     if (!trusted.proved_by_hash) {
-      if (header.check_source)
+      if (f.header.check_source)
         return verdict(path, CacheClass::stale,
                        "checked-hash pyc: source hash differs (recompiled)");
       trusted.verdict = verdict(path, CacheClass::suspect,
-                                "unchecked-hash pyc does not match " + source +
+                                "unchecked-hash pyc does not match " + f.source +
                                     ": Python loads the code of another version of it");
     }
-  } else {
-    std::int64_t mtime = cpython_mtime(src.mtime_sec, src.mtime_nsec);
-    if (!timestamp_matches(header, expected->minor, mtime, src.size))
-      return verdict(
-          path, CacheClass::stale,
-          fmt::format("header mtime/size {}/{} differ from {}'s {}/{} (recompiled)", header.mtime,
-                      header.size, source, mtime & 0xffffffff, src.size & 0xffffffff));
-    if (later(src.ctime_sec, src.ctime_nsec, pyc.ctime_sec, pyc.ctime_nsec))
-      trusted.verdict = verdict(path, CacheClass::suspect,
-                                source +
-                                    " changed after this cache was written, keeping mtime and "
-                                    "size: Python may load old code");
+    return std::nullopt;
   }
+  std::int64_t mtime = cpython_mtime(src.mtime_sec, src.mtime_nsec);
+  if (!timestamp_matches(f.header, f.minor, mtime, src.size))
+    return verdict(
+        path, CacheClass::stale,
+        fmt::format("header mtime/size {}/{} differ from {}'s {}/{} (recompiled)", f.header.mtime,
+                    f.header.size, f.source, mtime & 0xffffffff, src.size & 0xffffffff));
+  if (later(src.ctime_sec, src.ctime_nsec, pyc.ctime_sec, pyc.ctime_nsec))
+    trusted.verdict = verdict(path, CacheClass::suspect,
+                              f.source +
+                                  " changed after this cache was written, keeping mtime and "
+                                  "size: Python may load old code");
+  return std::nullopt;
+}
+
+// A cache in __pycache__ or the mirror, with a valid name `name`, once read.
+CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& name,
+                           const CacheFile& cache, const JudgeOptions& judge) {
+  const std::string& path = site.path;
+  PycacheFacts f{site, name, cache, {}, 0, {}, {}};
+  if (site.source_dir != k_no_handle)
+    f.source = find_source(fs, site.source_dir, name.module, f.src);
+  if (f.source.empty())
+    return verdict(path, CacheClass::orphan,
+                   site.source_dir_path.empty()
+                       ? "no " + name.module + ".py beside __pycache__"
+                       : "no " + name.module + ".py in " + std::string(site.source_dir_path));
+  if (auto v = unusable_header(path, name, cache, f.header, f.minor)) return *v;
+  Trusted trusted;
+  if (auto v = judge_trust(fs, f, trusted)) return *v;
   // CPython trusts this cache: its body must load.
-  std::string fault = body_fault(cache.bytes, cache.whole, expected->minor);
+  std::string fault = body_fault(cache.bytes, cache.whole, f.minor);
   if (!fault.empty())
     return verdict(path, CacheClass::corrupt,
-                   "CPython trusts this cache and `import " + module + "` fails: " + fault);
+                   "CPython trusts this cache and `import " + name.module + "` fails: " + fault);
   bool want = judge.verify == VerifyMode::all
                   ? !trusted.proved_by_hash
                   : judge.verify == VerifyMode::changed && trusted.sign_of_change;
   // pytest's caches hold assertion-rewritten code, which compile() does not make.
   if (!want || name.pytest || name.opt < 0 || !judge.verifier) return trusted.verdict;
-  return verify_by_compiling(fs, site, name, header, cache, source, std::move(trusted),
-                             *judge.verifier);
+  return verify_by_compiling(fs, f, std::move(trusted), *judge.verifier);
 }
 
 }  // namespace
@@ -512,7 +549,7 @@ CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions
     return unreadable(site.path, err);
   if (parsed) return judge_pycache(fs, site, *parsed, cache, judge);
   std::string module(name.substr(0, name.size() - 4));  // legacy foo.pyc / foo.pyo
-  return judge_legacy(fs, site.cache_dir, site.name, module, cache.bytes, cache.whole, site.path);
+  return judge_legacy(fs, site, module, cache);
 }
 
 CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
