@@ -179,6 +179,99 @@ class Walker {
     return true;
   }
 
+  // A long's digits (15-bit, little-endian pairs), normalised as marshal
+  // writes them.
+  bool read_long() {
+    std::int32_t digits = 0;
+    if (!int32(digits)) return false;
+    if (digits == INT32_MIN) return bad("long size out of range");
+    std::uint32_t count = digits < 0 ? static_cast<std::uint32_t>(-(digits + 1)) + 1u
+                                     : static_cast<std::uint32_t>(digits);
+    if (m_data.size() - m_pos < std::uint64_t{count} * 2)
+      return fail(MarshalCheck::Result::truncated, "ends early");
+    for (std::uint32_t i = 0; i < count; ++i) {
+      unsigned d = static_cast<unsigned char>(m_data[m_pos]) |
+                   static_cast<unsigned>(static_cast<unsigned char>(m_data[m_pos + 1])) << 8;
+      if (d >= 0x8000) return bad("digit out of range in long");
+      if (i + 1 == count && d == 0) return bad("unnormalized long data");
+      m_pos += 2;
+    }
+    return true;
+  }
+
+  // The payload of a leaf object (singletons, numbers, strings); `known`
+  // false when `type` is no leaf's code. False when cut short or invalid.
+  bool read_leaf(char type, bool& known) {
+    known = true;
+    std::uint32_t n = 0;
+    std::uint8_t small = 0;
+    switch (type) {
+      case 'N':
+      case 'F':
+      case 'T':
+      case 'S':
+      case '.':
+        return true;
+      case 'i':
+        return take(4);
+      case 'g':
+        return take(8);
+      case 'y':
+        return take(16);
+      case 'f':
+      case 'z':
+      case 'Z':
+        return byte(small) && take(small);
+      case 'x':
+        return byte(small) && take(small) && byte(small) && take(small);
+      case 'l':
+        return read_long();
+      case 's':
+      case 'a':
+      case 'A':
+        return sized(n) && take(n);
+      case 'u':
+      case 't': {
+        if (!sized(n)) return false;
+        std::size_t start = m_pos;
+        if (!take(n)) return false;
+        return utf8_surrogatepass(start, n) || bad("string is not UTF-8");
+      }
+      default:
+        known = false;
+        return true;
+    }
+  }
+
+  // The frame of a container (tuple, list, set, dict, code, slice), whose
+  // children follow; `known` false when `type` is no container's code.
+  bool open_container(char type, bool flagged, bool& known) {
+    known = true;
+    std::uint32_t n = 0;
+    std::uint8_t small = 0;
+    switch (type) {
+      case ')':
+        if (!byte(small)) return false;
+        return push(Frame{Frame::sequence, small, true, nullptr, reserve(flagged)});
+      case '(':
+      case '[':
+      case '<':
+      case '>':
+        if (!sized(n)) return false;
+        return push(Frame{Frame::sequence, n, true, nullptr, reserve(flagged)});
+      case '{':
+        return push(Frame{Frame::dict, 0, true, nullptr, reserve(flagged)});
+      case 'c':
+        return push(Frame{Frame::code, 0, true, code_layout(m_minor), reserve(flagged)});
+      case ':':  // slice (3.14)
+        if (m_minor < 14) return bad("unknown type code ':'");
+        return push(Frame{Frame::sequence, 3, true, nullptr, reserve(flagged)});
+      default:
+        known = false;
+        return true;
+    }
+  }
+
   // Reads one object's type code and whatever it holds directly; sets `done`
   // when the object is complete (no children to read).
   bool read_object(bool& done) {
@@ -187,106 +280,31 @@ class Walker {
     bool flagged = (code & k_flag_ref) != 0;
     char type = static_cast<char>(code & ~k_flag_ref);
     done = true;
-    std::uint32_t n = 0;
-    std::uint8_t small = 0;
-    switch (type) {
-      case '0':  // NULL: only as the end of a dict
-        if (!m_stack.empty() && m_stack.back().kind == Frame::dict && m_stack.back().expect_key) {
-          fill(m_stack.back().ref);
-          m_stack.pop_back();
-          return true;  // the dict is the object just completed
-        }
+    if (type == '0') {  // NULL: only as the end of a dict
+      if (m_stack.empty() || m_stack.back().kind != Frame::dict || !m_stack.back().expect_key)
         return bad("NULL object");
-      case 'N':
-      case 'F':
-      case 'T':
-      case 'S':
-      case '.':
-        break;
-      case 'i':
-        if (!take(4)) return false;
-        break;
-      case 'g':
-        if (!take(8)) return false;
-        break;
-      case 'y':
-        if (!take(16)) return false;
-        break;
-      case 'f':
-        if (!byte(small) || !take(small)) return false;
-        break;
-      case 'x':
-        if (!byte(small) || !take(small) || !byte(small) || !take(small)) return false;
-        break;
-      case 'l': {
-        std::int32_t digits = 0;
-        if (!int32(digits)) return false;
-        if (digits == INT32_MIN) return bad("long size out of range");
-        std::uint32_t count = digits < 0 ? static_cast<std::uint32_t>(-(digits + 1)) + 1u
-                                         : static_cast<std::uint32_t>(digits);
-        if (m_data.size() - m_pos < std::uint64_t{count} * 2)
-          return fail(MarshalCheck::Result::truncated, "ends early");
-        for (std::uint32_t i = 0; i < count; ++i) {
-          unsigned d = static_cast<unsigned char>(m_data[m_pos]) |
-                       static_cast<unsigned>(static_cast<unsigned char>(m_data[m_pos + 1])) << 8;
-          if (d >= 0x8000) return bad("digit out of range in long");
-          if (i + 1 == count && d == 0) return bad("unnormalized long data");
-          m_pos += 2;
-        }
-        break;
-      }
-      case 's':
-      case 'a':
-      case 'A':
-        if (!sized(n) || !take(n)) return false;
-        break;
-      case 'u':
-      case 't': {
-        if (!sized(n)) return false;
-        std::size_t start = m_pos;
-        if (!take(n)) return false;
-        if (!utf8_surrogatepass(start, n)) return bad("string is not UTF-8");
-        break;
-      }
-      case 'z':
-      case 'Z':
-        if (!byte(small) || !take(small)) return false;
-        break;
-      case 'r': {
-        std::int32_t index = 0;
-        if (!int32(index)) return false;
-        if (index < 0 || static_cast<std::size_t>(index) >= m_refs.size() ||
-            !m_refs[static_cast<std::size_t>(index)])
-          return bad("invalid reference");
-        return true;  // a reference is never registered itself
-      }
-      case ')':
-        if (!byte(small)) return false;
-        n = small;
-        done = false;
-        return push(Frame{Frame::sequence, n, true, nullptr, reserve(flagged)});
-      case '(':
-      case '[':
-      case '<':
-      case '>':
-        if (!sized(n)) return false;
-        done = false;
-        return push(Frame{Frame::sequence, n, true, nullptr, reserve(flagged)});
-      case '{':
-        done = false;
-        return push(Frame{Frame::dict, 0, true, nullptr, reserve(flagged)});
-      case 'c':
-        done = false;
-        return push(Frame{Frame::code, 0, true, code_layout(m_minor), reserve(flagged)});
-      case ':':  // slice (3.14)
-        if (m_minor < 14) return bad("unknown type code ':'");
-        done = false;
-        return push(Frame{Frame::sequence, 3, true, nullptr, reserve(flagged)});
-      default:
-        return bad(fmt::format("unknown type code {:#04x}", code));
+      fill(m_stack.back().ref);
+      m_stack.pop_back();
+      return true;  // the dict is the object just completed
     }
-    fill(reserve(flagged));
-    return true;
+    if (type == 'r') {
+      std::int32_t index = 0;
+      if (!int32(index)) return false;
+      if (index < 0 || static_cast<std::size_t>(index) >= m_refs.size() ||
+          !m_refs[static_cast<std::size_t>(index)])
+        return bad("invalid reference");
+      return true;  // a reference is never registered itself
+    }
+    bool known = false;
+    if (!read_leaf(type, known)) return false;
+    if (known) {
+      fill(reserve(flagged));
+      return true;
+    }
+    done = false;
+    if (!open_container(type, flagged, known)) return false;
+    if (known) return true;
+    return bad(fmt::format("unknown type code {:#04x}", code));
   }
 
   std::string_view m_data;
