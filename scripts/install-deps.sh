@@ -8,7 +8,7 @@
 #               aarch64 wheel (scripts/build-wheels.sh)
 set -euo pipefail
 packages=(
-  cmake ninja-build g++ pkg-config
+  cmake ninja-build g++ pkg-config clang-tidy-14
   libcli11-dev libfmt-dev libspdlog-dev libgtest-dev libgmock-dev
   python3 python3-pytest python3-pytest-xdist pre-commit git make util-linux
   man-db e2fsprogs dpkg dpkg-dev lintian time tar rsync black zsh fish tmux bash-completion

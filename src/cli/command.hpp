@@ -114,7 +114,7 @@ int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bo
 
 // A validator accepting one of `words`, refusing anything else with
 // "'x' is not one of a, b, c".
-CLI::Validator one_of(std::vector<std::string> words);
+CLI::Validator one_of(const std::vector<std::string>& words);
 
 // --scope repo|user|all.
 CLI::Option* add_scope_option(CLI::App& sub, std::string& scope);

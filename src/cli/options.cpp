@@ -23,7 +23,7 @@ void add_common_options(CLI::App& sub, CommonOptions& options, const CommonHelp&
       ->check(one_of({"auto", "always", "never"}));
 }
 
-CLI::Validator one_of(std::vector<std::string> words) {
+CLI::Validator one_of(const std::vector<std::string>& words) {
   std::string list;
   for (const auto& w : words) list += (list.empty() ? "" : ", ") + w;
   return CLI::Validator(

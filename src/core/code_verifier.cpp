@@ -106,6 +106,7 @@ std::vector<std::string> versioned_dirs(const std::string& root, const std::stri
   std::sort(names.begin(), names.end(),
             [&](const std::string& a, const std::string& b) { return key(a) > key(b); });
   std::vector<std::string> out;
+  out.reserve(names.size());
   for (const auto& n : names) out.push_back(root + "/" + n + sub);
   return out;
 }
@@ -136,6 +137,7 @@ std::vector<std::string> python_candidates(int major, int minor, const std::stri
                                   fmt::format("cpython-{}.", version), "/bin"))
       dirs.push_back(d);
   std::vector<std::string> out;
+  out.reserve(dirs.size());
   for (const auto& d : dirs) out.push_back(d + "/" + exe);
   for (auto& p : system_python_locations(major, minor)) out.push_back(p);
   std::vector<std::string> unique;

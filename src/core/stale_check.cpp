@@ -378,7 +378,7 @@ struct PycacheFacts {
 
 // Compiles the source with the cache's interpreter and compares the code;
 // where no interpreter answers, the header judgement stands, marked unverified.
-CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, Trusted trusted,
+CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const Trusted& trusted,
                                  CodeVerifier& verifier) {
   const CacheSite& site = f.site;
   std::string text;
@@ -530,7 +530,7 @@ CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& na
                   : judge.verify == VerifyMode::changed && trusted.sign_of_change;
   // pytest's caches hold assertion-rewritten code, which compile() does not make.
   if (!want || name.pytest || name.opt < 0 || !judge.verifier) return trusted.verdict;
-  return verify_by_compiling(fs, f, std::move(trusted), *judge.verifier);
+  return verify_by_compiling(fs, f, trusted, *judge.verifier);
 }
 
 }  // namespace

@@ -188,6 +188,7 @@ SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepO
     std::string cwd = std::filesystem::current_path(ec).u8string();
     if (ec) cwd = "/";
     std::vector<std::string> relatives;
+    relatives.reserve(roots.size());
     for (const auto& root : roots) relatives.push_back(pycache_prefix_relative(root, cwd));
     walk_mirror(fs, options.pycache_prefix, relatives, walk_options, options.dry_run, visitor);
   }

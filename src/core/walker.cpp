@@ -369,9 +369,8 @@ std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots,
       int err = 0;
       auto parent = std::make_unique<ScopedHandle>(fs, fs.open_root(dir, err));
       FileStat st;
-      if (!*parent) {
-        visitor.on_bad_root(root, err);
-      } else if ((err = fs.stat(parent->get(), base.c_str(), st)) != 0) {
+      if (*parent) err = fs.stat(parent->get(), base.c_str(), st);
+      if (!*parent || err != 0) {
         visitor.on_bad_root(root, err);
       } else if (st.type == EntryType::directory) {
         named_caches.push_back(NamedCache{std::move(parent), base, root});
