@@ -79,8 +79,31 @@ class Coprocess {
   // Sends `data`; false when the helper is gone (never a SIGPIPE).
   virtual bool send(std::string_view data) = 0;
   // Reads one line of its output, without the newline, waiting at most
-  // `timeout_ms` (negative: no limit); false at its end, on error or timeout.
-  virtual bool read_line(std::string& line, int timeout_ms) = 0;
+  // `timeout_ms` for each piece (negative: no limit); false at its end, on
+  // error or timeout.
+  bool read_line(std::string& line, int timeout_ms) {
+    for (;;) {
+      auto newline = m_buffer.find('\n');
+      if (newline != std::string::npos) {
+        line.assign(m_buffer, 0, newline);
+        m_buffer.erase(0, newline + 1);
+        return true;
+      }
+      char piece[4096];
+      std::size_t got = read_some(piece, sizeof piece, timeout_ms);
+      if (got == 0) return false;
+      m_buffer.append(piece, got);
+    }
+  }
+
+ protected:
+  // Reads what output there is, at most `capacity` bytes, waiting at most
+  // `timeout_ms` (negative: no limit) for some; 0 at its end, on error or
+  // timeout. The platform's part.
+  virtual std::size_t read_some(char* buffer, std::size_t capacity, int timeout_ms) = 0;
+
+ private:
+  std::string m_buffer;  // read, not yet returned
 };
 
 // Starts program `argv[0]` (a path; PATH is not searched) with `argv`. Null,

@@ -36,6 +36,7 @@
 #include <sstream>
 
 #include <pycache_clean/exit_status.hpp>
+#include "proc_stat.hpp"
 
 extern char** environ;
 
@@ -215,38 +216,32 @@ bool process_exists(long pid) {
 
 namespace {
 
-// Field `n` (3 or later) of /proc/PID/stat, as a number.
-std::optional<std::uint64_t> proc_stat_field(long pid, int n) {
+// The /proc/PID/stat fields of `pid` (Linux), or nothing.
+std::optional<ProcStat> read_proc_stat(long pid) {
 #if defined(__linux__)
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
   if (!std::getline(in, line)) return std::nullopt;
-  // Field 2 (comm) may hold spaces and parentheses: fields resume after the last ')'.
-  auto close = line.rfind(')');
-  if (close == std::string::npos || close + 2 > line.size()) return std::nullopt;
-  std::istringstream fields(line.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= n && fields >> field; ++i) {
-    if (i == n) return std::strtoull(field.c_str(), nullptr, 10);
-  }
+  return parse_proc_stat(line);
 #else
   (void)pid;
-  (void)n;
-#endif
   return std::nullopt;
+#endif
 }
 
 }  // namespace
 
 std::optional<std::uint64_t> process_start_time(long pid) {
-  return proc_stat_field(pid, 22);
+  auto stat = read_proc_stat(pid);
+  if (!stat) return std::nullopt;
+  return stat->start_ticks;
 }
 
 std::optional<long> parent_process(long pid) {
   if (pid == current_pid()) return static_cast<long>(::getppid());
-  auto ppid = proc_stat_field(pid, 4);
-  if (!ppid) return std::nullopt;
-  return static_cast<long>(*ppid);
+  auto stat = read_proc_stat(pid);
+  if (!stat) return std::nullopt;
+  return stat->ppid;
 }
 
 std::string host_name() {
@@ -324,30 +319,22 @@ class PosixCoprocess final : public Coprocess {
     return true;
   }
 
-  bool read_line(std::string& line, int timeout_ms) override {
+ protected:
+  std::size_t read_some(char* buffer, std::size_t capacity, int timeout_ms) override {
     for (;;) {
-      auto newline = m_buffer.find('\n');
-      if (newline != std::string::npos) {
-        line.assign(m_buffer, 0, newline);
-        m_buffer.erase(0, newline + 1);
-        return true;
-      }
       pollfd p{m_fd, POLLIN, 0};
       int ready = ::poll(&p, 1, timeout_ms);
       if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) return false;
-      char buf[4096];
-      ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
+      if (ready <= 0) return 0;
+      ssize_t n = ::recv(m_fd, buffer, capacity, 0);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      m_buffer.append(buf, static_cast<std::size_t>(n));
+      return n > 0 ? static_cast<std::size_t>(n) : 0;
     }
   }
 
  private:
   pid_t m_pid;
   int m_fd;
-  std::string m_buffer;
 };
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include <iterator>
 #include <sstream>
 
+#include "proc_stat.hpp"
+
 namespace pycache_clean {
 
 long current_uid() {
@@ -70,16 +72,12 @@ std::vector<ProcessInfo> list_processes(bool& supported) {
     std::string base = std::string("/proc/") + e->d_name;
     ProcessInfo info;
     info.pid = pid;
-    std::string stat;
-    if (!read_all(base + "/stat", stat)) continue;
-    auto close = stat.rfind(')');
-    if (close == std::string::npos || close + 2 >= stat.size()) continue;
-    std::istringstream fields(stat.substr(close + 2));
-    std::string field;
-    for (int i = 3; i <= 22 && fields >> field; ++i) {
-      if (i == 4) info.ppid = std::strtol(field.c_str(), nullptr, 10);
-      if (i == 22) info.start_ticks = std::strtoull(field.c_str(), nullptr, 10);
-    }
+    std::string text;
+    if (!read_all(base + "/stat", text)) continue;
+    auto stat = parse_proc_stat(text);
+    if (!stat) continue;
+    info.ppid = stat->ppid;
+    info.start_ticks = stat->start_ticks;
     struct stat st;
     if (::stat(base.c_str(), &st) == 0) info.uid = static_cast<long>(st.st_uid);
     std::string cmdline;

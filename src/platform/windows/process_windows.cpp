@@ -378,27 +378,21 @@ class WindowsCoprocess final : public Coprocess {
     return true;
   }
 
-  bool read_line(std::string& line, int timeout_ms) override {
+ protected:
+  std::size_t read_some(char* buffer, std::size_t capacity, int timeout_ms) override {
     ULONGLONG deadline = GetTickCount64() + static_cast<ULONGLONG>(timeout_ms < 0 ? 0 : timeout_ms);
     for (;;) {
-      auto newline = m_buffer.find('\n');
-      if (newline != std::string::npos) {
-        line.assign(m_buffer, 0, newline);
-        m_buffer.erase(0, newline + 1);
-        return true;
-      }
       DWORD available = 0;
-      if (!PeekNamedPipe(m_output, nullptr, 0, nullptr, &available, nullptr)) return false;
+      if (!PeekNamedPipe(m_output, nullptr, 0, nullptr, &available, nullptr)) return 0;
       if (available == 0) {
-        if (timeout_ms >= 0 && GetTickCount64() >= deadline) return false;
+        if (timeout_ms >= 0 && GetTickCount64() >= deadline) return 0;
         Sleep(1);
         continue;
       }
-      char buf[4096];
       DWORD got = 0;
-      DWORD want = available < sizeof buf ? available : static_cast<DWORD>(sizeof buf);
-      if (!ReadFile(m_output, buf, want, &got, nullptr) || got == 0) return false;
-      m_buffer.append(buf, got);
+      DWORD want = available < capacity ? available : static_cast<DWORD>(capacity);
+      if (!ReadFile(m_output, buffer, want, &got, nullptr)) return 0;
+      return got;
     }
   }
 
@@ -406,7 +400,6 @@ class WindowsCoprocess final : public Coprocess {
   HANDLE m_process;
   HANDLE m_input;   // our end of its stdin
   HANDLE m_output;  // our end of its stdout
-  std::string m_buffer;
 };
 
 }  // namespace
