@@ -25,11 +25,9 @@ struct WalkOptions {
   std::vector<std::string> excludes = default_excludes();
   // Skip every directory below a root that holds a `pyvenv.cfg` (a virtualenv).
   bool skip_virtualenvs = true;
-  // Report `*.pyc`/`*.pyo` files lying outside `__pycache__` to on_stray_file.
-  bool want_stray = false;
   // Stay on the file system (mount) of each root, as `find -xdev` does.
   bool one_file_system = false;
-  // Worker threads; 0 picks one per core (at most 4).
+  // Worker threads; 0: default_jobs().
   unsigned jobs = 0;
   WalkCounters* counters = nullptr;
 };
@@ -41,7 +39,10 @@ class WalkVisitor {
   virtual ~WalkVisitor() = default;
   // A real directory (never a symlink) named `__pycache__` inside `parent`.
   virtual void on_cache_dir(Handle parent, const char* name, const std::string& path) = 0;
-  // A `*.pyc`/`*.pyo` file outside `__pycache__` (only with want_stray).
+  // Whether the walk reports `*.pyc`/`*.pyo` files outside `__pycache__`
+  // (their names are then matched in every directory listed).
+  virtual bool wants_stray() const;
+  // A `*.pyc`/`*.pyo` file outside `__pycache__` (only when wants_stray()).
   virtual void on_stray_file(Handle parent, const char* name, const std::string& path);
   // A directory that could not be opened or read; its subtree is not walked.
   virtual void on_unreadable(const std::string& path, int err) = 0;
@@ -61,6 +62,9 @@ class WalkVisitor {
 // not by the size of the tree.
 void walk(FsOps& fs, const std::vector<std::string>& roots, const WalkOptions& options,
           WalkVisitor& visitor);
+
+// The worker threads of a walk with `jobs = 0`: one per core, at most 4.
+unsigned default_jobs();
 
 // Walks the PYTHONPYCACHEPREFIX mirror below `prefix`: for each of
 // `relatives` (a root made absolute, its anchor dropped: `home/u/proj`, see

@@ -102,6 +102,7 @@ class CheckVisitor final : public WalkVisitor {
     if (removed_any) remove_emptied_directory(m_fs, parent, name);  // fails unless empty
   }
 
+  bool wants_stray() const override { return true; }  // legacy caches are judged too
   void on_stray_file(Handle parent, const char* name, const std::string& path) override {
     // Outside __pycache__ a file is removed only when asked (--stray): a
     // sourceless module or a .pyo fixture is not a cache of anything.
@@ -558,8 +559,7 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
   CheckReport report;
   CodeVerifier verifier;
   CheckVisitor visitor(fs, options, JudgeOptions{options.verify, &verifier}, report);
-  WalkOptions walk_options = options.walk;
-  walk_options.want_stray = true;
+  const WalkOptions& walk_options = options.walk;
   walk(fs, roots, walk_options, visitor);
   if (!options.pycache_prefix.empty()) {
     std::error_code ec;

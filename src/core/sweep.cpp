@@ -61,6 +61,7 @@ class SweepVisitor final : public WalkVisitor {
     }
   }
 
+  bool wants_stray() const override { return m_options.remove_stray; }
   void on_stray_file(Handle parent, const char* name, const std::string& path) override {
     int err = m_options.dry_run ? 0 : remove_cache_file(m_fs, parent, name, CacheFileKind::legacy);
     std::lock_guard<std::mutex> lock(m_mutex);
@@ -179,8 +180,7 @@ SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepO
   SweepReport report;
   report.dry_run = options.dry_run;
   SweepVisitor visitor(fs, options, listener, report);
-  WalkOptions walk_options = options.walk;
-  walk_options.want_stray = options.remove_stray;
+  const WalkOptions& walk_options = options.walk;
   walk(fs, roots, walk_options, visitor);
 
   if (!options.pycache_prefix.empty()) {

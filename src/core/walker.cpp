@@ -93,9 +93,9 @@ class ParallelWalk {
         m_visitor(visitor),
         m_root_ids(std::move(root_ids)),
         m_mirror(mirror),
-        m_dry_run(dry_run) {
-    unsigned jobs = options.jobs;
-    if (jobs == 0) jobs = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+        m_dry_run(dry_run),
+        m_want_stray(visitor.wants_stray()) {
+    unsigned jobs = options.jobs == 0 ? default_jobs() : options.jobs;
     // Each worker may hold a chain of directories open: under a low limit on
     // descriptors fewer workers search more of the tree (what still cannot be
     // opened is reported, never skipped silently).
@@ -312,7 +312,7 @@ class ParallelWalk {
           self->m_emptied_any = true;
         }
       }
-    } else if (m_options.want_stray && type == EntryType::file && is_bytecode_name(name_view)) {
+    } else if (m_want_stray && type == EntryType::file && is_bytecode_name(name_view)) {
       m_visitor.on_stray_file(h, name, join_path(task.path, name_view));
     }
   }
@@ -323,6 +323,7 @@ class ParallelWalk {
   std::vector<DirIdentity> m_root_ids;
   bool m_mirror;
   bool m_dry_run;
+  bool m_want_stray;  // the visitor's wants_stray(), asked once
   unsigned m_jobs = 1;
   std::mutex m_mutex;
   std::condition_variable m_cv;
@@ -415,7 +416,14 @@ bool is_implementation_tag(std::string_view tag) {
 
 }  // namespace
 
+bool WalkVisitor::wants_stray() const {
+  return false;
+}
 void WalkVisitor::on_stray_file(Handle, const char*, const std::string&) {}
+
+unsigned default_jobs() {
+  return std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+}
 bool WalkVisitor::on_mirror_file(Handle, const char*, const std::string&) {
   return false;
 }

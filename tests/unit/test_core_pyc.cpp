@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <random>
-#include <thread>
 
 #include "test_support.hpp"
 
@@ -117,10 +116,22 @@ TEST(Classify, TimestampStaleSuspectOkOrphan) {
   EXPECT_EQ(r.counts[static_cast<int>(CacheClass::stale)], 1u);    // too short: recompiled
   EXPECT_FALSE(r.gate_failed());
 
-  // Same size and mtime, but written after the cache: suspect.
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  write_file(t / "pkg/mod.py", "X = 2\n");
-  fs::last_write_time(fs::u8path(t / "pkg/mod.py"), mtime);
+  // Same size and mtime, but written after the cache: suspect. Rewritten
+  // until the clock shows it (its ctime after the cache's), not slept for.
+  auto ctime_of = [&](const std::string& dir, const char* name) {
+    int err = 0;
+    ScopedHandle h(real_fs(), real_fs().open_root(dir, err));
+    FileStat now;
+    EXPECT_EQ(real_fs().stat(h.get(), name, now), 0) << dir << "/" << name;
+    return std::pair{now.ctime_sec, now.ctime_nsec};
+  };
+  auto cache_ctime = ctime_of(t / "pkg/__pycache__", "mod.cpython-311.pyc");
+  for (int tries = 0; tries < 1000000; ++tries) {
+    write_file(t / "pkg/mod.py", "X = 2\n");
+    fs::last_write_time(fs::u8path(t / "pkg/mod.py"), mtime);
+    if (ctime_of(t / "pkg", "mod.py") > cache_ctime) break;
+  }
+  ASSERT_GT(ctime_of(t / "pkg", "mod.py"), cache_ctime);
   r = check_caches(real_fs(), {t / "pkg"}, options);
   EXPECT_EQ(r.counts[static_cast<int>(CacheClass::suspect)], 1u) << format_check_summary(r);
 
