@@ -328,10 +328,17 @@ def test_plugin_goes_on_unguarded_where_the_marker_cannot_be_used(repo):
 
 
 @needs_pytest
-def test_plugin_without_the_binary_says_so(repo):
+def test_plugin_without_the_binary_says_so(repo, tmp_path):
+    """An interpreter whose scripts directories, and a PATH, hold no
+    pycache-clean: a venv (Debian's own python3 would find the one
+    scripts/setup.sh puts in /usr/local/bin, as it should) and a bare HOME."""
+    venv = tmp_path / "venv"
+    subprocess.run([PY, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+                   check=True)
     (repo / "test_ok.py").write_text("def test_ok():\n    pass\n")
-    r = subprocess.run([PY, "-m", "pytest", "-q", "-p", "pycache_clean"], cwd=repo,
-                       env=plugin_env(PATH=SYS_PATH), capture_output=True, text=True)
+    r = subprocess.run([venv / "bin/python3", "-m", "pytest", "-q", "-p", "pycache_clean"],
+                       cwd=repo, env=plugin_env(PATH=str(venv / "bin"), HOME=str(tmp_path)),
+                       capture_output=True, text=True)
     assert r.returncode != 0
     assert "pycache-clean: the executable was not found" in r.stderr, r.stderr
 

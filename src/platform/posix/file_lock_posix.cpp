@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <pycache_clean/logging.hpp>
+
 namespace pycache_clean {
 
 namespace {
@@ -118,7 +120,9 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
   int access = ::fcntl(fd, F_GETFL) & O_ACCMODE;
   m_owns_content = access == O_RDWR && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
                    st.st_uid == ::geteuid() && (created || starts_with_signature(fd));
-  if (created) (void)::pwrite(fd, k_lock_record_signature, std::strlen(k_lock_record_signature), 0);
+  // The signature is best effort: a lock file without one still locks.
+  if (created && ::pwrite(fd, k_lock_record_signature, std::strlen(k_lock_record_signature), 0) < 0)
+    log_debug("{}: could not write the lock file's signature", path);
   return 0;
 }
 
