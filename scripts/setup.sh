@@ -7,7 +7,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 "$src/scripts/install-deps.sh"
-echo "building $src/build/src/pycache-clean (about two minutes)" >&2
+echo "building $src/build/src/pycache-clean (about half a minute)" >&2
 (cd "$src" && cmake --preset release >/dev/null && cmake --build --preset release)
 "$src/scripts/install-local.sh" "$src/build/src/pycache-clean"
 exec "$src/build/src/pycache-clean" clean "$@"
