@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,17 +40,41 @@ struct PytestProbe {
 // The marker lock that `pycache-clean test` holds (shared) for a whole run.
 std::string pytest_marker_path();
 
-// Whether a pytest run is in progress, by the evidence in order: this
-// process's environment, the marker lock, a process scan within `scope`
-// (excluding this process and its ancestors). `processes` is the table to scan.
-// `ignore_participants` (for a holder of the marker): leave out runs that take
-// part in the marker protocol (started by `pycache-clean test`, `-p
-// pycache_clean` on their command line, or a `pycache-clean pytest-session`
-// child): they wait for the marker before importing anything.
-PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& processes,
-                         bool ignore_participants = false);
+// Everything the probe looks at, gathered first (probe_inputs) so that the
+// judgement itself reads no process-wide state and tests hand it their own.
+struct ProbeInputs {
+  // The PYTEST_RUNNING, PYTEST_VERSION and PYTEST_CURRENT_TEST variables of
+  // this process that are set (name -> value).
+  std::map<std::string, std::string> environment;
+  long self_pid = 0;  // this process: it and its ancestors are never another run
+  long uid = -1;      // this user: other users' runs count only with PytestScope::all
+  // PytestScope::repo: the canonical worktree directories of the repository
+  // around the working directory (the working directory outside one).
+  std::vector<std::string> repo_roots;
+  std::string marker_path;  // the marker lock, and why it lives there
+  std::string marker_why;
+  // The caller holds the marker (unless-pytest, exclusively): the marker is
+  // not evidence, and runs that take part in the marker protocol (started by
+  // `pycache-clean test`, `-p pycache_clean` on their command line, or a
+  // `pycache-clean pytest-session` child) are left out, since they wait for
+  // the marker before importing anything.
+  bool holds_marker = false;
+  std::vector<ProcessInfo> processes;  // the process table to scan
+  bool scan_supported = true;
+};
 
-// The same with the live process table.
-PytestProbe probe_pytest(PytestScope scope, bool ignore_participants = false);
+// The inputs as this process sees them: its environment, pid and uid, the
+// repository around its working directory (scope repo only), the marker's
+// location and the live process table.
+ProbeInputs probe_inputs(PytestScope scope, bool holds_marker = false);
+
+// Whether a pytest run is in progress, by the evidence in order: the
+// environment, the marker lock (not created, followed or blocked on), the
+// process table within `scope` (excluding self_pid and its ancestors).
+PytestProbe probe_pytest(PytestScope scope, const ProbeInputs& inputs);
+
+// probe_pytest(scope, probe_inputs(scope, holds_marker)), warning about an
+// unusable marker.
+PytestProbe probe_pytest(PytestScope scope, bool holds_marker = false);
 
 }  // namespace pycache_clean

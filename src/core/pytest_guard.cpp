@@ -136,10 +136,7 @@ std::optional<std::string> take_marker_when_no_tests(PytestMarker& marker,
     // one that does not may already run.
     PytestProbe probe = probe_pytest(options.scope, true);
     if (first_look)
-      for (const auto& note : probe.considered)
-        log_debug("{}", note.compare(0, 7, "marker ") == 0
-                            ? "marker " + marker.path() + ": taken by this command"
-                            : note);
+      for (const auto& note : probe.considered) log_debug("{}", note);
     if (!probe.running) return std::nullopt;
     marker.release();
     double left = seconds_left(start, options.wait_seconds);

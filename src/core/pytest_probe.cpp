@@ -73,11 +73,6 @@ bool is_pytest_module_arg(const std::vector<std::string>& argv, std::size_t i) {
   return argv[i] == "-m" && i + 1 < argv.size() && argv[i + 1] == "pytest";
 }
 
-bool env_set(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v;
-}
-
 std::string canonical_or_same(const std::string& path) {
   std::error_code ec;
   auto c = std::filesystem::weakly_canonical(std::filesystem::u8path(path), ec);
@@ -99,7 +94,7 @@ bool is_inside(const std::string& dir, const std::string& root) {
 }
 
 // The directories whose processes count under --scope repo.
-std::vector<std::string> repo_roots() {
+std::vector<std::string> find_repo_roots() {
   std::vector<std::string> roots;
   if (auto dirs = find_git_dirs(".")) {
     roots = list_worktrees(dirs->common_dir);
@@ -200,9 +195,13 @@ bool takes_part(const ProcessInfo& p, const std::map<long, const ProcessInfo*>& 
 namespace {
 
 // Evidence 1: this process's environment says it runs inside pytest.
-bool inside_pytest_by_environment(PytestProbe& probe) {
-  bool inside = (env_set("PYTEST_RUNNING") && std::string(std::getenv("PYTEST_RUNNING")) == "1") ||
-                env_set("PYTEST_VERSION") || env_set("PYTEST_CURRENT_TEST");
+bool inside_pytest_by_environment(const ProbeInputs& in, PytestProbe& probe) {
+  auto set = [&](const char* name) {
+    auto it = in.environment.find(name);
+    return it != in.environment.end() && !it->second.empty();
+  };
+  bool inside = (set("PYTEST_RUNNING") && in.environment.at("PYTEST_RUNNING") == "1") ||
+                set("PYTEST_VERSION") || set("PYTEST_CURRENT_TEST");
   probe.considered.push_back(
       inside ? "environment: PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST is set: "
                "started from inside a pytest run"
@@ -214,10 +213,14 @@ bool inside_pytest_by_environment(PytestProbe& probe) {
 // Evidence 2: the marker lock is held shared (by marked test runs). Never
 // created, followed or blocked on here: a FIFO or link planted at the marker
 // path is reported (probe.marker_problem) and the process table decides alone.
-bool marker_held_by_tests(PytestProbe& probe) {
+bool marker_held_by_tests(const ProbeInputs& in, PytestProbe& probe) {
+  const std::string& path = in.marker_path;
+  if (in.holds_marker) {
+    probe.considered.push_back(
+        fmt::format("marker {} ({}): taken by this command", path, in.marker_why));
+    return false;
+  }
   FileLock marker;
-  LockLocation where = lock_location("pycache-clean-pytest.lock");
-  const std::string& path = where.path;
   LockFileOpen how;
   how.create = false;
   int err = marker.open(path, how);
@@ -244,7 +247,7 @@ bool marker_held_by_tests(PytestProbe& probe) {
                                             : ": " + errno_text(err));
     state = "unusable: " + probe.marker_problem;
   }
-  probe.considered.push_back(fmt::format("marker {} ({}): {}", path, where.why, state));
+  probe.considered.push_back(fmt::format("marker {} ({}): {}", path, in.marker_why, state));
   return held;
 }
 
@@ -253,9 +256,10 @@ bool marker_held_by_tests(PytestProbe& probe) {
 // started after its child is a newer process that reused the dead parent's
 // pid (Windows keeps the old parent pid in every child), not an ancestor: the
 // walk stops there.
-std::set<long> this_process_and_ancestors(const std::map<long, const ProcessInfo*>& by_pid) {
+std::set<long> this_process_and_ancestors(long self,
+                                          const std::map<long, const ProcessInfo*>& by_pid) {
   std::set<long> excluded;
-  for (long pid = current_pid(); pid > 0 && !excluded.count(pid);) {
+  for (long pid = self; pid > 0 && !excluded.count(pid);) {
     excluded.insert(pid);
     auto it = by_pid.find(pid);
     if (it == by_pid.end()) break;
@@ -272,7 +276,7 @@ std::set<long> this_process_and_ancestors(const std::map<long, const ProcessInfo
 // counted, or empty when it is.
 struct ScanContext {
   PytestScope scope;
-  bool ignore_participants;
+  bool ignore_participants;  // the caller holds the marker
   long uid;
   std::vector<std::string> roots;  // --scope repo: the worktrees
   std::set<long> excluded;         // this process and its ancestors
@@ -336,20 +340,34 @@ void scan_process_table(PytestProbe& probe, ScanContext& c) {
 
 }  // namespace
 
-PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& processes,
-                         bool ignore_participants) {
+ProbeInputs probe_inputs(PytestScope scope, bool holds_marker) {
+  ProbeInputs in;
+  for (const char* name : {"PYTEST_RUNNING", "PYTEST_VERSION", "PYTEST_CURRENT_TEST"})
+    if (const char* value = std::getenv(name)) in.environment[name] = value;
+  in.self_pid = current_pid();
+  in.uid = current_uid();
+  if (scope == PytestScope::repo) in.repo_roots = find_repo_roots();
+  LockLocation where = lock_location("pycache-clean-pytest.lock");
+  in.marker_path = where.path;
+  in.marker_why = where.why;
+  in.holds_marker = holds_marker;
+  in.processes = list_processes(in.scan_supported);
+  return in;
+}
+
+PytestProbe probe_pytest(PytestScope scope, const ProbeInputs& in) {
   PytestProbe probe;
-  if (inside_pytest_by_environment(probe)) {
+  probe.scan_supported = in.scan_supported;
+  if (inside_pytest_by_environment(in, probe)) {
     probe.running = true;
     probe.evidence = "environment";
     probe.runs.push_back(PytestRun{0, "this process was started from inside a pytest run"});
     return probe;
   }
-  bool marker_held = marker_held_by_tests(probe);
-  ScanContext context{scope, ignore_participants, current_uid(), {}, {}, {}, &processes};
-  for (const auto& p : processes) context.by_pid[p.pid] = &p;
-  context.excluded = this_process_and_ancestors(context.by_pid);
-  if (scope == PytestScope::repo) context.roots = repo_roots();
+  bool marker_held = marker_held_by_tests(in, probe);
+  ScanContext context{scope, in.holds_marker, in.uid, in.repo_roots, {}, {}, &in.processes};
+  for (const auto& p : in.processes) context.by_pid[p.pid] = &p;
+  context.excluded = this_process_and_ancestors(in.self_pid, context.by_pid);
   scan_process_table(probe, context);
   if (marker_held) {
     probe.running = true;
@@ -362,11 +380,8 @@ PytestProbe probe_pytest(PytestScope scope, const std::vector<ProcessInfo>& proc
   return probe;
 }
 
-PytestProbe probe_pytest(PytestScope scope, bool ignore_participants) {
-  bool supported = true;
-  auto processes = list_processes(supported);
-  PytestProbe probe = probe_pytest(scope, processes, ignore_participants);
-  probe.scan_supported = supported;
+PytestProbe probe_pytest(PytestScope scope, bool holds_marker) {
+  PytestProbe probe = probe_pytest(scope, probe_inputs(scope, holds_marker));
   if (!probe.marker_problem.empty())
     log_warn("pytest marker {}: ignored, only the process table counts", probe.marker_problem);
   return probe;

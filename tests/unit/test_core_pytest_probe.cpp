@@ -1,3 +1,4 @@
+#include <pycache_clean/file_lock.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/pytest_probe.hpp>
 
@@ -59,41 +60,54 @@ TEST(PytestMatch, Interpreters) {
   EXPECT_FALSE(is_python_interpreter("bash"));
 }
 
+// The probe judges what it is handed: a process table, an environment, its
+// own pid and uid, the repository's worktrees and the marker's path. Nothing
+// here changes this process's environment or working directory.
 class ProbeTable : public ::testing::Test {
  protected:
+  static constexpr long k_self = 4242;
+  static constexpr long k_uid = 1000;
   void SetUp() override {
-    for (const char* v : {"PYTEST_RUNNING", "PYTEST_VERSION", "PYTEST_CURRENT_TEST"}) unset_env(v);
-    m_old_cwd = fs::current_path();
-    make_git_dir(m_dir / "repo/.git");
     fs::create_directories(m_dir / "repo/src");
     fs::create_directories(m_dir / "elsewhere");
-    fs::current_path(m_dir / "repo/src");
+    m_repo = fs::canonical(fs::u8path(m_dir / "repo")).u8string();
+    m_elsewhere = fs::canonical(fs::u8path(m_dir / "elsewhere")).u8string();
   }
-  void TearDown() override { fs::current_path(m_old_cwd); }
   ProcessInfo process(long pid, long ppid, Argv argv, const std::string& cwd) {
-    return ProcessInfo{pid, ppid, current_uid(), std::move(argv), cwd, 0};
+    return ProcessInfo{pid, ppid, k_uid, std::move(argv), cwd, 0};
+  }
+  // Inputs for a probe from process k_self, working in the repository,
+  // whose marker lock does not exist.
+  ProbeInputs inputs(std::vector<ProcessInfo> table) {
+    ProbeInputs in;
+    in.self_pid = k_self;
+    in.uid = k_uid;
+    in.repo_roots = {m_repo};
+    in.marker_path = m_dir / "pycache-clean-pytest.lock";
+    in.marker_why = "in the test's directory";
+    in.processes = std::move(table);
+    return in;
   }
   TempDir m_dir;
-  fs::path m_old_cwd;
+  std::string m_repo;
+  std::string m_elsewhere;
 };
 
 TEST_F(ProbeTable, FindsPytestInThisRepositoryOnly) {
-  std::string repo = fs::canonical(m_dir / "repo").string();
-  std::string other = fs::canonical(m_dir / "elsewhere").string();
   std::vector<ProcessInfo> table = {
-      process(900001, 1, {"python3", "-m", "pytest"}, repo + "/src"),
+      process(900001, 1, {"python3", "-m", "pytest"}, m_repo + "/src"),
       process(900002, 900001, {"python3", "-c", "import sys;exec(eval(sys.stdin.readline()))"},
-              repo),  // xdist worker
-      process(900003, 1, {"pytest"}, other),
-      process(900004, 1, {"bash", "-c", "pytest"}, repo),
+              m_repo),  // xdist worker
+      process(900003, 1, {"pytest"}, m_elsewhere),
+      process(900004, 1, {"bash", "-c", "pytest"}, m_repo),
   };
-  PytestProbe repo_probe = probe_pytest(PytestScope::repo, table);
+  PytestProbe repo_probe = probe_pytest(PytestScope::repo, inputs(table));
   EXPECT_TRUE(repo_probe.running);
   EXPECT_EQ(repo_probe.evidence, "process");
   ASSERT_EQ(repo_probe.runs.size(), 2u);
   EXPECT_EQ(repo_probe.runs[0].pid, 900001);
   EXPECT_EQ(repo_probe.runs[1].pid, 900002);
-  PytestProbe user_probe = probe_pytest(PytestScope::user, table);
+  PytestProbe user_probe = probe_pytest(PytestScope::user, inputs(table));
   EXPECT_EQ(user_probe.runs.size(), 3u);
 }
 
@@ -101,7 +115,7 @@ TEST_F(ProbeTable, FindsPytestInThisRepositoryOnly) {
 // `pycache-clean test`, the plugin on the command line, or a pytest-session
 // child (and their xdist workers); a plain pytest still counts.
 TEST_F(ProbeTable, HolderIgnoresRunsThatTakePart) {
-  std::string repo = fs::canonical(m_dir / "repo").string();
+  const std::string& repo = m_repo;
   std::vector<ProcessInfo> table = {
       process(900010, 1, {"/usr/bin/pycache-clean", "test", "--", "python3", "-m", "pytest"}, repo),
       process(900011, 900010, {"python3", "-m", "pytest"}, repo),
@@ -115,9 +129,11 @@ TEST_F(ProbeTable, HolderIgnoresRunsThatTakePart) {
       process(900017, 1, {"pycache-clean", "lock", "--", "sh", "test"}, repo),
       process(900018, 900017, {"pytest"}, repo),
   };
-  PytestProbe all = probe_pytest(PytestScope::repo, table);
+  PytestProbe all = probe_pytest(PytestScope::repo, inputs(table));
   EXPECT_EQ(all.runs.size(), 7u);  // the `test` wrapper itself holds `-m pytest`
-  PytestProbe outside = probe_pytest(PytestScope::repo, table, true);
+  ProbeInputs holder = inputs(table);
+  holder.holds_marker = true;
+  PytestProbe outside = probe_pytest(PytestScope::repo, holder);
   ASSERT_EQ(outside.runs.size(), 2u);
   EXPECT_EQ(outside.runs[0].pid, 900016);
   EXPECT_EQ(outside.runs[1].pid, 900018);
@@ -125,44 +141,69 @@ TEST_F(ProbeTable, HolderIgnoresRunsThatTakePart) {
 
 TEST_F(ProbeTable, OtherUsersCountOnlyWithScopeAll) {
   std::vector<ProcessInfo> table = {process(900001, 1, {"pytest"}, "/")};
-  table[0].uid = current_uid() + 1;
-  EXPECT_FALSE(probe_pytest(PytestScope::user, table).running);
-  EXPECT_TRUE(probe_pytest(PytestScope::all, table).running);
+  table[0].uid = k_uid + 1;
+  EXPECT_FALSE(probe_pytest(PytestScope::user, inputs(table)).running);
+  EXPECT_TRUE(probe_pytest(PytestScope::all, inputs(table)).running);
 }
 
 TEST_F(ProbeTable, ThisProcessAndItsAncestorsAreExcluded) {
-  std::string repo = fs::canonical(m_dir / "repo").string();
-  long self = current_pid();
   std::vector<ProcessInfo> table = {
-      process(900010, 1, {"pytest"}, repo),
-      process(900011, 900010, {"bash", "-c", "..."}, repo),
-      process(self, 900011, {"python3", "-m", "pytest"}, repo),
+      process(900010, 1, {"pytest"}, m_repo),
+      process(900011, 900010, {"bash", "-c", "..."}, m_repo),
+      process(k_self, 900011, {"python3", "-m", "pytest"}, m_repo),
   };
-  EXPECT_FALSE(probe_pytest(PytestScope::repo, table).running);
+  EXPECT_FALSE(probe_pytest(PytestScope::repo, inputs(table)).running);
+  table[2].pid = k_self + 1;  // the same table seen from another process
+  EXPECT_TRUE(probe_pytest(PytestScope::repo, inputs(table)).running);
 }
 
 // Windows keeps a dead parent's pid in its children; a later process may reuse
 // it. A "parent" that started after the child is not its ancestor.
 TEST_F(ProbeTable, ParentPidReusedByALaterProcessIsNotAnAncestor) {
-  std::string repo = fs::canonical(m_dir / "repo").string();
-  ProcessInfo parent = process(900020, 1, {"pytest"}, repo);
-  ProcessInfo self = process(current_pid(), 900020, {"python3", "-m", "pytest"}, repo);
+  ProcessInfo parent = process(900020, 1, {"pytest"}, m_repo);
+  ProcessInfo self = process(k_self, 900020, {"python3", "-m", "pytest"}, m_repo);
   self.start_ticks = 100;
   parent.start_ticks = 500;  // the pid was reused by a pytest started later
-  PytestProbe p = probe_pytest(PytestScope::repo, {parent, self});
+  PytestProbe p = probe_pytest(PytestScope::repo, inputs({parent, self}));
   EXPECT_TRUE(p.running);
   ASSERT_EQ(p.runs.size(), 1u);
   EXPECT_EQ(p.runs[0].pid, 900020);
   parent.start_ticks = 50;  // the real parent: an ancestor, left out
-  EXPECT_FALSE(probe_pytest(PytestScope::repo, {parent, self}).running);
+  EXPECT_FALSE(probe_pytest(PytestScope::repo, inputs({parent, self})).running);
 }
 
 TEST_F(ProbeTable, EnvironmentIsTheFirstEvidence) {
-  set_env("PYTEST_CURRENT_TEST", "t.py::test (call)");
-  PytestProbe p = probe_pytest(PytestScope::repo, {});
-  unset_env("PYTEST_CURRENT_TEST");
+  ProbeInputs in = inputs({});
+  in.environment["PYTEST_CURRENT_TEST"] = "t.py::test (call)";
+  PytestProbe p = probe_pytest(PytestScope::repo, in);
   EXPECT_TRUE(p.running);
   EXPECT_EQ(p.evidence, "environment");
+  in.environment = {{"PYTEST_RUNNING", "0"}, {"PYTEST_VERSION", ""}};  // neither counts
+  EXPECT_FALSE(probe_pytest(PytestScope::repo, in).running);
+}
+
+// The marker lock held shared is a marked test run, with no process to see;
+// held exclusively it is a fixer; held by the caller it is no evidence at all.
+TEST_F(ProbeTable, MarkerHeldSharedIsATestRun) {
+  ProbeInputs in = inputs({});
+  write_file(in.marker_path, "");
+  EXPECT_FALSE(probe_pytest(PytestScope::repo, in).running);  // free
+  FileLock held;
+  ASSERT_EQ(held.open(in.marker_path, LockFileOpen{}), 0);
+  ASSERT_EQ(held.try_lock(FileLock::Mode::shared), 0);
+  PytestProbe p = probe_pytest(PytestScope::repo, in);
+  EXPECT_TRUE(p.running);
+  EXPECT_EQ(p.evidence, "marker");
+  in.holds_marker = true;
+  p = probe_pytest(PytestScope::repo, in);
+  EXPECT_FALSE(p.running);
+  ASSERT_GE(p.considered.size(), 2u);
+  EXPECT_EQ(p.considered[1],
+            "marker " + in.marker_path + " (in the test's directory): taken by this command");
+  in.holds_marker = false;
+  held.unlock();
+  ASSERT_EQ(held.try_lock(FileLock::Mode::exclusive), 0);
+  EXPECT_FALSE(probe_pytest(PytestScope::repo, in).running);  // a fixer's, not a test run
 }
 
 }  // namespace
