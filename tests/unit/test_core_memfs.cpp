@@ -1,0 +1,298 @@
+// The walk, the removal and the stale check on MemFs: the cases the real disk
+// cannot stage on demand (an entry swapped for a link between listing and
+// opening, a listing whose types are wrong, a mount point without root, a
+// ctime to the nanosecond). After every test, the removal log must hold
+// nothing outside a `__pycache__` directory and every handle must be closed.
+#include <cerrno>
+#include <cstdint>
+#include <string>
+
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/stale_check.hpp>
+#include <pycache_clean/sweep.hpp>
+
+#include "mem_fs.hpp"
+#include "test_support.hpp"
+
+namespace pycache_clean::test {
+namespace {
+
+using Event = MemFs::Event;
+
+class OnMemFs : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    EXPECT_EQ(m_fs.removed_outside_caches(), std::vector<std::string>{});
+    EXPECT_EQ(m_fs.open_handles(), 0u);
+  }
+  // Something that is no cache, which must survive every sweep.
+  void precious(const std::string& path) { m_fs.file(path, "keep me"); }
+  SweepReport sweep_of(const std::string& root, SweepOptions options = {}) {
+    return run_sweep(m_fs, root, options);
+  }
+  MemFs m_fs;
+};
+
+class MemSweep : public OnMemFs, public ::testing::WithParamInterface<std::size_t> {
+ protected:
+  void SetUp() override { m_fs.set_batch(GetParam()); }
+};
+
+TEST_P(MemSweep, RemovesCachesAndNothingElse) {
+  m_fs.file("/p/a/__pycache__/m.cpython-311.pyc");
+  m_fs.file("/p/a/__pycache__/deep/er/n.cpython-311.pyc");
+  m_fs.other("/p/a/__pycache__/fifo");
+  m_fs.symlink("/p/a/__pycache__/link", "/p/b");
+  precious("/p/a/m.py");
+  precious("/p/b/Makefile");
+  precious("/p/.git/HEAD");
+  SweepReport r = sweep_of("/p");
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_FALSE(m_fs.exists("/p/a/__pycache__"));
+  EXPECT_TRUE(m_fs.exists("/p/a/m.py"));
+  EXPECT_TRUE(m_fs.exists("/p/b/Makefile"));
+  EXPECT_TRUE(m_fs.exists("/p/.git/HEAD"));
+  EXPECT_EQ(m_fs.removed().size(), 7u);  // 2 files, a FIFO, a link, 3 directories
+}
+
+// The attack the walk is built against: `__pycache__` listed as a directory,
+// then swapped for a link to the user's files before it is opened for removal.
+TEST_P(MemSweep, CacheSwappedForALinkBeforeItIsOpened) {
+  m_fs.file("/p/__pycache__/m.cpython-311.pyc");
+  precious("/home/u/Makefile");
+  precious("/home/u/__pycache__/theirs.pyc");
+  m_fs.before(Event::open_dir, "/p/__pycache__",
+              [&] { m_fs.swap_for_symlink("/p/__pycache__", "/home/u"); });
+  SweepReport r = sweep_of("/p");
+  EXPECT_TRUE(m_fs.exists("/home/u/Makefile"));
+  EXPECT_TRUE(m_fs.exists("/home/u/__pycache__/theirs.pyc"));
+  EXPECT_EQ(r.found, 0u);  // a link is no cache: neither found nor removed
+  EXPECT_TRUE(r.kept.empty());
+  MemFs::Node* link = m_fs.find("/p/__pycache__");
+  ASSERT_NE(link, nullptr);
+  EXPECT_EQ(link->type, EntryType::symlink);
+}
+
+// The same one level down, while the cache is being emptied: the link is
+// unlinked (it lies inside the cache), what it points at is never entered.
+TEST_P(MemSweep, DirectoryInsideACacheSwappedForALinkMidRemoval) {
+  m_fs.file("/p/__pycache__/a.cpython-311.pyc");
+  m_fs.file("/p/__pycache__/sub/b.cpython-311.pyc");
+  precious("/home/u/Makefile");
+  m_fs.before(Event::open_dir, "/p/__pycache__/sub",
+              [&] { m_fs.swap_for_symlink("/p/__pycache__/sub", "/home/u"); });
+  SweepReport r = sweep_of("/p");
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_FALSE(m_fs.exists("/p/__pycache__"));
+  EXPECT_TRUE(m_fs.exists("/home/u/Makefile"));
+}
+
+// A directory on the way down swapped for a link after its parent was
+// listed: the walk does not follow it into the user's caches.
+TEST_P(MemSweep, WalkedDirectorySwappedForALinkIsNotFollowed) {
+  m_fs.dir("/p/src/pkg");
+  precious("/home/u/__pycache__/theirs.cpython-311.pyc");
+  m_fs.before(Event::open_dir, "/p/src", [&] { m_fs.swap_for_symlink("/p/src", "/home/u"); });
+  SweepReport r = sweep_of("/p");
+  EXPECT_EQ(r.found, 0u);
+  EXPECT_TRUE(r.unreadable.empty());  // changed during the walk: skipped, no error
+  EXPECT_TRUE(m_fs.exists("/home/u/__pycache__/theirs.cpython-311.pyc"));
+}
+
+// A listing whose type is wrong: `__pycache__` listed as a directory is a
+// file or a FIFO. Nothing is removed and nothing is counted.
+TEST_P(MemSweep, ListedAsADirectoryButIsNot) {
+  m_fs.file("/p/a/__pycache__", "a file, whatever the listing says").list_as(EntryType::directory);
+  m_fs.other("/p/b/__pycache__").list_as(EntryType::directory);
+  m_fs.file("/p/c", "not a directory").list_as(EntryType::directory);
+  SweepReport r = sweep_of("/p");
+  EXPECT_EQ(r.found, 0u);
+  EXPECT_TRUE(r.unreadable.empty());
+  EXPECT_TRUE(m_fs.exists("/p/a/__pycache__"));
+  EXPECT_TRUE(m_fs.exists("/p/b/__pycache__"));
+  EXPECT_TRUE(m_fs.exists("/p/c"));
+}
+
+// No type in the listing (d_type DT_UNKNOWN): each entry is looked up without
+// following links, so a link to someone's caches stays a link.
+TEST_P(MemSweep, UnknownTypesAreLookedUpWithoutFollowingLinks) {
+  m_fs.file("/p/__pycache__/m.cpython-311.pyc").list_as(EntryType::unknown);
+  m_fs.find("/p/__pycache__")->list_as(EntryType::unknown);
+  m_fs.symlink("/p/link", "/home/u").list_as(EntryType::unknown);
+  m_fs.symlink("/p/linked/__pycache__", "/home/u/__pycache__").list_as(EntryType::unknown);
+  precious("/home/u/__pycache__/theirs.cpython-311.pyc");
+  SweepReport r = sweep_of("/p");
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_FALSE(m_fs.exists("/p/__pycache__"));
+  EXPECT_TRUE(m_fs.exists("/home/u/__pycache__/theirs.cpython-311.pyc"));
+}
+
+// A file system mounted inside a cache (a bind mount, a volume) is never
+// entered; the rest of the cache goes, the cache is reported kept.
+TEST_P(MemSweep, MountPointInsideACacheIsNeverEntered) {
+  m_fs.file("/p/__pycache__/m.cpython-311.pyc");
+  m_fs.dir("/p/__pycache__/mnt").device = 2;
+  m_fs.file("/p/__pycache__/mnt/data.db").device = 2;
+  m_fs.dir("/q/__pycache__").device = 3;  // a cache that is a mount point itself
+  m_fs.file("/q/__pycache__/other.db").device = 3;
+  SweepReport r = sweep_of("/p");
+  SweepReport q = sweep_of("/q");
+  EXPECT_TRUE(m_fs.exists("/p/__pycache__/mnt/data.db"));
+  EXPECT_FALSE(m_fs.exists("/p/__pycache__/m.cpython-311.pyc"));
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].path, "/p/__pycache__/mnt");
+  EXPECT_EQ(r.kept[0].error, k_err_mount_point);
+  EXPECT_TRUE(m_fs.exists("/q/__pycache__/other.db"));
+  ASSERT_EQ(q.kept.size(), 1u);
+  EXPECT_EQ(q.kept[0].error, k_err_mount_point);
+}
+
+TEST_P(MemSweep, OneFileSystemStopsAtAMountPoint) {
+  m_fs.dir("/p/mnt").device = 2;
+  m_fs.file("/p/mnt/__pycache__/m.cpython-311.pyc").device = 2;
+  m_fs.file("/p/__pycache__/n.cpython-311.pyc");
+  SweepOptions options;
+  options.walk.one_file_system = true;
+  SweepReport r = sweep_of("/p", options);
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_TRUE(m_fs.exists("/p/mnt/__pycache__/m.cpython-311.pyc"));
+  EXPECT_EQ(sweep_of("/p").removed, 1u);  // without -x the mount is walked
+  EXPECT_FALSE(m_fs.exists("/p/mnt/__pycache__"));
+}
+
+// A locked cache file (EBUSY, as Windows reports an open one) costs its own
+// directory, not its siblings.
+TEST_P(MemSweep, LockedEntryKeepsOnlyItself) {
+  m_fs.file("/p/__pycache__/a.cpython-311.pyc");
+  m_fs.file("/p/__pycache__/locked.cpython-311.pyc").deny_remove = EBUSY;
+  m_fs.file("/p/__pycache__/z.cpython-311.pyc");
+  SweepReport r = sweep_of("/p");
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_EQ(r.removed, 0u);
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].path, "/p/__pycache__/locked.cpython-311.pyc");
+  EXPECT_EQ(r.kept[0].error, EBUSY);
+  EXPECT_FALSE(m_fs.exists("/p/__pycache__/a.cpython-311.pyc"));
+  EXPECT_FALSE(m_fs.exists("/p/__pycache__/z.cpython-311.pyc"));
+}
+
+// A writer refills the cache while it is emptied and again just before the
+// final rmdir: it is emptied again, and then removed.
+TEST_P(MemSweep, CacheRefilledDuringRemovalIsEmptiedAgain) {
+  m_fs.file("/p/__pycache__/a.cpython-311.pyc");
+  m_fs.file("/p/__pycache__/b.cpython-311.pyc");
+  m_fs.before(Event::remove, "/p/__pycache__/a.cpython-311.pyc",
+              [&] { m_fs.file("/p/__pycache__/zz.cpython-311.pyc"); });
+  m_fs.before(Event::remove, "/p/__pycache__",
+              [&] { m_fs.file("/p/__pycache__/late.cpython-311.pyc"); });
+  SweepReport r = sweep_of("/p");
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_FALSE(m_fs.exists("/p/__pycache__"));
+}
+
+TEST_P(MemSweep, UnreadableDirectoryIsReportedAndTheRestSwept) {
+  m_fs.dir("/p/private").deny_open = EACCES;
+  m_fs.file("/p/private/__pycache__/m.cpython-311.pyc");
+  m_fs.file("/p/open/__pycache__/n.cpython-311.pyc");
+  SweepReport r = sweep_of("/p");
+  EXPECT_EQ(r.removed, 1u);
+  ASSERT_EQ(r.unreadable.size(), 1u);
+  EXPECT_EQ(r.unreadable[0].path, "/p/private");
+  EXPECT_EQ(r.unreadable[0].error, EACCES);
+}
+
+// One entry per batch exercises every continuation of the walk and of the
+// removal; the default batch, the common case.
+INSTANTIATE_TEST_SUITE_P(Batches, MemSweep, ::testing::Values(1, DirListing::k_batch_entries));
+
+std::string le32(std::uint32_t v) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return s;
+}
+
+// A CPython 3.11 timestamp pyc for a source of `mtime` and `size`.
+std::string pyc311(std::uint32_t mtime, std::uint32_t size) {
+  return le32(3495 | (0x0a0dU << 16)) + le32(0) + le32(mtime) + le32(size) + "N";
+}
+
+// The stale check against times set to the nanosecond.
+class MemCheck : public OnMemFs {
+ protected:
+  static constexpr std::int64_t k_t = 1'700'000'000;
+  // mod.py of 6 bytes and its cache; the cache written at k_t + 10 s.
+  MemFs::Node& source() { return *m_fs.find("/p/mod.py"); }
+  MemFs::Node& cache() { return *m_fs.find("/p/__pycache__/mod.cpython-311.pyc"); }
+  void SetUp() override {
+    m_fs.file("/p/mod.py", "X = 1\n");
+    m_fs.file("/p/__pycache__/mod.cpython-311.pyc", pyc311(k_t, 6));
+    source().mtime_sec = source().ctime_sec = k_t;
+    cache().mtime_sec = cache().ctime_sec = k_t + 10;
+  }
+  CacheClass verdict() {
+    CheckOptions options;
+    options.verify = VerifyMode::none;
+    options.walk.jobs = 2;
+    CacheClass cls = CacheClass::ok;
+    options.on_finding = [&](const CacheVerdict& v) { cls = v.cls; };
+    CheckReport r = check_caches(m_fs, {"/p"}, options);
+    EXPECT_EQ(r.checked, 1u);
+    return cls;
+  }
+};
+
+TEST_F(MemCheck, SourceChangedAfterItsCacheKeepingMtimeAndSizeIsSuspect) {
+  EXPECT_EQ(verdict(), CacheClass::ok);
+  source().ctime_sec = cache().ctime_sec;  // the same instant: no sign of change
+  EXPECT_EQ(verdict(), CacheClass::ok);
+  source().ctime_nsec = 1;  // one nanosecond later
+  EXPECT_EQ(verdict(), CacheClass::suspect);
+}
+
+TEST_F(MemCheck, HeaderMtimeOrSizeDifferentIsStale) {
+  source().mtime_sec = k_t + 1;
+  EXPECT_EQ(verdict(), CacheClass::stale);
+  source().mtime_sec = k_t;
+  source().data = "X = 12\n";
+  EXPECT_EQ(verdict(), CacheClass::stale);
+}
+
+// CPython compares int(st_mtime), a double: k_t + 0.999999999 s rounds up to
+// k_t + 1 (os.stat: sec + nsec * 1e-9), so the cache holding k_t is stale
+// and one holding k_t + 1 is trusted.
+TEST_F(MemCheck, MtimeIsTheDoubleCPythonSees) {
+  source().mtime_nsec = 999'999'999;
+  EXPECT_EQ(verdict(), CacheClass::stale);
+  cache().data = pyc311(k_t + 1, 6);
+  EXPECT_EQ(verdict(), CacheClass::ok);
+  source().mtime_nsec = 999'999'000;  // below the double's rounding: still k_t
+  EXPECT_EQ(verdict(), CacheClass::stale);
+}
+
+// A source reached through a link is judged by its target, as CPython's
+// stat follows it; a cache is never read through a link: one listed as a
+// link is passed over, one swapped for a link after listing is unreadable.
+TEST_F(MemCheck, SourceThroughALinkCacheNeverThroughOne) {
+  m_fs.file("/src/real.py", "X = 1\n");
+  m_fs.find("/src/real.py")->mtime_sec = k_t;
+  m_fs.symlink("/p/mod.py", "/src/real.py");
+  EXPECT_EQ(verdict(), CacheClass::ok);
+  m_fs.file("/elsewhere/x.pyc", pyc311(k_t, 6));
+  m_fs.symlink("/p/__pycache__/mod.cpython-311.pyc", "/elsewhere/x.pyc");
+  CheckOptions options;
+  options.remove_not_ok = true;
+  CheckReport r = check_caches(m_fs, {"/p"}, options);
+  EXPECT_EQ(r.checked, 0u);
+  EXPECT_TRUE(r.unreadable.empty());
+  cache().list_as(EntryType::file);
+  r = check_caches(m_fs, {"/p"}, options);
+  EXPECT_EQ(r.checked, 0u);
+  ASSERT_EQ(r.unreadable.size(), 1u);
+  EXPECT_EQ(r.unreadable[0].error, ELOOP);
+  EXPECT_TRUE(m_fs.exists("/elsewhere/x.pyc"));
+}
+
+}  // namespace
+}  // namespace pycache_clean::test
