@@ -99,7 +99,7 @@ struct CheckOptions {
   std::function<void(const CacheVerdict&)> on_finding;
 };
 
-struct CheckReport {
+struct CheckReport : WalkReport {
   std::uint64_t checked = 0;
   std::uint64_t counts[k_cache_class_count] = {};
   std::uint64_t removable = 0;                      // not ok, and removable with remove_not_ok
@@ -107,10 +107,6 @@ struct CheckReport {
   std::uint64_t verified = 0;                       // caches whose source was compiled and compared
   std::uint64_t unverified = 0;                     // wanted verification, no interpreter answered
   std::map<std::string, std::string> interpreters;  // version -> interpreter used
-  std::vector<PathProblem> kept;                    // caches that could not be removed
-  std::vector<PathProblem> unreadable;
-  std::vector<PathProblem> bad_roots;
-  double elapsed_ms = 0;
   bool gate_failed() const;
 };
 
@@ -118,15 +114,5 @@ struct CheckReport {
 // every cache found; removes the bad ones with remove_not_ok.
 CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
                          const CheckOptions& options);
-
-// `checked N caches: K ok, S stale, ...`
-std::string format_check_summary(const CheckReport& report);
-// `Cleared N/Total stale caches`
-std::string format_stale_clean_summary(const CheckReport& report);
-// The JSON object, streamed: the head (up to the findings array), one
-// element per finding (`first`: no leading comma), then the rest.
-std::string format_check_json_head(bool stale_clean);
-std::string format_check_json_finding(const CacheVerdict& finding, bool first);
-std::string format_check_json_tail(const CheckReport& report, bool stale_clean);
 
 }  // namespace pycache_clean

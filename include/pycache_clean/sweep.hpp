@@ -19,15 +19,11 @@ struct SweepOptions {
   std::string pycache_prefix;
 };
 
-struct SweepReport {
+struct SweepReport : WalkReport {
   std::uint64_t found = 0;    // cache directories found
   std::uint64_t removed = 0;  // of those, removed (or vanished meanwhile)
   std::uint64_t stray_found = 0;
   std::uint64_t stray_removed = 0;
-  std::vector<PathProblem> kept;        // entries that could not be removed
-  std::vector<PathProblem> unreadable;  // directories that could not be walked
-  std::vector<PathProblem> bad_roots;   // PATHs that are missing or not directories
-  double elapsed_ms = 0;
   bool dry_run = false;
 };
 
@@ -57,5 +53,8 @@ std::string pycache_prefix_mirror(const std::string& prefix, const std::string& 
 // The part of that below the prefix: `root` made absolute with `cwd`, its
 // drive and leading separators dropped, `.` and `..` resolved ("home/u/proj").
 std::string pycache_prefix_relative(const std::string& root, const std::string& cwd);
+// pycache_prefix_relative of each of `roots`, with this process's working
+// directory ("/" when it cannot be read, as when it was removed).
+std::vector<std::string> pycache_prefix_relatives(const std::vector<std::string>& roots);
 
 }  // namespace pycache_clean

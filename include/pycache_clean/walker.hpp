@@ -20,6 +20,15 @@ struct WalkCounters {
   std::atomic<std::uint64_t> caches_checked{0};  // cache files judged by `check`
 };
 
+// What a walk that acts on caches reports besides its counts (SweepReport,
+// CheckReport): what it had to leave, and how long it took.
+struct WalkReport {
+  std::vector<PathProblem> kept;        // entries that could not be removed
+  std::vector<PathProblem> unreadable;  // directories that could not be walked
+  std::vector<PathProblem> bad_roots;   // PATHs that are missing or not directories
+  double elapsed_ms = 0;
+};
+
 struct WalkOptions {
   // Names of directories never entered below a root (a root itself is always walked).
   std::vector<std::string> excludes = default_excludes();

@@ -4,10 +4,12 @@
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/logging.hpp>
+#include <pycache_clean/report_json.hpp>
 #include <pycache_clean/stale_check.hpp>
 #include "command.hpp"
 #include "help.hpp"
 #include "progress.hpp"
+#include "summary.hpp"
 
 namespace pycache_clean::cli {
 
@@ -73,7 +75,7 @@ int run_check(const CheckCliOptions& o) {
   CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
   if (!o.common.json && !o.common.quiet) print_line(format_check_summary(report));
   if (report.gate_failed()) return k_exit_failure;
-  return walk_exit_status(report.bad_roots, {}, {}, false);
+  return walk_exit_status(report, false);
 }
 
 }  // namespace

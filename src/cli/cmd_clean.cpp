@@ -9,12 +9,13 @@
 #include <pycache_clean/fs_ops.hpp>
 #include <pycache_clean/json.hpp>
 #include <pycache_clean/logging.hpp>
+#include <pycache_clean/report_json.hpp>
 #include <pycache_clean/stale_check.hpp>
 #include <pycache_clean/sweep.hpp>
-#include <pycache_clean/sweep_report.hpp>
 #include "command.hpp"
 #include "help.hpp"
 #include "progress.hpp"
+#include "summary.hpp"
 
 namespace pycache_clean::cli {
 
@@ -115,7 +116,7 @@ int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bo
   options.remove_stray = stray;
   CheckReport report = check_and_print(walk.roots(), options, common, common.verbose > 0);
   if (!common.json && !common.quiet) print_line(format_stale_clean_summary(report));
-  return walk_exit_status(report.bad_roots, report.kept, report.unreadable, strict);
+  return walk_exit_status(report, strict);
 }
 
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
@@ -135,7 +136,7 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
   else if (!common.quiet)
     print_lines(format_sweep_summary(report, options.remove_stray));
   std::fflush(stdout);
-  return walk_exit_status(report.bad_roots, report.kept, report.unreadable, strict);
+  return walk_exit_status(report, strict);
 }
 
 Command add_clean_command(CLI::App& app) {

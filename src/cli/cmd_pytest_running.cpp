@@ -4,7 +4,7 @@
 #include <pycache_clean/json.hpp>
 #include <pycache_clean/logging.hpp>
 #include <pycache_clean/pytest_guard.hpp>
-#include <pycache_clean/sweep_report.hpp>
+#include <pycache_clean/report_json.hpp>
 #include "command.hpp"
 #include "help.hpp"
 

@@ -103,8 +103,7 @@ CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions 
 
 // The exit status of a walk: 1 when a PATH is missing, or with `strict` when
 // anything was kept or could not be searched; else 0.
-int walk_exit_status(const std::vector<PathProblem>& missing, const std::vector<PathProblem>& kept,
-                     const std::vector<PathProblem>& unreadable, bool strict);
+int walk_exit_status(const WalkReport& report, bool strict);
 
 // clean --stale-only: removes the caches `check` does not call ok inside
 // __pycache__ (and, with `stray`, legacy *.pyc/*.pyo outside it) and prints

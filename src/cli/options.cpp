@@ -173,10 +173,9 @@ PytestScope scope_from_name(const std::string& name) {
   return PytestScope::repo;
 }
 
-int walk_exit_status(const std::vector<PathProblem>& missing, const std::vector<PathProblem>& kept,
-                     const std::vector<PathProblem>& unreadable, bool strict) {
-  if (!missing.empty()) return k_exit_failure;
-  if (strict && (!kept.empty() || !unreadable.empty())) return k_exit_failure;
+int walk_exit_status(const WalkReport& report, bool strict) {
+  if (!report.bad_roots.empty()) return k_exit_failure;
+  if (strict && (!report.kept.empty() || !report.unreadable.empty())) return k_exit_failure;
   return k_exit_ok;
 }
 

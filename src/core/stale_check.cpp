@@ -19,7 +19,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,7 +33,6 @@
 #include <pycache_clean/pyc.hpp>
 #include <pycache_clean/remove.hpp>
 #include <pycache_clean/sweep.hpp>
-#include <pycache_clean/sweep_report.hpp>
 
 namespace pycache_clean {
 
@@ -562,15 +560,10 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
   const WalkOptions& walk_options = options.walk;
   walk(fs, roots, walk_options, visitor);
   if (!options.pycache_prefix.empty()) {
-    std::error_code ec;
-    std::string cwd = std::filesystem::current_path(ec).u8string();
-    if (ec) cwd = "/";
-    std::vector<std::string> relatives;
+    std::vector<std::string> relatives = pycache_prefix_relatives(roots);
     std::vector<MirrorRoot> mirror_roots;
-    for (const auto& root : roots) {
-      relatives.push_back(pycache_prefix_relative(root, cwd));
-      mirror_roots.push_back({mirror_path(options.pycache_prefix, relatives.back()), root});
-    }
+    for (std::size_t i = 0; i < roots.size(); ++i)
+      mirror_roots.push_back({mirror_path(options.pycache_prefix, relatives[i]), roots[i]});
     visitor.set_mirror_roots(std::move(mirror_roots));
     // A dry run unless removing: walk_mirror removes only directories that
     // on_mirror_file's removals left empty.
@@ -581,86 +574,6 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
   report.elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;
-}
-
-std::string format_check_summary(const CheckReport& r) {
-  std::string out = fmt::format("checked {} {}", r.checked, r.checked == 1 ? "cache" : "caches");
-  for (int i = 0; i < k_cache_class_count; ++i)
-    out += fmt::format("{} {} {}", i == 0 ? ":" : ",", r.counts[i],
-                       cache_class_name(static_cast<CacheClass>(i)));
-  if (r.verified > 0 || r.unverified > 0) {
-    std::string with;
-    for (const auto& [version, program] : r.interpreters)
-      with += (with.empty() ? "" : ", ") + ("python" + version);
-    out += fmt::format("; {} verified by compiling", r.verified);
-    if (!with.empty()) out += " (" + with + ")";
-    if (r.unverified > 0) out += fmt::format(", {} unverified (no interpreter)", r.unverified);
-  }
-  return out;
-}
-
-std::string format_stale_clean_summary(const CheckReport& r) {
-  return fmt::format("Cleared {}/{} stale {}", r.removed, r.removable,
-                     r.removable == 1 ? "cache" : "caches");
-}
-
-std::string format_check_json_head(bool stale_clean) {
-  JsonWriter json;
-  json.begin_object()
-      .key("schema_version")
-      .value(k_json_schema_version)
-      .key("command")
-      .value(stale_clean ? "clean --stale-only" : "check");
-  std::string head = json.str();
-  return head + ",\"findings\":[";  // the object stays open: findings stream after it
-}
-
-std::string format_check_json_finding(const CacheVerdict& f, bool first) {
-  JsonWriter json;
-  json.begin_object()
-      .key("path")
-      .value(f.path)
-      .key("class")
-      .value(cache_class_name(f.cls))
-      .key("reason")
-      .value(f.reason)
-      .key("verification")
-      .value(verification_name(f.verification))
-      .end_object();
-  return (first ? "" : ",") + json.str();
-}
-
-std::string format_check_json_tail(const CheckReport& r, bool stale_clean) {
-  JsonWriter json;
-  json.begin_object();
-  json.key("checked").value(r.checked);
-  json.key("counts").begin_object();
-  for (int i = 0; i < k_cache_class_count; ++i)
-    json.key(cache_class_name(static_cast<CacheClass>(i))).value(r.counts[i]);
-  json.end_object();
-  json.key("verified").value(r.verified);
-  json.key("unverified").value(r.unverified);
-  json.key("interpreters").begin_object();
-  for (const auto& [version, program] : r.interpreters) json.key(version).value(program);
-  json.end_object();
-  if (stale_clean) json.key("removed").value(r.removed);
-  for (auto [key, list] : {std::pair{"failures", &r.kept}, std::pair{"unreadable", &r.unreadable},
-                           std::pair{"missing", &r.bad_roots}}) {
-    json.key(key).begin_array();
-    for (const auto& p : *list)
-      json.begin_object()
-          .key("path")
-          .value(p.path)
-          .key("error")
-          .value(errno_text(p.error))
-          .key("errno")
-          .value(p.error)
-          .end_object();
-    json.end_array();
-  }
-  json.key("elapsed_ms").value(r.elapsed_ms).end_object();
-  std::string body = json.str();
-  return "]," + body.substr(1);  // closes the findings, continues the object
 }
 
 }  // namespace pycache_clean

@@ -159,6 +159,16 @@ std::string pycache_prefix_relative(const std::string& root, const std::string& 
   return lexically_normal(abs_root).substr(1);
 }
 
+std::vector<std::string> pycache_prefix_relatives(const std::vector<std::string>& roots) {
+  std::error_code ec;
+  std::string cwd = std::filesystem::current_path(ec).u8string();
+  if (ec) cwd = "/";
+  std::vector<std::string> relatives;
+  relatives.reserve(roots.size());
+  for (const auto& root : roots) relatives.push_back(pycache_prefix_relative(root, cwd));
+  return relatives;
+}
+
 std::string pycache_prefix_mirror(const std::string& prefix, const std::string& root,
                                   const std::string& cwd) {
   // importlib._bootstrap_external.cache_from_source: a relative head is joined
@@ -183,15 +193,9 @@ SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepO
   const WalkOptions& walk_options = options.walk;
   walk(fs, roots, walk_options, visitor);
 
-  if (!options.pycache_prefix.empty()) {
-    std::error_code ec;
-    std::string cwd = std::filesystem::current_path(ec).u8string();
-    if (ec) cwd = "/";
-    std::vector<std::string> relatives;
-    relatives.reserve(roots.size());
-    for (const auto& root : roots) relatives.push_back(pycache_prefix_relative(root, cwd));
-    walk_mirror(fs, options.pycache_prefix, relatives, walk_options, options.dry_run, visitor);
-  }
+  if (!options.pycache_prefix.empty())
+    walk_mirror(fs, options.pycache_prefix, pycache_prefix_relatives(roots), walk_options,
+                options.dry_run, visitor);
   report.elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -313,6 +313,10 @@ def test_stray_bytecode(tree):
     make_tree(tree, ["legacy.pyc", "pkg/old.pyo", "pkg/__pycache__/a.pyc", "keep.py"])
     expect(run(tree), out="Cleared 1/1 __pycache__ directory\n")
     assert (tree / "legacy.pyc").exists()
+    r = expect(run("--stray", "--dry-run", tree))
+    assert r.out.splitlines()[-2:] == ["Would clear 0/0 __pycache__ directories (dry run)",
+                                      "Would remove 2/2 stray bytecode files (dry run)"], r
+    assert (tree / "legacy.pyc").exists()
     expect(run("--stray", tree),
            out="Cleared 0/0 __pycache__ directories\nRemoved 2/2 stray bytecode files\n")
     assert not (tree / "legacy.pyc").exists() and (tree / "keep.py").exists()

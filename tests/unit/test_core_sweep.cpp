@@ -1,7 +1,6 @@
 // Unit tests of the walker and the sweep on real trees, with FaultyFs injecting
 // each error class the sweep must tolerate.
 #include <pycache_clean/sweep.hpp>
-#include <pycache_clean/sweep_report.hpp>
 
 #include <cctype>
 
@@ -32,13 +31,14 @@ TEST(Sweep, RemovesEveryCacheWithEverythingInIt) {
   EXPECT_FALSE(exists(t / "pkg/sub/__pycache__"));
   EXPECT_FALSE(exists(t / "other/__pycache__"));
   EXPECT_TRUE(exists(t / "pkg/a.py"));
-  EXPECT_EQ(format_sweep_summary(r, false), "Cleared 3/3 __pycache__ directories");
 }
 
 TEST(Sweep, EmptyTreeReportsZeroOfZero) {
   TempDir t;
   SweepReport r = run_sweep(real_fs(), t.path());
-  EXPECT_EQ(format_sweep_summary(r, false), "Cleared 0/0 __pycache__ directories");
+  EXPECT_EQ(r.found, 0u);
+  EXPECT_EQ(r.removed, 0u);
+  EXPECT_TRUE(r.kept.empty() && r.unreadable.empty() && r.bad_roots.empty());
 }
 
 TEST(Sweep, DryRunRemovesNothingAndFindsTheSame) {
@@ -114,7 +114,6 @@ TEST_P(LockedEntry, IsKeptReportedAndTheSweepGoesOn) {
   ASSERT_EQ(r.kept.size(), 1u);
   EXPECT_EQ(r.kept[0].error, GetParam().error);
   EXPECT_NE(r.kept[0].path.find(GetParam().name), std::string::npos) << r.kept[0].path;
-  EXPECT_EQ(format_sweep_summary(r, false), "Cleared 2/3 __pycache__ directories");
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -394,8 +393,7 @@ TEST(Sweep, StrayBytecodeOnlyWithStray) {
   EXPECT_EQ(r.stray_removed, 2u);
   EXPECT_FALSE(exists(t / "legacy.pyc"));
   EXPECT_TRUE(exists(t / "pkg/keep.py"));
-  EXPECT_EQ(format_sweep_summary(r, true),
-            "Cleared 0/0 __pycache__ directories\nRemoved 2/2 stray bytecode files");
+  EXPECT_EQ(r.found, 0u);
 }
 
 TEST(Sweep, PycachePrefixMirrorIsCleared) {
@@ -423,22 +421,6 @@ TEST(Sweep, PrefixMirrorPathIsLexical) {
             "/tmp/pc/home/u/proj/src/pkg");
   EXPECT_EQ(pycache_prefix_mirror("pc", ".", "/w"), "/w/pc/w");
   EXPECT_EQ(pycache_prefix_mirror("/pc", "/", "/w"), "/pc");
-}
-
-TEST(Sweep, JsonReportNamesFailures) {
-  TempDir t;
-  write_file(t / "__pycache__/a.pyc");
-  FaultyFs fs;
-  fs.fail(Op::remove, "a.pyc", EACCES, 1, 0);
-  SweepReport r = run_sweep(fs, t.path());
-  std::string json = format_sweep_json_head(false) + format_sweep_json_tail(r);
-  EXPECT_EQ(json.find("{\"schema_version\":1,\"command\":\"clean\",\"dry_run\":false,"
-                      "\"removed_paths\":[],"),
-            0u)
-      << json;
-  EXPECT_NE(json.find("\"found\":1,\"removed\":0"), std::string::npos) << json;
-  EXPECT_NE(json.find("\"error\":\"Permission denied\""), std::string::npos) << json;
-  EXPECT_NE(json.find("__pycache__/a.pyc"), std::string::npos) << json;
 }
 
 TEST(Walk, ManyThreadsFindEachCacheOnce) {

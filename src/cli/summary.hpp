@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+
+#include <pycache_clean/stale_check.hpp>
+#include <pycache_clean/sweep.hpp>
+
+namespace pycache_clean::cli {
+
+// `Cleared 3/4 __pycache__ directories` (`Would clear 4/4 ... (dry run)`),
+// plus a second line for stray bytecode when `with_stray`. No trailing newline.
+std::string format_sweep_summary(const SweepReport& report, bool with_stray);
+// `checked N caches: K ok, S stale, ...`, and what was verified by compiling.
+std::string format_check_summary(const CheckReport& report);
+// `Cleared N/Total stale caches` (clean --stale-only).
+std::string format_stale_clean_summary(const CheckReport& report);
+
+}  // namespace pycache_clean::cli

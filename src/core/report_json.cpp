@@ -1,0 +1,98 @@
+// The --json documents of `clean` and `check`: one writer for the part they
+// share, so that their failures carry the same fields.
+#include <pycache_clean/report_json.hpp>
+
+#include <pycache_clean/error.hpp>
+#include <pycache_clean/json.hpp>
+
+namespace pycache_clean {
+
+namespace {
+
+// "failures", "unreadable" and "missing": each path with its error's text and number.
+void write_problems(JsonWriter& json, const WalkReport& report) {
+  for (auto [key, list] :
+       {std::pair{"failures", &report.kept}, std::pair{"unreadable", &report.unreadable},
+        std::pair{"missing", &report.bad_roots}}) {
+    json.key(key).begin_array();
+    for (const auto& p : *list) {
+      json.begin_object().key("path").value(p.path).key("error").value(errno_text(p.error));
+      json.key("errno").value(p.error).end_object();
+    }
+    json.end_array();
+  }
+}
+
+}  // namespace
+
+std::string format_sweep_json_head(bool dry_run) {
+  JsonWriter json;
+  json.begin_object();
+  json.key("schema_version").value(k_json_schema_version);
+  json.key("command").value("clean");
+  json.key("dry_run").value(dry_run);
+  std::string head = json.str();
+  return head + ",\"removed_paths\":[";  // the object stays open: paths stream after it
+}
+
+std::string format_sweep_json_tail(const SweepReport& report) {
+  JsonWriter json;
+  json.begin_object();
+  json.key("found").value(report.found);
+  json.key("removed").value(report.removed);
+  write_problems(json, report);
+  json.key("stray").begin_object();
+  json.key("found").value(report.stray_found).key("removed").value(report.stray_removed);
+  json.end_object();
+  json.key("elapsed_ms").value(report.elapsed_ms);
+  json.end_object();
+  return "]," + json.str().substr(1);  // closes the paths, continues the object
+}
+
+std::string format_check_json_head(bool stale_clean) {
+  JsonWriter json;
+  json.begin_object()
+      .key("schema_version")
+      .value(k_json_schema_version)
+      .key("command")
+      .value(stale_clean ? "clean --stale-only" : "check");
+  std::string head = json.str();
+  return head + ",\"findings\":[";  // the object stays open: findings stream after it
+}
+
+std::string format_check_json_finding(const CacheVerdict& f, bool first) {
+  JsonWriter json;
+  json.begin_object()
+      .key("path")
+      .value(f.path)
+      .key("class")
+      .value(cache_class_name(f.cls))
+      .key("reason")
+      .value(f.reason)
+      .key("verification")
+      .value(verification_name(f.verification))
+      .end_object();
+  return (first ? "" : ",") + json.str();
+}
+
+std::string format_check_json_tail(const CheckReport& r, bool stale_clean) {
+  JsonWriter json;
+  json.begin_object();
+  json.key("checked").value(r.checked);
+  json.key("counts").begin_object();
+  for (int i = 0; i < k_cache_class_count; ++i)
+    json.key(cache_class_name(static_cast<CacheClass>(i))).value(r.counts[i]);
+  json.end_object();
+  json.key("verified").value(r.verified);
+  json.key("unverified").value(r.unverified);
+  json.key("interpreters").begin_object();
+  for (const auto& [version, program] : r.interpreters) json.key(version).value(program);
+  json.end_object();
+  if (stale_clean) json.key("removed").value(r.removed);
+  write_problems(json, r);
+  json.key("elapsed_ms").value(r.elapsed_ms).end_object();
+  std::string body = json.str();
+  return "]," + body.substr(1);  // closes the findings, continues the object
+}
+
+}  // namespace pycache_clean
