@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,27 @@ struct JudgeOptions {
 // Without verification the verdict depends on the files alone, never on
 // which interpreters are installed.
 CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions& judge = {});
+
+// What the judgement of a cache knows of its source, gathered once by I/O
+// so that the judgement itself (judge_trust) is a pure function of facts.
+struct SourceFacts {
+  std::string name;  // its file name in the source directory ("mod.py")
+  FileStat stat;     // through a link, as CPython's stat
+  // A hash-based cache only: the source's hash as _imp.source_hash computes
+  // it for the cache's magic (empty where none can be computed).
+  std::optional<std::uint64_t> hash;
+};
+
+// CPython's trust in a cache whose header it can use (its tag and magic are
+// CPython 3.`minor`'s), by the header against the source: the hash, or the
+// mtime and size; then the ctimes, for a source changed after its cache.
+struct TrustJudgement {
+  CacheVerdict verdict;         // stale (CPython recompiles), suspect, or ok
+  bool sign_of_change = false;  // what VerifyMode::changed compiles
+  bool proved_by_hash = false;  // the source's hash is the header's: nothing to compile
+};
+TrustJudgement judge_trust(const std::string& path, const PycHeader& header, int minor,
+                           const FileStat& cache, const SourceFacts& source);
 
 // Whether a source whose inode changed at `src` (seconds, nanoseconds)
 // shows a sign of change since its cache's inode changed at `pyc`: it is at

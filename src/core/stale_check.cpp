@@ -331,6 +331,39 @@ bool changed_since(std::int64_t src_sec, std::int64_t src_nsec, std::int64_t pyc
   return !later(pyc_sec, pyc_nsec, src_sec, src_nsec);
 }
 
+TrustJudgement judge_trust(const std::string& path, const PycHeader& header, int minor,
+                           const FileStat& cache, const SourceFacts& source) {
+  const FileStat& src = source.stat;
+  TrustJudgement t{verdict(path, CacheClass::ok, ""),
+                   changed_since(src.ctime_sec, src.ctime_nsec, cache.ctime_sec, cache.ctime_nsec),
+                   false};
+  if (header.hash_based) {
+    t.proved_by_hash = source.hash == header.source_hash;
+    t.sign_of_change = !t.proved_by_hash;
+    if (t.proved_by_hash) return t;
+    t.verdict =
+        header.check_source
+            ? verdict(path, CacheClass::stale, "checked-hash pyc: source hash differs (recompiled)")
+            : verdict(path, CacheClass::suspect,
+                      "unchecked-hash pyc does not match " + source.name +
+                          ": Python loads the code of another version of it");
+    return t;
+  }
+  std::int64_t mtime = cpython_mtime(src.mtime_sec, src.mtime_nsec);
+  if (!timestamp_matches(header, minor, mtime, src.size)) {
+    t.verdict = verdict(
+        path, CacheClass::stale,
+        fmt::format("header mtime/size {}/{} differ from {}'s {}/{} (recompiled)", header.mtime,
+                    header.size, source.name, mtime & 0xffffffff, src.size & 0xffffffff));
+  } else if (later(src.ctime_sec, src.ctime_nsec, cache.ctime_sec, cache.ctime_nsec)) {
+    t.verdict = verdict(path, CacheClass::suspect,
+                        source.name +
+                            " changed after this cache was written, keeping mtime and size: "
+                            "Python may load old code");
+  }
+  return t;
+}
+
 namespace {
 
 // Reads the cache's metadata and bytes: its header only for `header_only`,
@@ -356,13 +389,6 @@ int read_cache(FsOps& fs, const CacheSite& site, bool header_only, CacheFile& ou
   return err;
 }
 
-// What the header judgement of a cache CPython trusts leaves for compiling.
-struct Trusted {
-  CacheVerdict verdict;         // ok, or suspect by the ctime/hash evidence
-  bool sign_of_change = false;  // VerifyMode::changed verifies it
-  bool proved_by_hash = false;  // a source hash equal to the header's: nothing to compile
-};
-
 // A cache in __pycache__ (or the mirror) that CPython can read, and the
 // source it belongs to: the facts the judgement works from.
 struct PycacheFacts {
@@ -370,18 +396,17 @@ struct PycacheFacts {
   const CacheName& name;
   const CacheFile& cache;
   PycHeader header;
-  int minor = 0;       // the CPython 3.minor its tag and magic name
-  std::string source;  // the source's file name in site.source_dir
-  FileStat src;        // the source's metadata
+  int minor = 0;  // the CPython 3.minor its tag and magic name
+  SourceFacts source;
 };
 
 // Compiles the source with the cache's interpreter and compares the code;
 // where no interpreter answers, the header judgement stands, marked unverified.
-CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const Trusted& trusted,
+CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJudgement& trusted,
                                  CodeVerifier& verifier) {
   const CacheSite& site = f.site;
   std::string text;
-  int err = fs.read_source(site.source_dir, f.source.c_str(),
+  int err = fs.read_source(site.source_dir, f.source.name.c_str(),
                            [&](const char* data, std::size_t n) { text.append(data, n); });
   if (err != 0) return unreadable(site.path, err);
   std::string large;  // a cache too large to have been read whole
@@ -397,7 +422,7 @@ CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const Trusted
   request.minor = f.name.tag_minor;
   request.magic = f.header.magic;
   request.opt = f.name.opt;
-  request.name = f.source;
+  request.name = f.source.name;
   request.source = text;
   request.body = bytes.substr(std::min(header_size, bytes.size()));
   CodeComparison c = verifier.compare(request);
@@ -407,16 +432,17 @@ CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const Trusted
   switch (c.result) {
     case Result::same:
       v.cls = CacheClass::ok;
-      v.reason = "compiled: the same code as " + f.source;
+      v.reason = "compiled: the same code as " + f.source.name;
       break;
     case Result::differs:
       v.cls = CacheClass::suspect;
-      v.reason = "CPython loads code that differs from " + f.source + " (compared by compiling it)";
+      v.reason =
+          "CPython loads code that differs from " + f.source.name + " (compared by compiling it)";
       break;
     case Result::source_error:
       v.cls = CacheClass::suspect;
       v.reason =
-          "CPython loads this cache, but " + f.source + " does not compile (" + c.detail + ")";
+          "CPython loads this cache, but " + f.source.name + " does not compile (" + c.detail + ")";
       break;
     case Result::unavailable:
       v.verification = Verification::unverified;
@@ -461,64 +487,34 @@ std::optional<CacheVerdict> unusable_header(const std::string& path, const Cache
   return std::nullopt;
 }
 
-// Whether CPython trusts the cache, by its header against the source (hash
-// or mtime and size): a stale or unreadable verdict when it does not, else
-// nothing, with `trusted` saying what the evidence shows.
-std::optional<CacheVerdict> judge_trust(FsOps& fs, const PycacheFacts& f, Trusted& trusted) {
-  const std::string& path = f.site.path;
-  const FileStat& src = f.src;
-  const FileStat& pyc = f.cache.stat;
-  trusted =
-      Trusted{verdict(path, CacheClass::ok, ""),
-              changed_since(src.ctime_sec, src.ctime_nsec, pyc.ctime_sec, pyc.ctime_nsec), false};
-  if (f.header.hash_based) {
-    auto hasher = source_hasher_for_magic(f.header.magic);
-    int err =
-        fs.read_source(f.site.source_dir, f.source.c_str(), [&](const char* data, std::size_t n) {
-          if (hasher) hasher->update(data, n);
-        });
-    if (err != 0) return unreadable(path, err);
-    trusted.proved_by_hash = hasher && hasher->finish() == f.header.source_hash;
-    trusted.sign_of_change = !trusted.proved_by_hash;
-    if (!trusted.proved_by_hash) {
-      if (f.header.check_source)
-        return verdict(path, CacheClass::stale,
-                       "checked-hash pyc: source hash differs (recompiled)");
-      trusted.verdict = verdict(path, CacheClass::suspect,
-                                "unchecked-hash pyc does not match " + f.source +
-                                    ": Python loads the code of another version of it");
-    }
-    return std::nullopt;
-  }
-  std::int64_t mtime = cpython_mtime(src.mtime_sec, src.mtime_nsec);
-  if (!timestamp_matches(f.header, f.minor, mtime, src.size))
-    return verdict(
-        path, CacheClass::stale,
-        fmt::format("header mtime/size {}/{} differ from {}'s {}/{} (recompiled)", f.header.mtime,
-                    f.header.size, f.source, mtime & 0xffffffff, src.size & 0xffffffff));
-  if (later(src.ctime_sec, src.ctime_nsec, pyc.ctime_sec, pyc.ctime_nsec))
-    trusted.verdict = verdict(path, CacheClass::suspect,
-                              f.source +
-                                  " changed after this cache was written, keeping mtime and "
-                                  "size: Python may load old code");
-  return std::nullopt;
+// The source's hash for a hash-based cache (SourceFacts::hash), read once.
+int hash_source(FsOps& fs, PycacheFacts& f) {
+  if (!f.header.hash_based) return 0;
+  auto hasher = source_hasher_for_magic(f.header.magic);
+  int err = fs.read_source(f.site.source_dir, f.source.name.c_str(),
+                           [&](const char* data, std::size_t n) {
+                             if (hasher) hasher->update(data, n);
+                           });
+  if (err == 0 && hasher) f.source.hash = hasher->finish();
+  return err;
 }
 
 // A cache in __pycache__ or the mirror, with a valid name `name`, once read.
 CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& name,
                            const CacheFile& cache, const JudgeOptions& judge) {
   const std::string& path = site.path;
-  PycacheFacts f{site, name, cache, {}, 0, {}, {}};
+  PycacheFacts f{site, name, cache, {}, 0, {}};
   if (site.source_dir != k_no_handle)
-    f.source = find_source(fs, site.source_dir, name.module, f.src);
-  if (f.source.empty())
+    f.source.name = find_source(fs, site.source_dir, name.module, f.source.stat);
+  if (f.source.name.empty())
     return verdict(path, CacheClass::orphan,
                    site.source_dir_path.empty()
                        ? "no " + name.module + ".py beside __pycache__"
                        : "no " + name.module + ".py in " + std::string(site.source_dir_path));
   if (auto v = unusable_header(path, name, cache, f.header, f.minor)) return *v;
-  Trusted trusted;
-  if (auto v = judge_trust(fs, f, trusted)) return *v;
+  if (int err = hash_source(fs, f); err != 0) return unreadable(path, err);
+  TrustJudgement trusted = judge_trust(path, f.header, f.minor, cache.stat, f.source);
+  if (trusted.verdict.cls == CacheClass::stale) return trusted.verdict;
   // CPython trusts this cache: its body must load.
   std::string fault = body_fault(cache.bytes, cache.whole, f.minor);
   if (!fault.empty())

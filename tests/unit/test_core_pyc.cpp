@@ -143,6 +143,75 @@ TEST(Classify, TimestampStaleSuspectOkOrphan) {
   EXPECT_FALSE(r.gate_failed());
 }
 
+// The judgement itself, fed plain facts: no file is read.
+class JudgeTrust : public ::testing::Test {
+ protected:
+  static constexpr std::int64_t k_t = 1'700'000'000;
+  void SetUp() override {
+    m_header.magic = 3495;  // CPython 3.11
+    m_header.mtime = static_cast<std::uint32_t>(k_t);
+    m_header.size = 6;
+    m_source.name = "mod.py";
+    m_source.stat.type = EntryType::file;
+    m_source.stat.size = 6;
+    m_source.stat.mtime_sec = k_t;
+    m_source.stat.ctime_sec = k_t;
+    m_cache.ctime_sec = k_t + 100;
+  }
+  TrustJudgement judge(int minor = 11) {
+    return judge_trust("m.pyc", m_header, minor, m_cache, m_source);
+  }
+  PycHeader m_header;
+  SourceFacts m_source;
+  FileStat m_cache;
+};
+
+TEST_F(JudgeTrust, TimestampCacheByMtimeSizeAndCtimes) {
+  TrustJudgement t = judge();
+  EXPECT_EQ(t.verdict.cls, CacheClass::ok);
+  EXPECT_FALSE(t.sign_of_change);
+  m_source.stat.ctime_sec = k_t + 99;  // whole seconds on both: within 2 s is a sign
+  EXPECT_EQ(judge().verdict.cls, CacheClass::ok);
+  EXPECT_TRUE(judge().sign_of_change);
+  m_source.stat.ctime_sec = k_t + 100;
+  m_source.stat.ctime_nsec = 1;  // after the cache: the source changed, mtime and size kept
+  EXPECT_EQ(judge().verdict.cls, CacheClass::suspect);
+  m_source.stat.size = 7;
+  EXPECT_EQ(judge().verdict.cls, CacheClass::stale);
+  m_source.stat.size = 6;
+  m_source.stat.mtime_sec = k_t - 1;
+  EXPECT_EQ(judge().verdict.cls, CacheClass::stale);
+}
+
+// 3.7+ compare the low 32 bits of the mtime; 3.6 the whole value, so a
+// source dated past 2106 never matches there.
+TEST_F(JudgeTrust, MtimePast32BitsMatchesFrom37Only) {
+  m_source.stat.mtime_sec = (std::int64_t{1} << 32) + 5;
+  m_header.mtime = 5;
+  EXPECT_EQ(judge(11).verdict.cls, CacheClass::ok);
+  EXPECT_EQ(judge(6).verdict.cls, CacheClass::stale);
+}
+
+TEST_F(JudgeTrust, HashCacheByTheSourceHash) {
+  m_header.hash_based = true;
+  m_header.check_source = true;
+  m_header.source_hash = 0x1234;
+  m_source.hash = 0x1234;
+  m_source.stat.mtime_sec = 1;  // a hash-based cache ignores the mtime
+  TrustJudgement t = judge();
+  EXPECT_EQ(t.verdict.cls, CacheClass::ok);
+  EXPECT_TRUE(t.proved_by_hash);
+  m_source.hash = 0x1235;
+  EXPECT_EQ(judge().verdict.cls, CacheClass::stale);  // checked: CPython recompiles
+  m_source.hash.reset();                              // no hash could be computed
+  EXPECT_EQ(judge().verdict.cls, CacheClass::stale);
+  m_header.check_source = false;  // unchecked: CPython loads it anyway
+  m_source.hash = 0x1235;
+  t = judge();
+  EXPECT_EQ(t.verdict.cls, CacheClass::suspect);
+  EXPECT_TRUE(t.sign_of_change);
+}
+
 TEST(Classify, UnreadableCacheIsAProblemNotAVerdict) {
   TempDir t;
   write_file(t / "mod.py", "X = 1\n");
