@@ -207,15 +207,9 @@ TEST_P(MemSweep, UnreadableDirectoryIsReportedAndTheRestSwept) {
 // removal; the default batch, the common case.
 INSTANTIATE_TEST_SUITE_P(Batches, MemSweep, ::testing::Values(1, DirListing::k_batch_entries));
 
-std::string le32(std::uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  return s;
-}
-
 // A CPython 3.11 timestamp pyc for a source of `mtime` and `size`.
 std::string pyc311(std::uint32_t mtime, std::uint32_t size) {
-  return le32(3495 | (0x0a0dU << 16)) + le32(0) + le32(mtime) + le32(size) + "N";
+  return pyc_header(3495, 0, mtime, size) + "N";  // marshal None
 }
 
 // The stale check against times set to the nanosecond.

@@ -14,16 +14,6 @@
 namespace pycache_clean::test {
 namespace {
 
-std::string le32(std::uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  return s;
-}
-
-std::string header(std::uint16_t magic, std::uint32_t flags, std::uint32_t a, std::uint32_t b) {
-  return le32(magic | (0x0a0dU << 16)) + le32(flags) + le32(a) + le32(b);
-}
-
 TEST(SipHash, ReferenceVectorOfThePaper) {
   // SipHash-2-4, key 00 01 .. 0f, message 00 01 .. 0e: 0xa129ca6149be45e5
   // (Aumasson & Bernstein, "SipHash: a fast short-input PRF", appendix A).
@@ -46,11 +36,11 @@ TEST(MagicTable, ReleasesAndRanges) {
 
 TEST(PycHeader, TimestampHashAndLegacyForms) {
   PycHeader h;
-  ASSERT_EQ(parse_pyc_header(header(3495, 0, 1700000000, 42), h), PycParse::ok);
+  ASSERT_EQ(parse_pyc_header(pyc_header(3495, 0, 1700000000, 42), h), PycParse::ok);
   EXPECT_FALSE(h.hash_based);
   EXPECT_EQ(h.mtime, 1700000000u);
   EXPECT_EQ(h.size, 42u);
-  ASSERT_EQ(parse_pyc_header(header(3495, 3, 0x11223344, 0x55667788), h), PycParse::ok);
+  ASSERT_EQ(parse_pyc_header(pyc_header(3495, 3, 0x11223344, 0x55667788), h), PycParse::ok);
   EXPECT_TRUE(h.hash_based && h.check_source);
   EXPECT_EQ(h.source_hash, 0x5566778811223344ULL);
   std::string py36 = le32(3379 | (0x0a0dU << 16)) + le32(123) + le32(7);
@@ -62,9 +52,9 @@ TEST(PycHeader, TimestampHashAndLegacyForms) {
 TEST(PycHeader, CorruptForms) {
   PycHeader h;
   EXPECT_EQ(parse_pyc_header("", h), PycParse::too_short);
-  EXPECT_EQ(parse_pyc_header(header(3495, 0, 0, 0).substr(0, 15), h), PycParse::too_short);
+  EXPECT_EQ(parse_pyc_header(pyc_header(3495, 0, 0, 0).substr(0, 15), h), PycParse::too_short);
   EXPECT_EQ(parse_pyc_header(std::string(16, 'x'), h), PycParse::bad_magic);
-  EXPECT_EQ(parse_pyc_header(header(3495, 4, 0, 0), h), PycParse::unknown_flags);
+  EXPECT_EQ(parse_pyc_header(pyc_header(3495, 4, 0, 0), h), PycParse::unknown_flags);
 }
 
 TEST(CacheName, PlainOptimisedAndPytest) {
@@ -100,12 +90,13 @@ TEST(Classify, TimestampStaleSuspectOkOrphan) {
     ASSERT_EQ(real_fs().stat(pkg.get(), "mod.py", st), 0);
   }
   const auto mtime = fs::last_write_time(fs::u8path(t / "pkg/mod.py"));
-  write_file(t / "pkg/__pycache__/mod.cpython-311.pyc",
-             header(3495, 0, static_cast<std::uint32_t>(cpython_mtime(st.mtime_sec, st.mtime_nsec)),
-                    6) +
-                 "N");  // marshal None
-  write_file(t / "pkg/__pycache__/gone.cpython-311.pyc", header(3495, 0, 1, 1));
-  write_file(t / "pkg/__pycache__/mod.cpython-312.pyc", header(3495, 0, 1, 1));
+  write_file(
+      t / "pkg/__pycache__/mod.cpython-311.pyc",
+      pyc_header(3495, 0, static_cast<std::uint32_t>(cpython_mtime(st.mtime_sec, st.mtime_nsec)),
+                 6) +
+          "N");  // marshal None
+  write_file(t / "pkg/__pycache__/gone.cpython-311.pyc", pyc_header(3495, 0, 1, 1));
+  write_file(t / "pkg/__pycache__/mod.cpython-312.pyc", pyc_header(3495, 0, 1, 1));
   write_file(t / "pkg/__pycache__/mod.cpython-39.pyc", "\x01");
   CheckOptions options;
   CheckReport r = check_caches(real_fs(), {t.path()}, options);
@@ -215,7 +206,7 @@ TEST_F(JudgeTrust, HashCacheByTheSourceHash) {
 TEST(Classify, UnreadableCacheIsAProblemNotAVerdict) {
   TempDir t;
   write_file(t / "mod.py", "X = 1\n");
-  write_file(t / "__pycache__/mod.cpython-311.pyc", header(3495, 0, 1, 1));
+  write_file(t / "__pycache__/mod.cpython-311.pyc", pyc_header(3495, 0, 1, 1));
   FaultyFs fs;
   fs.fail(Op::read_file, "mod.cpython-311.pyc", EACCES, 1, 0);
   CheckReport r = check_caches(fs, {t.path()}, CheckOptions{});
@@ -227,14 +218,14 @@ TEST(Classify, UnreadableCacheIsAProblemNotAVerdict) {
 TEST(Classify, StaleOnlyRemovesWhatIsNotOkAndEmptyCacheDirs) {
   TempDir t;
   write_file(t / "a/mod.py", "X = 1\n");
-  write_file(t / "a/__pycache__/gone.cpython-311.pyc", header(3495, 0, 1, 1));
-  write_file(t / "b/legacy.pyc", header(3495, 0, 1, 1));
+  write_file(t / "a/__pycache__/gone.cpython-311.pyc", pyc_header(3495, 0, 1, 1));
+  write_file(t / "b/legacy.pyc", pyc_header(3495, 0, 1, 1));
   CheckOptions options;
   options.remove_not_ok = true;
   CheckReport kept_legacy = check_caches(real_fs(), {t.path()}, options);
   EXPECT_EQ(kept_legacy.removed, 1u);
   EXPECT_TRUE(exists(t / "b/legacy.pyc"));  // outside __pycache__: only with remove_stray
-  write_file(t / "a/__pycache__/gone.cpython-311.pyc", header(3495, 0, 1, 1));
+  write_file(t / "a/__pycache__/gone.cpython-311.pyc", pyc_header(3495, 0, 1, 1));
   options.remove_stray = true;
   CheckReport r = check_caches(real_fs(), {t.path()}, options);
   EXPECT_EQ(r.removed, 2u);
@@ -249,7 +240,7 @@ TEST(Classify, StaleOnlyRemovesWhatIsNotOkAndEmptyCacheDirs) {
 TEST(PycHeader, PropertyRandomInputs) {
   std::mt19937_64 rng(0x5eed);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
-  const std::string seeds[] = {header(3495, 0, 1, 2), header(3394, 3, 5, 6),
+  const std::string seeds[] = {pyc_header(3495, 0, 1, 2), pyc_header(3394, 3, 5, 6),
                                le32(3379 | (0x0a0dU << 16)) + le32(1) + le32(2)};
   long iterations = 0;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -4,6 +4,7 @@
 // when the test passed, kept for inspection when it failed), small file
 // helpers, and FaultyFs, the failure-injection seam over the real FsOps.
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -55,6 +56,20 @@ class TempDir {
 inline void write_file(const std::string& path, const std::string& content = "x") {
   fs::create_directories(fs::u8path(path).parent_path());
   std::ofstream(fs::u8path(path), std::ios::binary) << content;
+}
+
+// `v` as 4 bytes, little-endian, as pyc headers hold their words.
+inline std::string le32(std::uint32_t v) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return s;
+}
+
+// A PEP 552 pyc header: magic + "\r\n", flags, then the mtime and size
+// (timestamp pyc) or the two halves of the source hash (hash-based pyc).
+inline std::string pyc_header(std::uint16_t magic, std::uint32_t flags, std::uint32_t a,
+                              std::uint32_t b) {
+  return le32(magic | (0x0a0dU << 16)) + le32(flags) + le32(a) + le32(b);
 }
 
 // A directory that git would take for a git directory: HEAD, objects/, refs/.
