@@ -65,7 +65,8 @@ struct ProbeInputs {
 
 // The inputs as this process sees them: its environment, pid and uid, the
 // repository around its working directory (scope repo only), the marker's
-// location and the live process table.
+// location and the live process table; only the environment when it alone
+// says that a pytest run started this process.
 ProbeInputs probe_inputs(PytestScope scope, bool holds_marker = false);
 
 // Whether a pytest run is in progress, by the evidence in order: the

@@ -195,13 +195,17 @@ bool takes_part(const ProcessInfo& p, const std::map<long, const ProcessInfo*>& 
 namespace {
 
 // Evidence 1: this process's environment says it runs inside pytest.
-bool inside_pytest_by_environment(const ProbeInputs& in, PytestProbe& probe) {
+bool environment_says_inside(const std::map<std::string, std::string>& environment) {
   auto set = [&](const char* name) {
-    auto it = in.environment.find(name);
-    return it != in.environment.end() && !it->second.empty();
+    auto it = environment.find(name);
+    return it != environment.end() && !it->second.empty();
   };
-  bool inside = (set("PYTEST_RUNNING") && in.environment.at("PYTEST_RUNNING") == "1") ||
-                set("PYTEST_VERSION") || set("PYTEST_CURRENT_TEST");
+  return (set("PYTEST_RUNNING") && environment.at("PYTEST_RUNNING") == "1") ||
+         set("PYTEST_VERSION") || set("PYTEST_CURRENT_TEST");
+}
+
+bool inside_pytest_by_environment(const ProbeInputs& in, PytestProbe& probe) {
+  bool inside = environment_says_inside(in.environment);
   probe.considered.push_back(
       inside ? "environment: PYTEST_RUNNING=1, PYTEST_VERSION or PYTEST_CURRENT_TEST is set: "
                "started from inside a pytest run"
@@ -344,13 +348,16 @@ ProbeInputs probe_inputs(PytestScope scope, bool holds_marker) {
   ProbeInputs in;
   for (const char* name : {"PYTEST_RUNNING", "PYTEST_VERSION", "PYTEST_CURRENT_TEST"})
     if (const char* value = std::getenv(name)) in.environment[name] = value;
+  in.holds_marker = holds_marker;
+  // When the environment says so it decides alone: nothing else is gathered
+  // (no repository discovery, no process table).
+  if (environment_says_inside(in.environment)) return in;
   in.self_pid = current_pid();
   in.uid = current_uid();
   if (scope == PytestScope::repo) in.repo_roots = find_repo_roots();
   LockLocation where = lock_location("pycache-clean-pytest.lock");
   in.marker_path = where.path;
   in.marker_why = where.why;
-  in.holds_marker = holds_marker;
   in.processes = list_processes(in.scan_supported);
   return in;
 }
