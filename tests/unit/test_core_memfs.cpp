@@ -74,6 +74,20 @@ TEST_P(MemSweep, CacheSwappedForALinkBeforeItIsOpened) {
   EXPECT_EQ(link->type, EntryType::symlink);
 }
 
+// A cache named as a PATH itself (`clean proj/__pycache__`) is handed over
+// only after every PATH was opened; swapped for a link in that window, it is
+// not followed.
+TEST_P(MemSweep, NamedCacheSwappedForALinkBeforeItIsHandedOver) {
+  m_fs.file("/p/__pycache__/m.cpython-311.pyc");
+  precious("/home/u/Makefile");
+  m_fs.before(Event::open_dir, "/p/__pycache__",
+              [&] { m_fs.swap_for_symlink("/p/__pycache__", "/home/u"); });
+  SweepReport r = sweep(m_fs, {"/p/__pycache__", "/q"}, SweepOptions{}, nullptr);
+  EXPECT_TRUE(m_fs.exists("/home/u/Makefile"));
+  EXPECT_EQ(r.removed, 0u);
+  EXPECT_EQ(r.bad_roots.size(), 1u);  // /q
+}
+
 // The same one level down, while the cache is being emptied: the link is
 // unlinked (it lies inside the cache), what it points at is never entered.
 TEST_P(MemSweep, DirectoryInsideACacheSwappedForALinkMidRemoval) {

@@ -183,6 +183,16 @@ TEST_F(JudgeTrust, MtimePast32BitsMatchesFrom37Only) {
   EXPECT_EQ(judge(6).verdict.cls, CacheClass::stale);
 }
 
+// The size is compared in its low 32 bits, from 3.6 on: a source of 4 GiB
+// + 6 bytes matches a header that says 6.
+TEST_F(JudgeTrust, SizePast32BitsIsMasked) {
+  m_source.stat.size = (std::int64_t{1} << 32) + 6;
+  EXPECT_EQ(judge(11).verdict.cls, CacheClass::ok);
+  EXPECT_EQ(judge(6).verdict.cls, CacheClass::ok);
+  m_source.stat.size = (std::int64_t{1} << 32) + 7;
+  EXPECT_EQ(judge(11).verdict.cls, CacheClass::stale);
+}
+
 TEST_F(JudgeTrust, HashCacheByTheSourceHash) {
   m_header.hash_based = true;
   m_header.check_source = true;
