@@ -176,6 +176,48 @@ def test_directory_swapped_for_symlink_mid_run(tree):
         assert (outside / c).exists(), c
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux-only")
+def test_named_cache_swapped_for_symlink_mid_run(tree):
+    """`clean proj/__pycache__` while a racer exchanges that cache and a link
+    to an outside tree: whenever the name is a link (when the PATHs are
+    opened, or later when the cache is handed over) it is not followed."""
+    racer = HELPERS / "swap_racer"
+    if not racer.exists():
+        pytest.skip("swap_racer helper not built")
+    outside = tree / "outside"
+    canaries = ["Makefile", "src/keep.py", "__pycache__/canary.pyc"]
+    make_tree(outside, canaries)
+    proj = tree / "proj"
+    files = [f"__pycache__/m{j}.pyc" for j in range(20)] + [f"__pycache__/d/n{j}.pyc"
+                                                           for j in range(20)]
+    make_tree(proj, files)
+    os.symlink(outside, proj / "swap")
+    # A second PATH widens the window between opening the named cache's
+    # parent and handing the cache over.
+    make_tree(tree / "other", [f"d{i}/__pycache__/x.pyc" for i in range(50)])
+    p = subprocess.Popen([racer, proj / "__pycache__", proj / "swap", "3"],
+                         stdout=subprocess.PIPE)
+    runs = 0
+    try:
+        while p.poll() is None:
+            r = run(proj / "__pycache__", tree / "other")
+            assert r.rc in (0, 1), str(r)  # 1: the name was a link when looked at
+            runs += 1
+            for f in files:  # refill whichever real directory the name has now
+                try:
+                    os.makedirs(os.path.dirname(proj / f), exist_ok=True)
+                    (proj / f).touch()
+                except OSError:
+                    pass
+    finally:
+        p.wait()
+    assert p.returncode == 0
+    assert int(p.stdout.read()) > 100
+    assert runs > 0
+    for c in canaries:
+        assert (outside / c).exists(), c
+
+
 def test_tree_deeper_than_path_max(tree):
     name = "d" * 200
     fd = os.open(tree, os.O_RDONLY)

@@ -1,11 +1,14 @@
 // Test helper: atomically exchanges two directory entries (renameat2 with
 // RENAME_EXCHANGE) in a tight loop until killed or until SECONDS pass, so that
 // a sweep running meanwhile sees a directory turn into a symlink and back.
+// While one side is missing (a sweep removed it; the test makes it again)
+// it keeps trying; it prints how many exchanges were made.
 //   swap_racer PATH_A PATH_B SECONDS
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +26,7 @@ int main(int argc, char** argv) {
   long swaps = 0;
   while (std::chrono::steady_clock::now() < end) {
     if (::syscall(SYS_renameat2, AT_FDCWD, argv[1], AT_FDCWD, argv[2], RENAME_EXCHANGE) != 0) {
+      if (errno == ENOENT) continue;
       std::perror("renameat2");
       return 1;
     }
