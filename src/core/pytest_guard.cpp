@@ -134,7 +134,7 @@ std::optional<std::string> take_marker_when_no_tests(PytestMarker& marker,
     if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
     // No run that takes part can start now (those seen wait for the marker);
     // one that does not may already run.
-    PytestProbe probe = probe_pytest(options.scope, true);
+    PytestProbe probe = probe_pytest(options.scope, /*holds_marker=*/true);
     if (first_look)
       for (const auto& note : probe.considered) log_debug("{}", note);
     if (!probe.running) return std::nullopt;

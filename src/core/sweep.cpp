@@ -22,6 +22,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <utility>
 
 #include <pycache_clean/logging.hpp>
 #include <pycache_clean/remove.hpp>
@@ -54,7 +55,7 @@ class SweepVisitor final : public WalkVisitor {
         break;
       case RemoveOutcome::failed:
         ++m_report.found;
-        kept(PathProblem{failure.path, failure.error});
+        kept(std::move(failure));
         break;
       case RemoveOutcome::not_a_directory:
         break;
