@@ -131,7 +131,7 @@ std::optional<std::string> take_marker_when_no_tests(PytestMarker& marker,
       for (const auto& note : seen.considered) log_debug("{}", note);
       return "pytest is running (" + who + ")";
     }
-    if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
+    if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_usage);
     // No run that takes part can start now (those seen wait for the marker);
     // one that does not may already run.
     PytestProbe probe = probe_pytest(options.scope, /*holds_marker=*/true);
@@ -185,7 +185,7 @@ TestRunOutcome run_test_command(const TestRunOptions& options) {
   std::vector<std::string> command = options.command;
   if (command.empty()) command = {"python3", "-m", "pytest"};
   PytestMarker marker;
-  if (marker.open() != 0) throw Error("marker lock " + marker.open_problem(), k_exit_failure);
+  if (marker.open() != 0) throw Error("marker lock " + marker.open_problem(), k_exit_usage);
   EnvChanges env = {{"PYTHONDONTWRITEBYTECODE", "1"}, {"PYTEST_RUNNING", "1"}};
   if (auto held = marker.held_by_ancestor()) {
     // Inside a test run already, or inside the fixer that holds it: never wait for ourselves.
@@ -194,7 +194,7 @@ TestRunOutcome run_test_command(const TestRunOptions& options) {
     int err = marker.take(FileLock::Mode::shared, options.wait_seconds, options.quiet,
                           [&] { return marker.fixer(); });
     if (err == ETIMEDOUT || err == EWOULDBLOCK) return {true, marker.fixer(), 0};
-    if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
+    if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_usage);
     marker.marker().set_inheritable(true);  // pytest and its xdist workers keep the mark alive
     for (auto& e : pass_down(marker.marker(), FileLock::Mode::shared, current_pid()))
       env.push_back(e);
@@ -204,7 +204,7 @@ TestRunOutcome run_test_command(const TestRunOptions& options) {
 }
 
 SessionHold hold_marker_for(PytestMarker& marker, long holder, double wait_seconds, bool quiet) {
-  if (marker.open() != 0) throw Error("marker lock " + marker.open_problem(), k_exit_failure);
+  if (marker.open() != 0) throw Error("marker lock " + marker.open_problem(), k_exit_usage);
   if (auto held = marker.held_by_ancestor()) {
     log_debug("{} is held by ancestor pid {}: nothing to take", marker.path(), held->pid);
     return {};
@@ -212,7 +212,7 @@ SessionHold hold_marker_for(PytestMarker& marker, long holder, double wait_secon
   int err =
       marker.take(FileLock::Mode::shared, wait_seconds, quiet, [&] { return marker.fixer(); });
   if (err == ETIMEDOUT || err == EWOULDBLOCK) return {true, marker.fixer(), ""};
-  if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_failure);
+  if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_usage);
   EnvChanges env = pass_down(marker.marker(), FileLock::Mode::shared, holder);
   std::string value = env.empty() || !env.back().second ? "" : *env.back().second;
   // Only this hold's entry: the holder's environment keeps its own.

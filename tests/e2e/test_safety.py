@@ -93,7 +93,8 @@ def test_link_at_marker_and_lock_in_git_dir_is_refused(tmp_path, victim):
     (repo / ".git/pycache-clean.lock").symlink_to(victim)
     (repo / ".git/pycache-clean-pytest.lock").symlink_to(victim)
     expect(run("lock", "--", "true", cwd=repo), rc=2, err_has="symbolic link")
-    expect(run("test", "--no-clean", "--", "true", cwd=repo), rc=1,
+    # The wrapper refused (2), which a CI script must tell from failing tests (1).
+    expect(run("test", "--no-clean", "--", "true", cwd=repo), rc=2,
            err_has=["pycache-clean-pytest.lock", "symbolic link"])
     r = expect(run("pytest-running", cwd=repo), rc=1, err_has="symbolic link")
     assert "only the process table counts" in r.err
@@ -130,7 +131,7 @@ def test_fifo_at_marker_path_does_not_hang(shared):
     expect(run("unless-pytest", "--", "echo", "ran", cwd=shared, timeout=20), out="ran\n")
     expect(run("unless-pytest", "--wait", "0", "--", "echo", "ran", cwd=shared, timeout=20),
            out="ran\n")
-    expect(run("test", "--no-clean", "--", "true", cwd=shared, timeout=20), rc=1,
+    expect(run("test", "--no-clean", "--", "true", cwd=shared, timeout=20), rc=2,
            err_has="a FIFO")
 
 
@@ -145,6 +146,26 @@ def test_fifo_lock_file_is_refused_at_once(shared):
     assert time.monotonic() - t0 < 5
     os.symlink(fifo, shared / ".pycache-clean.lock")  # and behind a default path
     expect(run("lock", "--", "true", cwd=shared, timeout=20), rc=2, err_has="symbolic link")
+
+
+@needs_git
+def test_test_refuses_a_read_only_checkout_with_status_2(tmp_path):
+    """A read-only checkout (a real read-only bind mount) has no marker to
+    take: `test` says so and exits 2, the documented status for a refused
+    wrapper, never 1, which is what failing tests give."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert git("init", "-q", cwd=repo).returncode == 0
+    p = _in_namespace(f'''
+        mount --bind "{repo}" "{repo}" || exit 77
+        mount -o remount,bind,ro "{repo}" || exit 77
+        cd "{repo}"
+        set +e
+        "{BIN}" test --no-clean -- echo ran; echo "rc=$?"
+    ''')
+    assert "rc=2" in p.stdout, p.stdout + p.stderr
+    assert "ran" not in p.stdout.replace("rc=", "")
+    assert "pycache-clean-pytest.lock" in p.stderr and "Read-only file system" in p.stderr, p.stderr
 
 
 # --- 3. a .git planted by another user is not trusted ----------------------------------------
