@@ -79,7 +79,9 @@ unsigned default_jobs();
 // `relatives` (a root made absolute, its anchor dropped: `home/u/proj`, see
 // pycache_prefix_relative), `<prefix>/<relative>`, opening `prefix` as named
 // (it may be a link, as /var is on macOS) and every component below it
-// relative to its parent without following links. Excludes and the
+// relative to its parent without following links; below the mirror root a
+// mount point (a bind mount included) goes to on_unreadable, never entered,
+// as in a `__pycache__`. Excludes and the
 // virtualenv skip apply as in walk(); files CPython names as caches go to
 // on_mirror_file, and a directory whose last entries that removed is removed
 // in turn, up to k_mirror_cascade levels up (each keeps a descriptor open

@@ -76,9 +76,18 @@ class CheckVisitor final : public WalkVisitor {
 
   void on_cache_dir(Handle parent, const char* name, const std::string& path) override {
     int err = 0;
-    ScopedHandle dir(m_fs, m_fs.open_dir(parent, name, err));
+    // Removing, a cache is opened as the sweep opens it: a mount point (a
+    // bind mount included) is kept, never entered. Reading crosses nothing
+    // that matters, so `check` judges what CPython would import from there.
+    ScopedHandle dir(m_fs, m_options.remove_not_ok ? m_fs.open_dir_same_mount(parent, name, err)
+                                                   : m_fs.open_dir(parent, name, err));
     if (!dir) {
-      if (err != ENOENT && err != ELOOP && err != ENOTDIR) on_unreadable(path, err);
+      if (err == k_err_mount_point) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_report.kept.push_back(PathProblem{path, err});
+      } else if (err != ENOENT && err != ELOOP && err != ENOTDIR) {
+        on_unreadable(path, err);
+      }
       return;
     }
     DirListing entries;  // one bounded batch at a time

@@ -6,7 +6,10 @@
 // `__pycache__` directories to the visitor while the handle is still open, and
 // pushes the remaining subdirectories as new tasks. Nothing re-resolves a path
 // string, so a directory swapped for a symlink mid-walk is seen as a symlink
-// and skipped, and a tree deeper than PATH_MAX walks like any other.
+// and skipped, and a tree deeper than PATH_MAX walks like any other. Below a
+// PYTHONPYCACHEPREFIX mirror root every directory is opened as -x opens it:
+// the mirror is a cache, and a mount point inside it is reported, never
+// entered.
 //
 // Tasks are taken last-in first-out, so the walk is depth-first and a parent's
 // handle is released as soon as its last child has been opened: a long chain
@@ -189,8 +192,10 @@ class ParallelWalk {
     for (int attempt = 0;; ++attempt) {
       err = 0;
       // -x: opening a mount point fails here, so the walk stays on the mount
-      // of its root (each parent is on it already) at no extra cost.
-      Handle h = m_options.one_file_system
+      // of its root (each parent is on it already) at no extra cost. A
+      // mirror is a cache tree: it is never left either (the deletion
+      // contract's rule for a `__pycache__`).
+      Handle h = m_options.one_file_system || m_mirror
                      ? m_fs.open_dir_same_mount(task.parent->m_handle, task.name.c_str(), err)
                      : m_fs.open_dir(task.parent->m_handle, task.name.c_str(), err);
       if (h != k_no_handle || !is_fd_exhaustion(err) || attempt == 2000) return h;
@@ -221,7 +226,9 @@ class ParallelWalk {
     int err = 0;
     Handle h = open_task(task, err);
     if (h == k_no_handle) {
-      if (err == k_err_mount_point)
+      if (err == k_err_mount_point && m_mirror)
+        m_visitor.on_unreadable(task.path, err);  // inside a mirror: said, never entered
+      else if (err == k_err_mount_point)
         log_debug("{}: on another file system, skipped (--one-file-system)", task.path);
       else if (err == ELOOP || err == ENOTDIR || err == ENOENT)
         // Swapped for a symlink or a file, or removed, since it was listed.

@@ -405,6 +405,35 @@ def test_bind_mount_inside_a_cache_is_never_emptied(tmp_path):
     assert not (tmp_path / "proj/other/__pycache__").exists()
 
 
+@pytest.mark.parametrize("flags", [[], ["-x"]], ids=["plain", "one-file-system"])
+def test_stale_only_keeps_a_bind_mounted_cache(tmp_path, flags):
+    """`clean --stale-only` removes through the sweep's mount-safe opens: a
+    `__pycache__` that is a bind mount of the same file system, holding files
+    `check` does not call ok, is kept and reported; a real stale cache beside
+    it goes. Also in the PYTHONPYCACHEPREFIX mirror."""
+    data = tmp_path / "volume"
+    make_tree(data, ["m.cpython-311.pyc", "n.cpython-311.pyc"])
+    make_tree(tmp_path / "proj", ["pkg/m.py", "pkg/n.py", "pkg/__pycache__/.mnt",
+                                  "other/o.py", "other/__pycache__/o.cpython-311.pyc"])
+    prefix = tmp_path / "prefix"
+    mirror = prefix / str(tmp_path / "proj").lstrip("/")
+    make_tree(mirror, ["other/o.cpython-311.pyc", "vol/.mnt"])
+    make_tree(tmp_path / "proj", ["vol/x.py"])
+    p = _in_namespace(f'''
+        mount --bind "{data}" "{tmp_path}/proj/pkg/__pycache__" || exit 77
+        mount --bind "{data}" "{mirror}/vol" || exit 77
+        set +e
+        "{BIN}" clean --stale-only {" ".join(flags)} --pycache-prefix "{prefix}" "{tmp_path}/proj"
+        echo "rc=$?"
+    ''')
+    assert "rc=0" in p.stdout, p.stdout + p.stderr
+    assert f"{tmp_path}/proj/pkg/__pycache__: a mount point" in p.stderr, p.stderr
+    assert f"{mirror}/vol: a mount point" in p.stderr, p.stderr
+    assert sorted(os.listdir(data)) == ["m.cpython-311.pyc", "n.cpython-311.pyc"]
+    assert not (tmp_path / "proj/other/__pycache__/o.cpython-311.pyc").exists()
+    assert not (mirror / "other/o.cpython-311.pyc").exists()
+
+
 def test_one_file_system_stays_on_each_path_mount(tmp_path):
     data = tmp_path / "volume"
     make_tree(data, ["m/__pycache__/x.pyc"])

@@ -228,7 +228,7 @@ Handle MemFs::open_child(Handle parent, const char* name, bool same_mount, int& 
   if (!n) return k_no_handle;
   if (n->type == EntryType::symlink) return err = ELOOP, k_no_handle;  // O_NOFOLLOW
   if (n->type != EntryType::directory) return err = ENOTDIR, k_no_handle;
-  if (same_mount && n->device != m_open[parent].node->device)
+  if (same_mount && (n->device != m_open[parent].node->device || n->mount_root))
     return err = k_err_mount_point, k_no_handle;
   if (n->deny_open) return err = n->deny_open, k_no_handle;
   m_open[m_next_handle] = OpenDir{n, "", false, false};
@@ -289,6 +289,7 @@ int MemFs::remove(Handle parent, const char* name, bool directory) {
   if (!n) return err;
   if (n->deny_remove) return n->deny_remove;
   Node& dir = *m_open[parent].node;
+  if (n->mount_root) return EBUSY;  // a file or directory something is mounted on
   if (directory) {
     if (n->type != EntryType::directory) return ENOTDIR;
     if (n->device != dir.device) return EBUSY;  // a mount point

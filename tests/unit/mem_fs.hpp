@@ -41,6 +41,9 @@ class MemFs final : public FsOps {
     std::int64_t ctime_nsec = 0;
     std::uint64_t device = 1;
     std::uint64_t inode = 0;
+    // The root of a mount of the same device (a bind mount): refused by
+    // open_dir_same_mount, and busy (EBUSY) for remove(), as the kernel has it.
+    bool mount_root = false;
     // What read_dir says this entry is (a stale or unknown d_type), when set.
     EntryType listed = EntryType::unknown;
     bool listed_set = false;

@@ -5,6 +5,7 @@
 // nothing outside a `__pycache__` directory and every handle must be closed.
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <pycache_clean/error.hpp>
@@ -22,7 +23,7 @@ using Event = MemFs::Event;
 class OnMemFs : public ::testing::Test {
  protected:
   void TearDown() override {
-    EXPECT_EQ(m_fs.removed_outside_caches(), std::vector<std::string>{});
+    EXPECT_EQ(m_fs.removed_outside_caches(m_allowed), std::vector<std::string>{});
     EXPECT_EQ(m_fs.open_handles(), 0u);
   }
   // Something that is no cache, which must survive every sweep.
@@ -31,6 +32,8 @@ class OnMemFs : public ::testing::Test {
     return run_sweep(m_fs, root, options);
   }
   MemFs m_fs;
+  // What else a test asked to remove (a stray `.pyc`, mirror caches).
+  std::function<bool(const std::string&)> m_allowed;
 };
 
 class MemSweep : public OnMemFs, public ::testing::WithParamInterface<std::size_t> {
@@ -161,6 +164,62 @@ TEST_P(MemSweep, MountPointInsideACacheIsNeverEntered) {
   EXPECT_TRUE(m_fs.exists("/q/__pycache__/other.db"));
   ASSERT_EQ(q.kept.size(), 1u);
   EXPECT_EQ(q.kept[0].error, k_err_mount_point);
+}
+
+// A bind mount of the same file system (same device: only the mount table
+// tells) inside a cache, and as the cache itself.
+TEST_P(MemSweep, BindMountOfTheSameDeviceIsNeverEntered) {
+  m_fs.file("/p/__pycache__/m.cpython-311.pyc");
+  m_fs.dir("/p/__pycache__/mnt").mount_root = true;
+  precious("/p/__pycache__/mnt/Makefile");
+  m_fs.dir("/q/__pycache__").mount_root = true;
+  precious("/q/__pycache__/Makefile");
+  SweepReport r = sweep_of("/p");
+  SweepReport q = sweep_of("/q");
+  EXPECT_TRUE(m_fs.exists("/p/__pycache__/mnt/Makefile"));
+  EXPECT_TRUE(m_fs.exists("/q/__pycache__/Makefile"));
+  EXPECT_FALSE(m_fs.exists("/p/__pycache__/m.cpython-311.pyc"));
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].error, k_err_mount_point);
+  ASSERT_EQ(q.kept.size(), 1u);
+  EXPECT_EQ(q.kept[0].error, k_err_mount_point);
+}
+
+// --stray: a legacy `.pyc` something is mounted on (a bind-mounted file) is
+// busy, kept and reported; the others go.
+TEST_P(MemSweep, StrayFileThatIsAMountPointIsKept) {
+  m_fs.file("/p/old.pyc");
+  m_fs.file("/p/mounted.pyc", "their data").mount_root = true;
+  m_allowed = [](const std::string& path) { return path == "/p/old.pyc"; };
+  SweepOptions options;
+  options.remove_stray = true;
+  SweepReport r = sweep_of("/p", options);
+  EXPECT_FALSE(m_fs.exists("/p/old.pyc"));
+  EXPECT_TRUE(m_fs.exists("/p/mounted.pyc"));
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].path, "/p/mounted.pyc");
+  EXPECT_EQ(r.kept[0].error, EBUSY);
+}
+
+// The PYTHONPYCACHEPREFIX mirror is a cache tree: a mount point inside it (a
+// volume, a bind mount) is reported and never entered, whatever it holds.
+TEST_P(MemSweep, MountPointInsideTheMirrorIsNeverEntered) {
+  m_fs.dir("/p");
+  m_fs.file("/pfx/p/a/m.cpython-311.pyc");
+  m_fs.dir("/pfx/p/vol").mount_root = true;
+  precious("/pfx/p/vol/n.cpython-311.pyc");  // named as a cache, on another mount
+  m_fs.dir("/pfx/p/dev").device = 2;
+  precious("/pfx/p/dev/o.cpython-311.pyc");
+  m_allowed = [](const std::string& path) { return path.rfind("/pfx/p/a", 0) == 0; };
+  SweepOptions options;
+  options.pycache_prefix = "/pfx";
+  SweepReport r = sweep_of("/p", options);
+  EXPECT_FALSE(m_fs.exists("/pfx/p/a"));
+  EXPECT_TRUE(m_fs.exists("/pfx/p/vol/n.cpython-311.pyc"));
+  EXPECT_TRUE(m_fs.exists("/pfx/p/dev/o.cpython-311.pyc"));
+  ASSERT_EQ(r.unreadable.size(), 2u);
+  EXPECT_EQ(r.unreadable[0].error, k_err_mount_point);
+  EXPECT_EQ(r.unreadable[1].error, k_err_mount_point);
 }
 
 TEST_P(MemSweep, OneFileSystemStopsAtAMountPoint) {
@@ -300,6 +359,67 @@ TEST_F(MemCheck, SourceThroughALinkCacheNeverThroughOne) {
   ASSERT_EQ(r.unreadable.size(), 1u);
   EXPECT_EQ(r.unreadable[0].error, ELOOP);
   EXPECT_TRUE(m_fs.exists("/elsewhere/x.pyc"));
+}
+
+// clean --stale-only removes what check does not call ok, through the same
+// mount-safe opens as the sweep: a cache that is a mount point (another
+// device, or a bind mount of the same one) is kept and reported, its stale
+// caches untouched; in the mirror, a mount point is never entered.
+class MemStaleOnly : public OnMemFs {
+ protected:
+  CheckReport clean_stale(const std::string& prefix = {}, bool stray = false) {
+    CheckOptions options;
+    options.verify = VerifyMode::none;
+    options.remove_not_ok = true;
+    options.remove_stray = stray;
+    options.pycache_prefix = prefix;
+    options.walk.jobs = 2;
+    return check_caches(m_fs, {"/p"}, options);
+  }
+};
+
+TEST_F(MemStaleOnly, CacheThatIsAMountPointIsKept) {
+  m_fs.file("/p/a.py", "A = 1\n");
+  m_fs.dir("/p/__pycache__").device = 2;
+  m_fs.file("/p/__pycache__/a.cpython-311.pyc", "not a pyc").device = 2;
+  m_fs.file("/p/b.py", "B = 1\n");
+  m_fs.dir("/p/sub/__pycache__").mount_root = true;
+  m_fs.file("/p/sub/c.py", "C = 1\n");
+  m_fs.file("/p/sub/__pycache__/c.cpython-311.pyc", "not a pyc either");
+  m_fs.file("/p/other/d.py", "D = 1\n");
+  m_fs.file("/p/other/__pycache__/d.cpython-311.pyc", "stale");
+  CheckReport r = clean_stale();
+  EXPECT_TRUE(m_fs.exists("/p/__pycache__/a.cpython-311.pyc"));
+  EXPECT_TRUE(m_fs.exists("/p/sub/__pycache__/c.cpython-311.pyc"));
+  EXPECT_FALSE(m_fs.exists("/p/other/__pycache__"));
+  EXPECT_EQ(r.removed, 1u);
+  ASSERT_EQ(r.kept.size(), 2u);
+  EXPECT_EQ(r.kept[0].error, k_err_mount_point);
+  EXPECT_EQ(r.kept[1].error, k_err_mount_point);
+}
+
+TEST_F(MemStaleOnly, StrayFileThatIsAMountPointIsKept) {
+  m_fs.file("/p/old.pyc");
+  m_fs.file("/p/mounted.pyc", "their data").mount_root = true;
+  m_allowed = [](const std::string& path) { return path == "/p/old.pyc"; };
+  CheckReport r = clean_stale({}, true);
+  EXPECT_FALSE(m_fs.exists("/p/old.pyc"));
+  EXPECT_TRUE(m_fs.exists("/p/mounted.pyc"));
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept[0].error, EBUSY);
+}
+
+TEST_F(MemStaleOnly, MountPointInsideTheMirrorIsNeverEntered) {
+  m_fs.file("/p/a.py", "A = 1\n");
+  m_fs.file("/pfx/p/a.cpython-311.pyc", "stale");
+  m_fs.dir("/pfx/p/vol").mount_root = true;
+  precious("/pfx/p/vol/n.cpython-311.pyc");
+  m_allowed = [](const std::string& path) { return path == "/pfx/p/a.cpython-311.pyc"; };
+  CheckReport r = clean_stale("/pfx");
+  EXPECT_FALSE(m_fs.exists("/pfx/p/a.cpython-311.pyc"));
+  EXPECT_TRUE(m_fs.exists("/pfx/p/vol/n.cpython-311.pyc"));
+  ASSERT_EQ(r.unreadable.size(), 1u);
+  EXPECT_EQ(r.unreadable[0].error, k_err_mount_point);
 }
 
 }  // namespace
