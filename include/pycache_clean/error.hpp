@@ -25,6 +25,10 @@ inline constexpr int k_err_not_lockable = 100001;
 inline constexpr int k_err_mount_point = 100002;
 // A symbolic link where a directory of the walk was expected: not followed.
 inline constexpr int k_err_symlink = 100003;
+// A directory whose mount cannot be established (a kernel or sandbox with
+// neither openat2, statx's mount attribute nor /proc/self/fdinfo): it may be
+// a mount point, so it is never entered where k_err_mount_point would keep it.
+inline constexpr int k_err_mount_unknown = 100004;
 
 // The system's text for errno value `err` ("Permission denied"), or this
 // program's for its own errors above.

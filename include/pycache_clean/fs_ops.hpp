@@ -97,7 +97,9 @@ class FsOps {
   virtual Handle open_dir(Handle parent, const char* name, int& err) = 0;
   // open_dir that also refuses to cross into another mount: `name` being a
   // mount point (a bind mount of the same file system included) fails with
-  // k_err_mount_point. Linux: openat2 RESOLVE_NO_XDEV, no extra system call.
+  // k_err_mount_point, and one whose mount cannot be established with
+  // k_err_mount_unknown. Linux: openat2 RESOLVE_NO_XDEV, no extra system
+  // call; on older kernels the mount ids of both directories.
   virtual Handle open_dir_same_mount(Handle parent, const char* name, int& err) = 0;
   virtual void close(Handle h) = 0;
   // Replaces `out` by the next batch of entries of `dir` (the first batch on a

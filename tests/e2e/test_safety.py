@@ -434,6 +434,41 @@ def test_stale_only_keeps_a_bind_mounted_cache(tmp_path, flags):
     assert not (mirror / "other/o.cpython-311.pyc").exists()
 
 
+OLD_KERNEL = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "inject=openat2:error=ENOSYS",
+              "-e", "inject=statx:error=ENOSYS"]
+
+
+@pytest.mark.parametrize("proc", ["with-proc", "without-proc"])
+@pytest.mark.parametrize("mode", [[], ["--stale-only"], ["-x"]], ids=["plain", "stale-only", "x"])
+def test_bind_mount_kept_on_a_kernel_without_openat2_and_statx(tmp_path, mode, proc):
+    """A kernel before 5.6/5.8 (or a sandbox) answers openat2 and statx with
+    ENOSYS, played by strace's fault injection; a bind mount of the same file
+    system keeps its st_dev. The mount ids in /proc/self/fdinfo still tell;
+    without /proc nothing can, and then nothing inside a cache is entered."""
+    if not shutil.which("strace"):
+        pytest.skip("needs strace")
+    data = tmp_path / "volume"
+    make_tree(data, ["keep.txt", "deep/keep2.txt", "m.cpython-311.pyc"])  # not a pyc: stale
+    make_tree(tmp_path / "proj", ["pkg/m.py", "pkg/__pycache__/.x",
+                                  "other/o.py", "other/__pycache__/o.cpython-311.pyc"])
+    hide_proc = "umount -l /proc || exit 77" if proc == "without-proc" else ""
+    p = _in_namespace(f'''
+        mount --bind "{data}" "{tmp_path}/proj/pkg/__pycache__" || exit 77
+        {hide_proc}
+        set +e
+        {" ".join(OLD_KERNEL)} "{BIN}" {" ".join(mode)} "{tmp_path}/proj"; echo "rc=$?"
+    ''')
+    assert "rc=0" in p.stdout, p.stdout + p.stderr
+    assert sorted(os.listdir(data)) == ["deep", "keep.txt", "m.cpython-311.pyc"], p.stderr
+    assert (data / "deep/keep2.txt").exists()
+    if proc == "with-proc":
+        assert f"{tmp_path}/proj/pkg/__pycache__: a mount point" in p.stderr, p.stderr
+        assert not (tmp_path / "proj/other/__pycache__/o.cpython-311.pyc").exists(), p.stderr
+    else:
+        assert p.stderr.count("cannot tell mount points apart") == 1, p.stderr
+        assert "never entered" in p.stderr, p.stderr
+
+
 def test_one_file_system_stays_on_each_path_mount(tmp_path):
     data = tmp_path / "volume"
     make_tree(data, ["m/__pycache__/x.pyc"])

@@ -8,6 +8,7 @@
 // allocation per directory); elsewhere through fdopendir/readdir on a dup.
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/fs_ops.hpp>
+#include <pycache_clean/logging.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -97,9 +99,10 @@ class PosixFs final : public FsOps {
 #endif
     Handle h = open_dir(parent, name, err);
     if (h == k_no_handle) return h;
-    if (is_mount_root(parent, h)) {
+    int status = mount_root_status(fd_of(parent), fd_of(h));
+    if (status != 0) {
       close(h);
-      err = k_err_mount_point;
+      err = status;
       return k_no_handle;
     }
     return h;
@@ -240,18 +243,59 @@ class PosixFs final : public FsOps {
   }
 
  private:
-  // Whether directory `dir` (inside `parent`) is the root of a mount: the
-  // statx attribute where the kernel has it, else a change of device.
-  static bool is_mount_root(Handle parent, Handle dir) {
-#if defined(__linux__) && defined(STATX_ATTR_MOUNT_ROOT)
-    struct statx sx;
-    if (::statx(fd_of(dir), "", AT_EMPTY_PATH, 0, &sx) == 0 &&
-        (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
-      return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
-#endif
+  // Whether directory `dir`, just opened inside `parent`, is the root of a
+  // mount, where openat2 could not say: 0 when it is not, k_err_mount_point
+  // when it is, k_err_mount_unknown when nothing here can tell. A change of
+  // device proves a mount point; the same device proves nothing (a bind
+  // mount keeps it). Then, in turn: statx's STATX_ATTR_MOUNT_ROOT (Linux
+  // 5.8), the mount ids in /proc/self/fdinfo (Linux 3.15, as systemd's
+  // fd_is_mount_point falls back). glibc answers a statx the kernel lacks
+  // (ENOSYS) from fstat, with an empty attribute mask: that says nothing.
+  static int mount_root_status(int parent, int dir) {
     struct stat a, b;
-    return ::fstat(fd_of(parent), &a) == 0 && ::fstat(fd_of(dir), &b) == 0 && a.st_dev != b.st_dev;
+    if (::fstat(parent, &a) != 0 || ::fstat(dir, &b) != 0) return k_err_mount_unknown;
+    if (a.st_dev != b.st_dev) return k_err_mount_point;
+#if defined(__linux__)
+#if defined(STATX_ATTR_MOUNT_ROOT)
+    struct statx sx;
+    if (::statx(dir, "", AT_EMPTY_PATH, 0, &sx) == 0 &&
+        (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+      return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0 ? k_err_mount_point : 0;
+#endif
+    long parent_mount = fdinfo_mount_id(parent);
+    long dir_mount = parent_mount < 0 ? -1 : fdinfo_mount_id(dir);
+    if (dir_mount >= 0) return dir_mount != parent_mount ? k_err_mount_point : 0;
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true))
+      log_warn(
+          "this system cannot tell mount points apart (no openat2, no statx mount attribute, "
+          "no /proc/self/fdinfo): directories inside caches are kept, never entered");
+    return k_err_mount_unknown;
+#else
+    return 0;  // elsewhere a mount point always has a device of its own
+#endif
   }
+
+#if defined(__linux__)
+  // The mount id of descriptor `fd` (`mnt_id:` of /proc/self/fdinfo/FD), or
+  // -1 when /proc does not say.
+  static long fdinfo_mount_id(int fd) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    int info = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (info < 0) return -1;
+    char text[512];
+    ssize_t n = ::read(info, text, sizeof text - 1);
+    ::close(info);
+    if (n <= 0) return -1;
+    text[n] = '\0';
+    const char* at = std::strstr(text, "mnt_id:");
+    if (!at) return -1;
+    char* end = nullptr;
+    long id = std::strtol(at + 7, &end, 10);
+    return end == at + 7 ? -1 : id;
+  }
+#endif
 
   // Opens `name` without following a link (unless `follow` is 0) or blocking
   // (a FIFO), checks that it is a regular file, and passes at most
@@ -333,6 +377,9 @@ std::string errno_text(int err) {
   if (err == k_err_mount_point) return "a mount point (another file system is never entered)";
   if (err == k_err_not_lockable) return "not a regular file";
   if (err == k_err_symlink) return "a symbolic link (never followed)";
+  if (err == k_err_mount_unknown)
+    return "perhaps a mount point (this system cannot tell: no openat2, statx mount attribute "
+           "or /proc/self/fdinfo), never entered";
   // strerror is not thread-safe; strerror_r's GNU and XSI variants differ, so
   // take whichever this libc provides.
   char buf[256] = {};
