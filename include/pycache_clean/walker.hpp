@@ -61,6 +61,9 @@ class WalkVisitor {
   virtual bool on_mirror_file(Handle dir, const char* name, const std::string& path);
   // walk_mirror only: directory `path` held `files` caches, of which `removed` went.
   virtual void on_mirror_dir(const std::string& path, std::uint64_t files, std::uint64_t removed);
+  // walk_mirror only: directory `path` below a mirror root was removed, left
+  // empty by the removals (in a dry run: every entry of it would go).
+  virtual void on_mirror_dir_removed(const std::string& path);
   // A PATH named by the user that cannot be walked (missing, not a directory).
   virtual void on_bad_root(const std::string& path, int err) = 0;
 };

@@ -14,7 +14,9 @@
 // no recursion). There each directory that holds caches counts as one cache
 // directory; only files named as CPython names caches are removed, then the
 // directories that this left empty, so nothing else living under a prefix
-// chosen carelessly (`/`, a shared `/tmp/pycache`) is touched.
+// chosen carelessly (`/`, a shared `/tmp/pycache`) is touched. What is listed
+// as removed is exactly what went: each cache file of the mirror, and a
+// mirror directory only once it is gone (dry: when all it holds would go).
 #include <pycache_clean/sweep.hpp>
 
 #include <algorithm>
@@ -88,23 +90,30 @@ class SweepVisitor final : public WalkVisitor {
     if (m_listener) m_listener->on_bad_root(m_report.bad_roots.back());
   }
 
-  // A cache file in the pycache-prefix mirror (named as CPython names caches).
+  // A cache file in the pycache-prefix mirror (named as CPython names
+  // caches): listed itself, since its directory may hold other things.
   bool on_mirror_file(Handle dir, const char* name, const std::string& path) override {
     int err = m_options.dry_run ? 0 : remove_cache_file(m_fs, dir, name, CacheFileKind::mirror);
-    if (err == 0 || err == ENOENT) return true;
     std::lock_guard<std::mutex> lock(m_mutex);
+    if (err == 0 || err == ENOENT) {
+      if (m_listener) m_listener->on_removed(path, m_options.dry_run);
+      return true;
+    }
     kept(PathProblem{path, err});
     return false;
   }
 
   // A mirror directory that held caches counts as one cache directory.
-  void on_mirror_dir(const std::string& path, std::uint64_t files, std::uint64_t removed) override {
+  void on_mirror_dir(const std::string&, std::uint64_t files, std::uint64_t removed) override {
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_report.found;
-    if (removed == files) {
-      if (!m_options.dry_run) ++m_report.removed;
-      if (m_listener) m_listener->on_removed(path, m_options.dry_run);
-    }
+    if (removed == files && !m_options.dry_run) ++m_report.removed;
+  }
+
+  // Listed only when it really went (or, dry, would go): left empty.
+  void on_mirror_dir_removed(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_listener) m_listener->on_removed(path, m_options.dry_run);
   }
 
  private:

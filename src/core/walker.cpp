@@ -63,10 +63,14 @@ struct DirNode {
   std::shared_ptr<DirNode> m_parent;
   std::string m_name;
   std::string m_path;
-  int m_chain = 0;  // ancestors kept open for the cascade
-  std::atomic<std::uint64_t> m_files{0};
-  std::atomic<std::uint64_t> m_removed{0};
-  std::atomic<bool> m_emptied_any{false};
+  int m_chain = 0;                          // ancestors kept open for the cascade
+  std::atomic<std::uint64_t> m_files{0};    // cache files found here
+  std::atomic<std::uint64_t> m_removed{0};  // of those, removed (or would be)
+  std::atomic<bool> m_emptied_any{false};   // something here was removed
+  // Every entry listed, and those removed (or that would be, in a dry run):
+  // a directory is left empty exactly when the two are equal.
+  std::atomic<std::uint64_t> m_entries{0};
+  std::atomic<std::uint64_t> m_gone{0};
 };
 
 struct Task {
@@ -120,18 +124,27 @@ class ParallelWalk {
     for (auto& t : m_threads) t.join();
   }
 
-  // A mirror directory's last reference is gone: report it, and remove it
-  // when removing its caches (or emptied subdirectories) left it empty.
+  // A mirror directory's last reference is gone: count it, and remove it
+  // when removing its caches (or emptied subdirectories) left it empty. The
+  // visitor hears of it only then: a dry run names just the directories
+  // that every one of whose entries would go (never a mirror root).
   void finish_mirror_dir(DirNode& node) {
     if (node.m_files > 0) m_visitor.on_mirror_dir(node.m_path, node.m_files, node.m_removed);
-    if (m_dry_run || !node.m_emptied_any || !node.m_parent) return;
-    m_fs.close(node.m_handle);
-    node.m_handle = k_no_handle;
-    int err = remove_emptied_directory(m_fs, node.m_parent->m_handle, node.m_name.c_str());
-    if (err == 0) {
+    if (!node.m_parent) return;
+    if (m_dry_run) {
+      if (node.m_entries == 0 || node.m_gone != node.m_entries) return;
+    } else {
+      if (!node.m_emptied_any) return;
+      m_fs.close(node.m_handle);
+      node.m_handle = k_no_handle;
+      // The kernel refuses a directory that is not empty (a new cache
+      // written meanwhile, anything else): then nothing is said.
+      if (remove_emptied_directory(m_fs, node.m_parent->m_handle, node.m_name.c_str()) != 0) return;
       log_debug("{}: left empty by removing its caches, removed", node.m_path);
       node.m_parent->m_emptied_any = true;
     }
+    ++node.m_parent->m_gone;
+    m_visitor.on_mirror_dir_removed(node.m_path);
   }
 
  private:
@@ -281,6 +294,7 @@ class ParallelWalk {
       log_debug("{}: holds pyvenv.cfg (a virtualenv), skipped", task.path);
       return;
     }
+    if (m_mirror) self->m_entries += listing.size();
     if (!listing.at_end())
       children.push_back(Task{nullptr, {}, task.path, task.root, k_no_handle, self});
     for (std::size_t i = 0; i < listing.size(); ++i) visit_entry(task, self, listing, i, children);
@@ -316,6 +330,7 @@ class ParallelWalk {
         ++self->m_files;
         if (m_visitor.on_mirror_file(h, name, join_path(task.path, name_view))) {
           ++self->m_removed;
+          ++self->m_gone;
           self->m_emptied_any = true;
         }
       }
@@ -435,6 +450,7 @@ bool WalkVisitor::on_mirror_file(Handle, const char*, const std::string&) {
   return false;
 }
 void WalkVisitor::on_mirror_dir(const std::string&, std::uint64_t, std::uint64_t) {}
+void WalkVisitor::on_mirror_dir_removed(const std::string&) {}
 
 const std::vector<std::string>& default_excludes() {
   static const std::vector<std::string> names = {".git", ".hg",  ".svn",

@@ -297,6 +297,64 @@ def test_prefix_slash_removes_only_caches(tmp_path):
     assert git("status", "--porcelain", cwd=proj).returncode == 0
 
 
+def _files_and_dirs(root):
+    out = set()
+    for d, dirs, files in os.walk(root):
+        out.update(os.path.join(d, n) for n in dirs + files)
+    return out
+
+
+@needs_git
+@pytest.mark.parametrize("where", ["prefix", "slash"])
+def test_dry_run_paths_fed_to_rm_rf_lose_nothing(tmp_path, where):
+    """The README's machine-readable dry run, `pycache-clean -n --json | jq -r
+    '.removed_paths[]'`, handed to a real `rm -rf`: only caches go, in a
+    PYTHONPYCACHEPREFIX mirror holding other files and with
+    PYTHONPYCACHEPREFIX=/ (the mirror is the project itself); a real run
+    removes and lists exactly the same paths."""
+    proj = tmp_path / "proj"
+    (proj / "pkg/sub").mkdir(parents=True)
+    for rel in ["m.py", "pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/s.py"]:
+        (proj / rel).write_text("X = 1\n")
+    (proj / "Makefile").write_text("all:\n")
+    assert git("init", "-q", cwd=proj).returncode == 0
+    git("add", ".", cwd=proj)
+    assert git("commit", "-q", "-m", "i", cwd=proj).returncode == 0
+    prefix = Path("/") if where == "slash" else tmp_path / "prefix"
+    env = base_env(PYTHONPYCACHEPREFIX=str(prefix))
+    subprocess.run([system_python(), "-c", "import m, pkg.sub.s"], cwd=proj, check=True,
+                   env=base_env(PYTHONPYCACHEPREFIX=str(prefix), PYTHONDONTWRITEBYTECODE=None))
+    mirror = prefix / str(proj).lstrip("/")
+    assert list((mirror / "pkg/sub").glob("s.*.pyc")), "CPython wrote no cache"
+    if where == "prefix":
+        (mirror / "pkg/notes.txt").write_text("not a cache\n")  # pkg/ must stay
+        (mirror / "empty").mkdir()  # already empty: stays
+    top = tmp_path if where == "prefix" else proj
+    shutil.copytree(top, tmp_path.parent / (tmp_path.name + "-backup"), symlinks=True)
+    before = _files_and_dirs(top)
+    caches = {p for p in before if p.endswith(".pyc")}
+
+    dry = json.loads(expect(run("-n", "--json", proj, env=env)).out)
+    listed = set(dry["removed_paths"])
+    assert str(proj) not in listed and str(mirror) not in listed, listed
+    assert listed, dry
+    subprocess.run(["rm", "-rf", "--", *listed], check=True)
+    lost = before - _files_and_dirs(top)
+    for p in lost - caches:  # a directory, and then only one that held caches alone
+        assert p in listed, f"{p} went without being a cache"
+        assert all(q in caches or q in listed for q in before if q.startswith(p + "/")), p
+    assert (proj / "Makefile").exists() and git("fsck", "--no-progress", cwd=proj).returncode == 0
+    if where == "prefix":
+        assert (mirror / "pkg/notes.txt").exists() and (mirror / "empty").is_dir()
+
+    shutil.rmtree(top)
+    shutil.copytree(tmp_path.parent / (tmp_path.name + "-backup"), top, symlinks=True)
+    shutil.rmtree(tmp_path.parent / (tmp_path.name + "-backup"))
+    real = json.loads(expect(run("--json", proj, env=env)).out)
+    assert set(real["removed_paths"]) == listed
+    assert _files_and_dirs(top) == before - lost
+
+
 def test_mirror_removes_the_directories_it_empties(tmp_path):
     proj = tmp_path / "proj"
     (proj / "pkg").mkdir(parents=True)
