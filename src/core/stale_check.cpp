@@ -157,6 +157,12 @@ class CheckVisitor final : public WalkVisitor {
 
   // Counts `v`; removes the file when asked and it is not ok. True if removed.
   bool record(const CacheVerdict& v, const CacheSite& site, bool removable) {
+    if (v.error == ENOENT) {
+      // Removed between listing and reading (a sweep running beside us, as
+      // the sweep counts a cache another run removed): nothing to judge.
+      log_trace("{}: gone before it was read (removed meanwhile), not judged", v.path);
+      return false;
+    }
     if (v.error != 0) {
       on_unreadable(v.path, v.error);
       return false;

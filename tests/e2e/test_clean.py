@@ -351,6 +351,30 @@ def test_two_sweeps_racing_on_one_tree(tree):
     assert caches_under(tree) == []
 
 
+@pytest.mark.parametrize("reader", [["check"], ["clean", "--stale-only", "--strict"]],
+                         ids=["check", "stale-only"])
+def test_check_racing_a_sweep_reports_no_vanished_cache(tree, reader):
+    """A `check` or `clean --stale-only --strict` of a tree that a plain
+    sweep empties at the same moment: a cache the sweep removed first is
+    nobody's failure (the rule the sweep already follows for a directory
+    another run removed). Rounds until the reader saw the sweep's work."""
+    raced = 0
+    for _ in range(20):
+        make_tree(tree, [f"p{i}/q{j}/__pycache__/m{k}.cpython-311.pyc"
+                         for i in range(20) for j in range(10) for k in range(8)])
+        sweep = subprocess.Popen([BIN, "-q", tree], env=base_env(), stderr=subprocess.PIPE)
+        r = run(*reader, "--verify", "none", "--json", tree)
+        sweep.communicate(timeout=60)
+        assert r.rc == 0, r
+        assert "No such file" not in r.err and "not checked" not in r.err, r
+        doc = json.loads(r.out)
+        assert doc["unreadable"] == [] and doc["failures"] == [], r
+        raced += doc["checked"] < 1600
+        if raced >= 3:
+            break
+    assert raced >= 3, "the sweep never overtook the reader: no race was run"
+
+
 def test_stray_bytecode(tree):
     make_tree(tree, ["legacy.pyc", "pkg/old.pyo", "pkg/__pycache__/a.pyc", "keep.py"])
     expect(run(tree), out="Cleared 1/1 __pycache__ directory\n")

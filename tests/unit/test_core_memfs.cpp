@@ -361,6 +361,30 @@ TEST_F(MemCheck, SourceThroughALinkCacheNeverThroughOne) {
   EXPECT_TRUE(m_fs.exists("/elsewhere/x.pyc"));
 }
 
+// Another run (a sweep) removes a cache between the listing and the read, or
+// its whole `__pycache__`: nothing is unreadable, nothing is judged.
+TEST_F(MemCheck, CacheRemovedMeanwhileIsNoFailure) {
+  m_fs.file("/p/__pycache__/gone.cpython-311.pyc", pyc311(k_t, 6));
+  m_fs.before(Event::read, "/p/__pycache__/gone.cpython-311.pyc",
+              [&] { m_fs.find("/p/__pycache__")->children.erase("gone.cpython-311.pyc"); });
+  m_fs.file("/q/mod.py", "X = 1\n");
+  m_fs.file("/q/__pycache__/mod.cpython-311.pyc", pyc311(k_t, 6));
+  m_fs.before(Event::read, "/q/__pycache__/mod.cpython-311.pyc", [&] {
+    m_fs.find("/q/__pycache__")->children.clear();   // the sweep empties it...
+    m_fs.find("/q")->children.erase("__pycache__");  // ...and removes it
+  });
+  for (bool removing : {false, true}) {  // the hooks run in the first round
+    CheckOptions options;
+    options.verify = VerifyMode::none;
+    options.remove_not_ok = removing;
+    CheckReport r = check_caches(m_fs, {"/p", "/q"}, options);
+    EXPECT_TRUE(r.unreadable.empty()) << r.unreadable.front().path;
+    EXPECT_TRUE(r.kept.empty());
+    EXPECT_EQ(r.checked, 1u);  // /p/__pycache__/mod.cpython-311.pyc alone, ok
+    EXPECT_EQ(r.removed, 0u);
+  }
+}
+
 // clean --stale-only removes what check does not call ok, through the same
 // mount-safe opens as the sweep: a cache that is a mount point (another
 // device, or a bind mount of the same one) is kept and reported, its stale
