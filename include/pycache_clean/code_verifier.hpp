@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -8,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include <pycache_clean/fs_ops.hpp>
 #include <pycache_clean/process.hpp>
 
 namespace pycache_clean {
@@ -26,6 +28,8 @@ struct CodeComparison {
     differs,       // CPython loads other code than the source's
     source_error,  // the source does not compile (detail: the SyntaxError)
     unavailable,   // no interpreter answered (detail: why)
+    timed_out,     // the interpreter took longer than the deadline: it was killed
+    not_sent,      // the source or body could not be read, or outgrew the cap (detail)
   };
   Result result = Result::unavailable;
   std::string detail;
@@ -53,16 +57,29 @@ class CodeVerifier {
   CodeVerifier(const CodeVerifier&) = delete;
   CodeVerifier& operator=(const CodeVerifier&) = delete;
 
-  // One cache to compare with its source.
+  // Hands bytes to `sink` in pieces of any size; 0, or errno when they
+  // could not all be read. FsOps::read_source fits.
+  using Bytes = std::function<int(const FsOps::ChunkSink& sink)>;
+
+  // One cache to compare with its source. Both are streamed to the
+  // interpreter as they are read (this process holds one piece at a time);
+  // past `max_bytes` of either, nothing more is sent and the comparison is
+  // not_sent.
   struct Request {
     int major = 3;
     int minor = 0;            // the cache's CPython major.minor
     std::uint32_t magic = 0;  // its magic number
     int opt = 0;              // its optimisation level (0-2)
     std::string_view name;    // the source file's name
-    std::string_view source;  // the source's bytes
-    std::string_view body;    // the marshal stream after the cache's header
+    Bytes source;             // the source's bytes
+    Bytes body;               // the marshal stream after the cache's header
+    std::uint64_t max_bytes = k_max_verified_bytes;
+    // How long the interpreter may take to answer once it has everything;
+    // then it is killed (a new one serves the next request).
+    int timeout_ms = k_default_verify_timeout_ms;
   };
+  static constexpr std::uint64_t k_max_verified_bytes = 8u << 20;
+  static constexpr int k_default_verify_timeout_ms = 10000;
   CodeComparison compare(const Request& request);
 
   // Each interpreter used, by version (`3.11` -> its path).

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -145,6 +146,11 @@ EntryType resolve_entry_type(FsOps& fs, Handle parent, const char* name, EntryTy
 
 // The real file system of this platform.
 FsOps& real_fs();
+
+// A new temporary file, open for reading and writing, that the system
+// removes once it is closed (or the process ends); null when none can be
+// made. For spilling what must not be held in memory.
+std::FILE* open_anonymous_temp_file();
 
 // Path syntax of this platform: '/' on POSIX; '/' and '\\' on Windows.
 bool is_path_separator(char c);

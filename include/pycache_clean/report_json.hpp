@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <pycache_clean/stale_check.hpp>
@@ -20,12 +21,15 @@ inline constexpr int k_json_schema_version = 1;
 // comma before all but the first, and the tail closes the array and the
 // object. No newlines.
 std::string format_sweep_json_head(bool dry_run);
-std::string format_sweep_json_tail(const SweepReport& report);
+// Where a document's pieces go, in order: what must not be built as one
+// string (a list of problems may be long) comes a piece at a time.
+using JsonSink = std::function<void(const std::string& piece)>;
+void write_sweep_json_tail(const SweepReport& report, const JsonSink& out);
 
 // `check` (and `clean --stale-only`): the head (up to the findings array), one
 // element per finding (`first`: no leading comma), then the rest.
 std::string format_check_json_head(bool stale_clean);
 std::string format_check_json_finding(const CacheVerdict& finding, bool first);
-std::string format_check_json_tail(const CheckReport& report, bool stale_clean);
+void write_check_json_tail(const CheckReport& report, bool stale_clean, const JsonSink& out);
 
 }  // namespace pycache_clean

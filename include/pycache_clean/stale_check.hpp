@@ -37,12 +37,24 @@ enum class Verification {
 // `none`, `compiled`, `unverified`.
 const char* verification_name(Verification v);
 
+// Why a cache that was to be proved by compiling was not (Verification::unverified).
+enum class Unverified : std::uint8_t {
+  no_interpreter,  // no interpreter of its version answered
+  too_large,       // its source or body is larger than CodeVerifier::k_max_verified_bytes
+  timed_out,       // the interpreter took longer than the deadline (and was killed)
+  unreadable,      // its source or body could not be read to be sent
+};
+inline constexpr int k_unverified_reasons = 4;
+// Its name in --json: `no_interpreter`, `too_large`, `timed_out`, `unreadable`.
+const char* unverified_reason_name(Unverified why);
+
 struct CacheVerdict {
   std::string path;
   CacheClass cls = CacheClass::ok;
   std::string reason;
   int error = 0;  // nonzero: the cache or its source could not be read (no verdict)
   Verification verification = Verification::none;
+  Unverified unverified = Unverified::no_interpreter;  // with Verification::unverified
 };
 
 // Where a cache lies: file `name` in `cache_dir`, its source (if any) in
@@ -63,6 +75,7 @@ struct CacheSite {
 struct JudgeOptions {
   VerifyMode verify = VerifyMode::none;
   CodeVerifier* verifier = nullptr;  // required unless verify is none
+  int verify_timeout_ms = CodeVerifier::k_default_verify_timeout_ms;  // 0: none
 };
 
 // Judges one bytecode file, as CPython would when importing its source.
@@ -116,19 +129,25 @@ struct CheckOptions {
   std::string pycache_prefix;
   // Which trusted caches to prove by compiling their source.
   VerifyMode verify = VerifyMode::changed;
+  // How long one compile may take (0: no limit); then it is not verified.
+  int verify_timeout_ms = CodeVerifier::k_default_verify_timeout_ms;
   // Each cache not judged ok, as it is found (one call at a time, from any
   // worker). Nothing keeps them: memory does not grow with their number.
   std::function<void(const CacheVerdict&)> on_finding;
+  // Each entry kept, unreadable or a missing PATH, as it happens (one call
+  // at a time): the report keeps them too, in bounded memory.
+  std::function<void(ProblemKind, const PathProblem&)> on_problem;
 };
 
 struct CheckReport : WalkReport {
   std::uint64_t checked = 0;
   std::uint64_t counts[k_cache_class_count] = {};
-  std::uint64_t removable = 0;                      // not ok, and removable with remove_not_ok
-  std::uint64_t removed = 0;                        // with remove_not_ok
-  std::uint64_t verified = 0;                       // caches whose source was compiled and compared
-  std::uint64_t unverified = 0;                     // wanted verification, no interpreter answered
-  std::map<std::string, std::string> interpreters;  // version -> interpreter used
+  std::uint64_t removable = 0;   // not ok, and removable with remove_not_ok
+  std::uint64_t removed = 0;     // with remove_not_ok
+  std::uint64_t verified = 0;    // caches whose source was compiled and compared
+  std::uint64_t unverified = 0;  // wanted verification, not done
+  std::uint64_t unverified_by[k_unverified_reasons] = {};  // ... by Unverified reason
+  std::map<std::string, std::string> interpreters;         // version -> interpreter used
   bool gate_failed() const;
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <pycache_clean/fs_ops.hpp>
+#include <pycache_clean/problem_log.hpp>
 
 namespace pycache_clean {
 
@@ -23,9 +24,9 @@ struct WalkCounters {
 // What a walk that acts on caches reports besides its counts (SweepReport,
 // CheckReport): what it had to leave, and how long it took.
 struct WalkReport {
-  std::vector<PathProblem> kept;        // entries that could not be removed
-  std::vector<PathProblem> unreadable;  // directories that could not be walked
-  std::vector<PathProblem> bad_roots;   // PATHs that are missing or not directories
+  ProblemLog kept;        // entries that could not be removed
+  ProblemLog unreadable;  // directories that could not be walked
+  ProblemLog bad_roots;   // PATHs that are missing or not directories
   double elapsed_ms = 0;
 };
 

@@ -21,11 +21,19 @@ struct CheckCliOptions {
   JudgeCliOptions judge;
 };
 
-void warn_problems(const CheckReport& report) {
-  for (const auto& p : report.bad_roots) log_error("{}: {}", p.path, errno_text(p.error));
-  for (const auto& p : report.unreadable)
-    log_warn("{}: {} (not checked)", p.path, errno_text(p.error));
-  for (const auto& p : report.kept) log_warn("{}: {} (kept)", p.path, errno_text(p.error));
+// Said as it happens, never gathered: memory does not grow with their number.
+void warn_problem(ProblemKind kind, const PathProblem& p) {
+  switch (kind) {
+    case ProblemKind::bad_root:
+      log_error("{}: {}", p.path, errno_text(p.error));
+      break;
+    case ProblemKind::unreadable:
+      log_warn("{}: {} (not checked)", p.path, errno_text(p.error));
+      break;
+    case ProblemKind::kept:
+      log_warn("{}: {} (kept)", p.path, errno_text(p.error));
+      break;
+  }
 }
 
 // What clears a finding that fails the gate, said after it.
@@ -70,6 +78,7 @@ int run_check(const CheckCliOptions& o) {
   CheckOptions options;
   options.walk = o.walk.walk_options();
   options.verify = o.judge.verify_mode();
+  options.verify_timeout_ms = o.judge.verify_timeout_ms();
   options.pycache_prefix = o.judge.prefix();
   // Gate failures are always listed: they are what the user must act on.
   CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
@@ -87,6 +96,7 @@ CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions 
   if (common.json) print_line(format_check_json_head(stale_clean));
   auto printer = std::make_shared<FindingPrinter>(common.json, list_all, !stale_clean);
   options.on_finding = [printer](const CacheVerdict& f) { (*printer)(f); };
+  options.on_problem = warn_problem;
   WalkCounters counters;
   options.walk.counters = &counters;
   CheckReport report;
@@ -94,8 +104,8 @@ CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions 
     Progress progress(counters, show_progress(common), Progress::Counts::cache_files);
     report = check_caches(real_fs(), roots, options);
   }
-  warn_problems(report);
-  if (common.json) print_line(format_check_json_tail(report, stale_clean));
+  if (common.json)
+    write_check_json_tail(report, stale_clean, [](const std::string& piece) { print_line(piece); });
   return report;
 }
 

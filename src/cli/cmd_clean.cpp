@@ -90,8 +90,8 @@ int run_clean(const CLI::App& app, const CleanOptions& o) {
     judge.pycache_prefix = o.pycache_prefix;
     return clean_stale_only(o.walk, o.common, o.strict, o.stray, judge);
   }
-  if (o.judge.verify != "auto")
-    throw Error("--verify applies to --stale-only (and check)", k_exit_usage);
+  if (o.judge.verify != "auto" || o.judge.verify_timeout != "10")
+    throw Error("--verify and --verify-timeout apply to --stale-only (and check)", k_exit_usage);
   SweepOptions options;
   options.dry_run = o.dry_run;
   options.remove_stray = o.stray;
@@ -111,6 +111,7 @@ int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bo
   CheckOptions options;
   options.walk = walk.walk_options();
   options.verify = judge.verify_mode();
+  options.verify_timeout_ms = judge.verify_timeout_ms();
   options.pycache_prefix = judge.prefix();
   options.remove_not_ok = true;
   options.remove_stray = stray;
@@ -132,7 +133,7 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
     report = sweep(real_fs(), roots, with_counters, &listener);
   }
   if (common.json)
-    print_line(format_sweep_json_tail(report));
+    write_sweep_json_tail(report, [](const std::string& piece) { print_line(piece); });
   else if (!common.quiet)
     print_lines(format_sweep_summary(report, options.remove_stray));
   std::fflush(stdout);

@@ -56,8 +56,10 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options);
 // How `check` and `clean --stale-only` judge: --verify and --pycache-prefix.
 struct JudgeCliOptions {
   std::string verify = "auto";
+  std::string verify_timeout = "10";  // seconds per compile; 0: no limit
   std::string pycache_prefix;  // empty: $PYTHONPYCACHEPREFIX
   VerifyMode verify_mode() const;
+  int verify_timeout_ms() const;
   std::string prefix() const;
 };
 // `with_prefix`: also --pycache-prefix (clean has its own).

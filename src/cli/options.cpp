@@ -127,6 +127,19 @@ VerifyMode JudgeCliOptions::verify_mode() const {
   throw Error("--verify '" + verify + "': expected auto, all or none", k_exit_usage);
 }
 
+int JudgeCliOptions::verify_timeout_ms() const {
+  try {
+    std::size_t used = 0;
+    double seconds = std::stod(verify_timeout, &used);
+    if (used == verify_timeout.size() && seconds >= 0 && seconds <= 86400)
+      return static_cast<int>(seconds * 1000);
+  } catch (const std::exception&) {
+  }
+  throw Error(
+      "--verify-timeout '" + verify_timeout + "': expected seconds from 0 (no limit) to 86400",
+      k_exit_usage);
+}
+
 std::string JudgeCliOptions::prefix() const {
   if (!pycache_prefix.empty()) return pycache_prefix;
   const char* env = std::getenv("PYTHONPYCACHEPREFIX");
@@ -138,6 +151,10 @@ void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix
                  "Prove trusted caches by compiling their source with their own CPython: "
                  "auto (those whose source shows a sign of change; the default), all, none")
       ->option_text("auto|all|none");
+  sub.add_option("--verify-timeout", options.verify_timeout,
+                 "Seconds one compile may take (default 10; 0: no limit); then the interpreter "
+                 "is stopped and the cache counted unverified")
+      ->type_name("SECS");
   if (with_prefix)
     sub.add_option("--pycache-prefix", options.pycache_prefix,
                    "Also judge the mirror tree CPython writes under DIR "

@@ -24,6 +24,39 @@ std::string format_sweep_summary(const SweepReport& report, bool with_stray) {
   return out;
 }
 
+namespace {
+
+// "no interpreter", or "2 no interpreter, 1 compile timed out" when the
+// unverified caches have several reasons.
+std::string why_unverified(const CheckReport& r) {
+  std::vector<std::pair<std::uint64_t, std::string>> parts;
+  for (int i = 0; i < k_unverified_reasons; ++i) {
+    if (r.unverified_by[i] == 0) continue;
+    switch (static_cast<Unverified>(i)) {
+      case Unverified::no_interpreter:
+        parts.emplace_back(r.unverified_by[i], "no interpreter");
+        break;
+      case Unverified::too_large:
+        parts.emplace_back(
+            r.unverified_by[i],
+            fmt::format("larger than {} MiB", CodeVerifier::k_max_verified_bytes >> 20));
+        break;
+      case Unverified::timed_out:
+        parts.emplace_back(r.unverified_by[i], "compile timed out");
+        break;
+      case Unverified::unreadable:
+        parts.emplace_back(r.unverified_by[i], "could not be read");
+        break;
+    }
+  }
+  if (parts.size() == 1) return parts[0].second;
+  std::string out;
+  for (const auto& [n, why] : parts) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, why);
+  return out;
+}
+
+}  // namespace
+
 std::string format_check_summary(const CheckReport& r) {
   std::string out = fmt::format("checked {} {}", r.checked, r.checked == 1 ? "cache" : "caches");
   for (int i = 0; i < k_cache_class_count; ++i)
@@ -35,7 +68,8 @@ std::string format_check_summary(const CheckReport& r) {
       with += (with.empty() ? "" : ", ") + ("python" + version);
     out += fmt::format("; {} verified by compiling", r.verified);
     if (!with.empty()) out += " (" + with + ")";
-    if (r.unverified > 0) out += fmt::format(", {} unverified (no interpreter)", r.unverified);
+    if (r.unverified > 0)
+      out += fmt::format(", {} unverified ({})", r.unverified, why_unverified(r));
   }
   return out;
 }

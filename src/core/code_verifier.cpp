@@ -18,11 +18,13 @@
 #include <pycache_clean/code_verifier.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include <pycache_clean/error.hpp>
 #include <pycache_clean/fs_ops.hpp>
 #include <pycache_clean/logging.hpp>
 
@@ -30,10 +32,13 @@ namespace pycache_clean {
 
 namespace {
 
-// The helper, for CPython 3.6 and later. Requests: four little-endian 32-bit
-// numbers (optimisation level, name, source and body lengths), then the three
-// strings. Answers: S (same code), D (differs), C<error> (the source does not
-// compile), L<error> (the cache does not load).
+// The helper, for CPython 3.6 and later. Requests: two little-endian 32-bit
+// numbers (optimisation level, name length) and the name; then the source
+// and the body, each as pieces (a 32-bit length, the bytes) ended by an
+// empty one; then `C` (compare) or `X` (the sender gave up: the source could
+// not be read, or grew past the cap). Answers: S (same code), D (differs),
+// C<error> (the source does not compile), L<error> (the cache does not
+// load), X (given up).
 constexpr const char* k_helper = R"(import sys, marshal, struct
 from importlib.util import MAGIC_NUMBER
 i, o = sys.stdin.buffer, sys.stdout.buffer
@@ -44,13 +49,24 @@ def take(n):
     if len(b) != n:
         raise SystemExit(0)
     return b
+def pieces():
+    parts = []
+    while True:
+        n, = struct.unpack('<I', take(4))
+        if not n:
+            return b''.join(parts)
+        parts.append(take(n))
 while True:
-    h = i.read(16)
-    if len(h) < 16:
+    h = i.read(8)
+    if len(h) < 8:
         break
-    opt, nn, ns, nb = struct.unpack('<IIII', h)
+    opt, nn = struct.unpack('<II', h)
     name = take(nn).decode('utf-8', 'replace')
-    source, body = take(ns), take(nb)
+    source, body = pieces(), pieces()
+    if take(1) != b'C':
+        o.write(b'X\n')
+        o.flush()
+        continue
     try:
         cached = marshal.loads(body)
     except Exception as e:
@@ -215,21 +231,66 @@ void CodeVerifier::give_back(int major, int minor, std::unique_ptr<Coprocess> he
   m_versions[{major, minor}].idle.push_back(std::move(helper));
 }
 
+namespace {
+
+// Sends one request's source and body to `helper` as pieces, never holding
+// more than the piece at hand. Says whether the helper took it all
+// (`helper_gone` otherwise) and why the request was given up, if it was.
+struct Streamed {
+  bool helper_gone = false;
+  std::string given_up;  // the source or body could not be read, or grew past the cap
+};
+
+Streamed stream_request(Coprocess& helper, const CodeVerifier::Request& r) {
+  Streamed s;
+  std::string head;
+  put_u32(head, static_cast<std::size_t>(r.opt));
+  put_u32(head, r.name.size());
+  head.append(r.name);
+  s.helper_gone = !helper.send(head);
+  for (const auto& [what, bytes] : {std::pair{"source", &r.source}, std::pair{"cache", &r.body}}) {
+    std::uint64_t sent = 0;
+    int err = (*bytes)([&](const char* data, std::size_t n) {
+      if (s.helper_gone || !s.given_up.empty() || n == 0) return;
+      if (sent + n > r.max_bytes) {
+        s.given_up = fmt::format("{} larger than {} MiB", what, r.max_bytes >> 20);
+        return;
+      }
+      std::string length;
+      put_u32(length, n);
+      s.helper_gone = !helper.send(length) || !helper.send(std::string_view(data, n));
+      sent += n;
+    });
+    if (err != 0 && s.given_up.empty()) s.given_up = fmt::format("{}: {}", what, errno_text(err));
+    std::string end;
+    put_u32(end, 0);
+    s.helper_gone = s.helper_gone || !helper.send(end);
+  }
+  s.helper_gone = s.helper_gone || !helper.send(s.given_up.empty() ? "C" : "X");
+  return s;
+}
+
+}  // namespace
+
 CodeComparison CodeVerifier::compare(const Request& r) {
   using Result = CodeComparison::Result;
   std::string why;
   std::unique_ptr<Coprocess> helper = take(r.major, r.minor, r.magic, why);
   if (!helper) return {Result::unavailable, why};
-  std::string request;
-  put_u32(request, static_cast<std::size_t>(r.opt));
-  put_u32(request, r.name.size());
-  put_u32(request, r.source.size());
-  put_u32(request, r.body.size());
-  request.append(r.name).append(r.source).append(r.body);
+  Streamed sent = stream_request(*helper, r);
   std::string answer;
-  if (!helper->send(request) || !helper->read_line(answer, -1) || answer.empty())
+  auto start = std::chrono::steady_clock::now();
+  int wait_ms = r.timeout_ms > 0 ? r.timeout_ms : -1;  // 0: no deadline
+  if (sent.helper_gone || !helper->read_line(answer, wait_ms) || answer.empty()) {
+    // The helper is dropped (killed) here; the next request starts another.
+    if (!sent.helper_gone && wait_ms > 0 &&
+        std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(wait_ms))
+      return {Result::timed_out,
+              fmt::format("compile timed out after {} s", r.timeout_ms / 1000.0)};
     return {Result::unavailable, fmt::format("python{}.{} stopped answering", r.major, r.minor)};
+  }
   give_back(r.major, r.minor, std::move(helper));
+  if (!sent.given_up.empty()) return {Result::not_sent, sent.given_up};
   switch (answer[0]) {
     case 'S':
       return {Result::same, ""};

@@ -2,6 +2,8 @@
 // share, so that their failures carry the same fields.
 #include <pycache_clean/report_json.hpp>
 
+#include <fmt/format.h>
+
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/json.hpp>
 
@@ -9,18 +11,29 @@ namespace pycache_clean {
 
 namespace {
 
-// "failures", "unreadable" and "missing": each path with its error's text and number.
-void write_problems(JsonWriter& json, const WalkReport& report) {
+// "failures", "unreadable" and "missing": each path with its error's text
+// and number, one piece each (a list may be longer than memory should hold).
+void write_problems(const WalkReport& report, const JsonSink& out) {
   for (auto [key, list] :
        {std::pair{"failures", &report.kept}, std::pair{"unreadable", &report.unreadable},
         std::pair{"missing", &report.bad_roots}}) {
-    json.key(key).begin_array();
-    for (const auto& p : *list) {
+    out(fmt::format(",\"{}\":[", key));
+    bool first = true;
+    list->for_each([&](const PathProblem& p) {
+      JsonWriter json;
       json.begin_object().key("path").value(p.path).key("error").value(errno_text(p.error));
       json.key("errno").value(p.error).end_object();
-    }
-    json.end_array();
+      out((first ? "" : ",") + json.str());
+      first = false;
+    });
+    out("]");
   }
+}
+
+// The members of `json` (an object), without its braces.
+std::string members(const JsonWriter& json) {
+  const std::string& s = json.str();
+  return s.substr(1, s.size() - 2);
 }
 
 }  // namespace
@@ -35,18 +48,22 @@ std::string format_sweep_json_head(bool dry_run) {
   return head + ",\"removed_paths\":[";  // the object stays open: paths stream after it
 }
 
-std::string format_sweep_json_tail(const SweepReport& report) {
-  JsonWriter json;
-  json.begin_object();
-  json.key("found").value(report.found);
-  json.key("removed").value(report.removed);
-  write_problems(json, report);
-  json.key("stray").begin_object();
-  json.key("found").value(report.stray_found).key("removed").value(report.stray_removed);
-  json.end_object();
-  json.key("elapsed_ms").value(report.elapsed_ms);
-  json.end_object();
-  return "]," + json.str().substr(1);  // closes the paths, continues the object
+void write_sweep_json_tail(const SweepReport& report, const JsonSink& out) {
+  JsonWriter counts;
+  counts.begin_object();
+  counts.key("found").value(report.found);
+  counts.key("removed").value(report.removed);
+  counts.end_object();
+  out("]," + members(counts));  // closes the paths, continues the object
+  write_problems(report, out);
+  JsonWriter rest;
+  rest.begin_object();
+  rest.key("stray").begin_object();
+  rest.key("found").value(report.stray_found).key("removed").value(report.stray_removed);
+  rest.end_object();
+  rest.key("elapsed_ms").value(report.elapsed_ms);
+  rest.end_object();
+  out("," + members(rest) + "}");
 }
 
 std::string format_check_json_head(bool stale_clean) {
@@ -75,7 +92,7 @@ std::string format_check_json_finding(const CacheVerdict& f, bool first) {
   return (first ? "" : ",") + json.str();
 }
 
-std::string format_check_json_tail(const CheckReport& r, bool stale_clean) {
+void write_check_json_tail(const CheckReport& r, bool stale_clean, const JsonSink& out) {
   JsonWriter json;
   json.begin_object();
   json.key("checked").value(r.checked);
@@ -85,14 +102,20 @@ std::string format_check_json_tail(const CheckReport& r, bool stale_clean) {
   json.end_object();
   json.key("verified").value(r.verified);
   json.key("unverified").value(r.unverified);
+  json.key("unverified_reasons").begin_object();
+  for (int i = 0; i < k_unverified_reasons; ++i)
+    json.key(unverified_reason_name(static_cast<Unverified>(i))).value(r.unverified_by[i]);
+  json.end_object();
   json.key("interpreters").begin_object();
   for (const auto& [version, program] : r.interpreters) json.key(version).value(program);
   json.end_object();
   if (stale_clean) json.key("removed").value(r.removed);
-  write_problems(json, r);
-  json.key("elapsed_ms").value(r.elapsed_ms).end_object();
-  std::string body = json.str();
-  return "]," + body.substr(1);  // closes the findings, continues the object
+  json.end_object();
+  out("]," + members(json));  // closes the findings, continues the object
+  write_problems(r, out);
+  JsonWriter rest;
+  rest.begin_object().key("elapsed_ms").value(r.elapsed_ms).end_object();
+  out("," + members(rest) + "}");
 }
 
 }  // namespace pycache_clean

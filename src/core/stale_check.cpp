@@ -84,7 +84,7 @@ class CheckVisitor final : public WalkVisitor {
     if (!dir) {
       if (err == k_err_mount_point) {
         std::lock_guard<std::mutex> lock(m_mutex);
-        m_report.kept.push_back(PathProblem{path, err});
+        add_problem(ProblemKind::kept, PathProblem{path, err});
       } else if (err != ENOENT && err != ELOOP && err != ENOTDIR) {
         on_unreadable(path, err);
       }
@@ -131,15 +131,24 @@ class CheckVisitor final : public WalkVisitor {
 
   void on_unreadable(const std::string& path, int err) override {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_report.unreadable.push_back(PathProblem{path, err});
+    add_problem(ProblemKind::unreadable, PathProblem{path, err});
   }
 
   void on_bad_root(const std::string& path, int err) override {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_report.bad_roots.push_back(PathProblem{path, err});
+    add_problem(ProblemKind::bad_root, PathProblem{path, err});
   }
 
  private:
+  // Said at once, kept in the report's bounded lists. Called with m_mutex held.
+  void add_problem(ProblemKind kind, PathProblem problem) {
+    if (m_options.on_problem) m_options.on_problem(kind, problem);
+    ProblemLog& list = kind == ProblemKind::kept         ? m_report.kept
+                       : kind == ProblemKind::unreadable ? m_report.unreadable
+                                                         : m_report.bad_roots;
+    list.push_back(std::move(problem));
+  }
+
   // The source directory of mirror file `path`: its root's, joined with
   // the directories between the mirror root and the file.
   std::string mirrored_directory(const std::string& path) const {
@@ -178,7 +187,10 @@ class CheckVisitor final : public WalkVisitor {
     ++m_report.checked;
     ++m_report.counts[static_cast<int>(v.cls)];
     m_report.verified += v.verification == Verification::compiled;
-    m_report.unverified += v.verification == Verification::unverified;
+    if (v.verification == Verification::unverified) {
+      ++m_report.unverified;
+      ++m_report.unverified_by[static_cast<int>(v.unverified)];
+    }
     if (v.cls != CacheClass::ok) {
       // Handed on at once, never kept: memory does not grow with the findings.
       if (removable) ++m_report.removable;
@@ -189,7 +201,7 @@ class CheckVisitor final : public WalkVisitor {
       ++m_report.removed;
       return true;
     }
-    m_report.kept.push_back(PathProblem{v.path, err});
+    add_problem(ProblemKind::kept, PathProblem{v.path, err});
     return false;
   }
 
@@ -219,6 +231,20 @@ const char* cache_class_name(CacheClass c) {
       return "foreign";
     case CacheClass::corrupt:
       return "corrupt";
+  }
+  return "?";
+}
+
+const char* unverified_reason_name(Unverified why) {
+  switch (why) {
+    case Unverified::no_interpreter:
+      return "no_interpreter";
+    case Unverified::too_large:
+      return "too_large";
+    case Unverified::timed_out:
+      return "timed_out";
+    case Unverified::unreadable:
+      return "unreadable";
   }
   return "?";
 }
@@ -415,32 +441,52 @@ struct PycacheFacts {
   SourceFacts source;
 };
 
+// A judgement that stands without the proof it wanted, and why.
+CacheVerdict unproved(CacheVerdict v, Unverified why, const std::string& detail) {
+  v.verification = Verification::unverified;
+  v.unverified = why;
+  if (v.cls != CacheClass::ok) v.reason += " (unverified: " + detail + ")";
+  return v;
+}
+
 // Compiles the source with the cache's interpreter and compares the code;
-// where no interpreter answers, the header judgement stands, marked unverified.
+// where that cannot be done (no interpreter, a source past the cap, a
+// compile past the deadline), the header judgement stands, marked
+// unverified. Source and body are streamed from the files, a piece at a
+// time: memory does not grow with their size.
 CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJudgement& trusted,
-                                 CodeVerifier& verifier) {
+                                 const JudgeOptions& judge) {
   const CacheSite& site = f.site;
-  std::string text;
-  int err = fs.read_source(site.source_dir, f.source.name.c_str(),
-                           [&](const char* data, std::size_t n) { text.append(data, n); });
-  if (err != 0) return unreadable(site.path, err);
-  std::string large;  // a cache too large to have been read whole
-  std::string_view bytes = f.cache.bytes;
-  if (!f.cache.whole) {
-    err = fs.read_file(site.cache_dir, site.name, large, std::string::npos);
-    if (err != 0) return unreadable(site.path, err);
-    bytes = large;
-  }
   std::size_t header_size = f.name.tag_minor >= 7 ? 16 : 12;
+  const auto cap = CodeVerifier::k_max_verified_bytes;
+  auto body_size = static_cast<std::uint64_t>(std::max<std::int64_t>(f.cache.stat.size, 0));
+  if (static_cast<std::uint64_t>(f.source.stat.size) > cap || body_size > cap + header_size)
+    return unproved(trusted.verdict, Unverified::too_large,
+                    fmt::format("larger than {} MiB", cap >> 20));
   CodeVerifier::Request request;
   request.major = f.name.tag_major;
   request.minor = f.name.tag_minor;
   request.magic = f.header.magic;
   request.opt = f.name.opt;
   request.name = f.source.name;
-  request.source = text;
-  request.body = bytes.substr(std::min(header_size, bytes.size()));
-  CodeComparison c = verifier.compare(request);
+  request.timeout_ms = judge.verify_timeout_ms;
+  request.source = [&](const FsOps::ChunkSink& sink) {
+    return fs.read_source(site.source_dir, f.source.name.c_str(), sink);
+  };
+  request.body = [&](const FsOps::ChunkSink& sink) {
+    if (f.cache.whole) {  // already read: the bytes after the header
+      std::string_view bytes = f.cache.bytes.substr(std::min(header_size, f.cache.bytes.size()));
+      sink(bytes.data(), bytes.size());
+      return 0;
+    }
+    std::size_t skipped = 0;  // a cache too large to have been read whole
+    return fs.read_file_chunks(site.cache_dir, site.name, [&](const char* data, std::size_t n) {
+      std::size_t skip = std::min(n, header_size - skipped);
+      skipped += skip;
+      if (n > skip) sink(data + skip, n - skip);
+    });
+  };
+  CodeComparison c = judge.verifier->compare(request);
   using Result = CodeComparison::Result;
   CacheVerdict v = trusted.verdict;
   v.verification = Verification::compiled;
@@ -460,9 +506,14 @@ CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJu
           "CPython loads this cache, but " + f.source.name + " does not compile (" + c.detail + ")";
       break;
     case Result::unavailable:
-      v.verification = Verification::unverified;
-      if (v.cls != CacheClass::ok) v.reason += " (unverified: " + c.detail + ")";
-      break;
+      return unproved(trusted.verdict, Unverified::no_interpreter, c.detail);
+    case Result::timed_out:
+      return unproved(trusted.verdict, Unverified::timed_out, c.detail);
+    case Result::not_sent:
+      return unproved(trusted.verdict,
+                      c.detail.find("larger than") != std::string::npos ? Unverified::too_large
+                                                                        : Unverified::unreadable,
+                      c.detail);
   }
   return v;
 }
@@ -540,7 +591,7 @@ CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& na
                   : judge.verify == VerifyMode::changed && trusted.sign_of_change;
   // pytest's caches hold assertion-rewritten code, which compile() does not make.
   if (!want || name.pytest || name.opt < 0 || !judge.verifier) return trusted.verdict;
-  return verify_by_compiling(fs, f, trusted, *judge.verifier);
+  return verify_by_compiling(fs, f, trusted, judge);
 }
 
 }  // namespace
@@ -567,7 +618,8 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
   auto start = std::chrono::steady_clock::now();
   CheckReport report;
   CodeVerifier verifier;
-  CheckVisitor visitor(fs, options, JudgeOptions{options.verify, &verifier}, report);
+  CheckVisitor visitor(fs, options,
+                       JudgeOptions{options.verify, &verifier, options.verify_timeout_ms}, report);
   const WalkOptions& walk_options = options.walk;
   walk(fs, roots, walk_options, visitor);
   if (!options.pycache_prefix.empty()) {

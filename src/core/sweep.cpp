@@ -80,14 +80,16 @@ class SweepVisitor final : public WalkVisitor {
 
   void on_unreadable(const std::string& path, int err) override {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_report.unreadable.push_back(PathProblem{path, err});
-    if (m_listener) m_listener->on_unreadable(m_report.unreadable.back());
+    PathProblem problem{path, err};
+    if (m_listener) m_listener->on_unreadable(problem);
+    m_report.unreadable.push_back(std::move(problem));
   }
 
   void on_bad_root(const std::string& path, int err) override {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_report.bad_roots.push_back(PathProblem{path, err});
-    if (m_listener) m_listener->on_bad_root(m_report.bad_roots.back());
+    PathProblem problem{path, err};
+    if (m_listener) m_listener->on_bad_root(problem);
+    m_report.bad_roots.push_back(std::move(problem));
   }
 
   // A cache file in the pycache-prefix mirror (named as CPython names
@@ -118,8 +120,8 @@ class SweepVisitor final : public WalkVisitor {
 
  private:
   void kept(PathProblem problem) {
+    if (m_listener) m_listener->on_kept(problem);
     m_report.kept.push_back(std::move(problem));
-    if (m_listener) m_listener->on_kept(m_report.kept.back());
   }
 
   FsOps& m_fs;

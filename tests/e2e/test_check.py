@@ -297,7 +297,7 @@ def test_check_walks_like_clean_and_bad_input(tmp_path):
     expect(run("check", "--bogus"), rc=2, err_has="--bogus")
     expect(run("clean", "--stale-only", "--dry-run", tmp_path), rc=2, err_has="--stale-only")
     expect(run("check", "--verify", "some", tmp_path), rc=2, err_has="--verify 'some'")
-    expect(run("clean", "--verify", "all", tmp_path), rc=2, err_has="--verify applies to --stale-only")
+    expect(run("clean", "--verify", "all", tmp_path), rc=2, err_has="--verify and --verify-timeout apply to --stale-only")
 
 
 # --- Verification by compiling: the scenario matrix ------------------------
@@ -455,6 +455,44 @@ def test_missing_interpreter_says_so_once_and_keeps_the_ctime_verdict(tmp_path):
     assert r.err.count("no python3.8 found") == 1, r.err
     r = expect(run("check", tmp_path, env=env), rc=1)
     assert r.out.splitlines()[-1].endswith("; 0 verified by compiling, 2 unverified (no interpreter)")
+
+
+def test_compile_past_the_deadline_is_killed_and_the_check_goes_on(tmp_path):
+    """A 600 KB source that CPython's compiler takes many seconds on (an
+    f-string of 200,000 fields) behind a header CPython trusts: with
+    --verify-timeout 2 the interpreter is killed, the cache counted
+    unverified ("compile timed out"), and the next cache is still proved by
+    a fresh interpreter of the same version (one worker: -j1)."""
+    exe = "/usr/bin/python3"
+    if not os.access(exe, os.X_OK):
+        pytest.skip("needs /usr/bin/python3")
+    slow = tmp_path / "a_slow.py"
+    slow.write_text('a = 1\nx = f"' + "{a}" * 200_000 + '"\n')
+    tiny = tmp_path / "tiny_src.py"
+    tiny.write_text("X = 1\n")
+    tag = py(exe, "import sys; print(sys.implementation.cache_tag)", tmp_path)
+    cache = tmp_path / "__pycache__" / f"a_slow.{tag}.pyc"
+    py(exe, f"import py_compile; py_compile.compile('tiny_src.py', cfile={str(cache)!r})", tmp_path)
+    st = os.stat(slow)
+    data = bytearray(cache.read_bytes())
+    data[8:16] = (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") + \
+        (st.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+    cache.write_bytes(bytes(data))
+    (tmp_path / "b_fast.py").write_text("Y = 2\n")
+    py(exe, "import b_fast", tmp_path)
+    os.remove(tiny)
+    t0 = time.monotonic()
+    r = run("check", "-j1", "--json", "--verify", "all", "--verify-timeout", "2", tmp_path,
+            env=py_env(exe), timeout=60)
+    took = time.monotonic() - t0
+    doc = json.loads(r.out)
+    assert r.rc == 0, r
+    assert doc["unverified_reasons"]["timed_out"] == 1 and doc["verified"] == 1, r.out
+    assert took < 15, f"{took:.1f} s: the compile was not stopped at its deadline"
+    r = expect(run("check", "-j1", "--verify", "all", "--verify-timeout", "2", tmp_path,
+                   env=py_env(exe), timeout=60))
+    assert r.out.splitlines()[-1].endswith("1 verified by compiling (python%s), "
+                                           "1 unverified (compile timed out)" % exe_version(exe)), r
 
 
 PREFIX_INTERPRETERS = [p for p in INTERPRETERS if p.id not in ("py3.6", "py3.7")]

@@ -680,6 +680,85 @@ def test_huge_cache_directory_in_bounded_memory(tmp_path):
         shutil.rmtree(root, ignore_errors=True)
 
 
+@needs_root
+@pytest.mark.skipif(not os.path.exists("/usr/bin/time"), reason="needs GNU time (package time)")
+@pytest.mark.skipif("ASAN_OPTIONS" in os.environ,
+                    reason="peak memory says nothing under AddressSanitizer (shadow memory)")
+def test_300000_unreadable_caches_in_bounded_memory(tmp_path):
+    """Another user's 300,000 caches that we may list but not read: each is
+    said as it is met, and the --json document lists every one, yet `check`
+    stays under 16 MiB (every problem used to be held until the end)."""
+    base = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else tmp_path
+    root = Path(tempfile.mkdtemp(prefix="pycache-clean-unreadable-", dir=base))
+    os.chmod(root, 0o755)
+    try:
+        cache = root / "pkg/__pycache__"
+        cache.mkdir(parents=True)
+        os.chmod(root / "pkg", 0o755), os.chmod(cache, 0o755)
+        (root / "pkg/m.py").write_text("X = 1\n")
+        fd = os.open(cache, os.O_RDONLY)
+        for i in range(300_000):
+            os.close(os.open(f"m{i}.cpython-311.pyc", os.O_CREAT | os.O_WRONLY, 0o000, dir_fd=fd))
+        os.close(fd)
+        for args in (["check", "-q"], ["check", "--json"]):
+            rss, p = _peak_rss_kib([*AS_NOBODY, BIN, *args, "--verify", "none", str(root)])
+            assert p.returncode == 0, p.stderr[-500:]
+            if "--json" in args:
+                assert len(json.loads(p.stdout)["unreadable"]) == 300_000
+            else:
+                assert p.stderr.count("Permission denied (not checked)") == 300_000
+            assert rss < 16 * 1024, (args, rss)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _cache_with_header_of(source, py, tmp_path):
+    """A real CPython 3.x cache of a one-line module, its header patched to
+    the mtime and size of `source`: CPython would trust it for `source`."""
+    tiny = tmp_path / "tiny.py"
+    tiny.write_text("X = 1\n")
+    tag = subprocess.run([py, "-c", "import sys; print(sys.implementation.cache_tag)"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    cache = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+    cache.parent.mkdir(exist_ok=True)
+    subprocess.run([py, "-c", f"import py_compile; py_compile.compile({str(tiny)!r}, "
+                              f"cfile={str(cache)!r}, doraise=True)"], check=True)
+    st = os.stat(source)
+    data = bytearray(cache.read_bytes())
+    data[8:16] = (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") + \
+        (st.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+    cache.write_bytes(bytes(data))
+    return cache
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/time"), reason="needs GNU time (package time)")
+@pytest.mark.skipif("ASAN_OPTIONS" in os.environ,
+                    reason="peak memory says nothing under AddressSanitizer (shadow memory)")
+def test_huge_sparse_source_is_not_sent_to_an_interpreter(tmp_path):
+    """A sparse 1 GiB m.py (4 KiB on disk) behind a matching header, and a
+    9 MiB cache body: `check --verify all` sends neither to an interpreter
+    (not verified: larger than 8 MiB, counted) and stays under 16 MiB."""
+    py = system_python()
+    big = tmp_path / "big.py"
+    with open(big, "wb") as f:
+        f.write(b"X = 1\n")
+        f.truncate(1 << 30)
+    _cache_with_header_of(big, py, tmp_path)
+    fat = tmp_path / "fat.py"
+    fat.write_text("X = 1\n")
+    fat_cache = _cache_with_header_of(fat, py, tmp_path)
+    with open(fat_cache, "ab") as f:
+        f.write(b"\0" * (9 << 20))  # CPython reads a code object and ignores the rest
+    t0 = time.monotonic()
+    rss, p = _peak_rss_kib([BIN, "check", "--json", "--verify", "all", str(tmp_path)])
+    assert time.monotonic() - t0 < 30, "the huge source was read or sent"
+    doc = json.loads(p.stdout)
+    assert p.returncode == 0, p.stderr
+    assert doc["unverified_reasons"]["too_large"] == 2, p.stdout
+    assert doc["verified"] == 0
+    assert rss < 16 * 1024, rss
+
+
 # --- 10. smaller ones ---------------------------------------------------------------------------
 
 def test_overlapping_paths_count_each_cache_once(tmp_path):

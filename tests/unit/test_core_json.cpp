@@ -15,6 +15,18 @@
 namespace pycache_clean::test {
 namespace {
 
+// The tails as one string, as the command line prints them piece by piece.
+std::string sweep_tail(const SweepReport& r) {
+  std::string out;
+  write_sweep_json_tail(r, [&](const std::string& piece) { out += piece + "\n"; });
+  return out;
+}
+std::string check_tail(const CheckReport& r, bool stale_clean) {
+  std::string out;
+  write_check_json_tail(r, stale_clean, [&](const std::string& piece) { out += piece + "\n"; });
+  return out;
+}
+
 TEST(Json, EscapesControlAndQuotes) {
   EXPECT_EQ(json_quote("a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\nd\\u0001\"");
 }
@@ -54,6 +66,30 @@ std::set<std::string> keys_of_each(const JsonValue& list) {
 
 const std::set<std::string> k_problem_keys = {"path", "error", "errno"};
 
+// Past the first few hundred, problems live in a temporary file: all of them
+// come back, in order, with names holding tabs, newlines and odd bytes.
+TEST(ReportJson, ThousandsOfProblemsComeBackInOrder) {
+  SweepReport r;
+  const std::size_t n = 3 * ProblemLog::k_in_memory + 7;
+  auto name = [](std::size_t i) { return "/p/\t" + std::to_string(i) + "\n\xff/__pycache__"; };
+  for (std::size_t i = 0; i < n; ++i)
+    r.unreadable.push_back(PathProblem{name(i), static_cast<int>(i % 50) + 1});
+  EXPECT_EQ(r.unreadable.size(), n);
+  EXPECT_EQ(r.unreadable[ProblemLog::k_in_memory - 1].path, name(ProblemLog::k_in_memory - 1));
+  std::size_t seen = 0;
+  r.unreadable.for_each([&](const PathProblem& p) {
+    EXPECT_EQ(p.path, name(seen));
+    EXPECT_EQ(p.error, static_cast<int>(seen % 50) + 1);
+    ++seen;
+  });
+  EXPECT_EQ(seen, n);
+  r.unreadable.push_back(PathProblem{"/late", ENOENT});  // still appends after a read-back
+  JsonValue doc = parse_json(format_sweep_json_head(false) + sweep_tail(r));
+  ASSERT_EQ(doc["unreadable"].items.size(), n + 1);
+  EXPECT_EQ(doc["unreadable"].items[n - 1]["errno"].number, static_cast<double>((n - 1) % 50 + 1));
+  EXPECT_EQ(doc["unreadable"].items[n]["path"].text, "/late");
+}
+
 TEST(ReportJson, CleanDocumentNamesWhatItRemovedAndWhatItKept) {
   MemFs fs;
   fs.file("/p/a/__pycache__/m.cpython-311.pyc").deny_remove = EACCES;
@@ -62,7 +98,7 @@ TEST(ReportJson, CleanDocumentNamesWhatItRemovedAndWhatItKept) {
   fs.dir("/p/d").deny_open = EACCES;
   SweepReport r = sweep(fs, {"/p", "/missing"}, SweepOptions{}, nullptr);
   std::string text = format_sweep_json_head(false) + json_quote("/p/b/__pycache__") + "," +
-                     json_quote("/p/c/__pycache__") + format_sweep_json_tail(r);
+                     json_quote("/p/c/__pycache__") + sweep_tail(r);
   JsonValue doc = parse_json(text);
   EXPECT_EQ(doc["schema_version"].number, k_json_schema_version);
   EXPECT_EQ(doc["command"].text, "clean");
@@ -83,10 +119,8 @@ TEST(ReportJson, CleanDocumentNamesWhatItRemovedAndWhatItKept) {
   EXPECT_EQ(doc["missing"][0]["errno"].number, ENOENT);
   EXPECT_EQ(doc["stray"]["found"].number, 0);
   EXPECT_EQ(doc["elapsed_ms"].kind, JsonValue::Kind::number);
-  EXPECT_EQ(
-      parse_json(format_sweep_json_head(true) + format_sweep_json_tail(SweepReport{}))["dry_run"]
-          .boolean,
-      true);
+  EXPECT_EQ(parse_json(format_sweep_json_head(true) + sweep_tail(SweepReport{}))["dry_run"].boolean,
+            true);
 }
 
 // `clean --stale-only` reports its failures with the very fields `clean` does.
@@ -103,7 +137,7 @@ TEST(ReportJson, CheckDocumentSharesTheFailureFields) {
   std::string text = format_check_json_head(true);
   for (std::size_t i = 0; i < findings.size(); ++i)
     text += format_check_json_finding(findings[i], i == 0);
-  JsonValue doc = parse_json(text + format_check_json_tail(r, true));
+  JsonValue doc = parse_json(text + check_tail(r, true));
   EXPECT_EQ(doc["schema_version"].number, k_json_schema_version);
   EXPECT_EQ(doc["command"].text, "clean --stale-only");
   ASSERT_EQ(doc["findings"].items.size(), 2u);
@@ -117,8 +151,7 @@ TEST(ReportJson, CheckDocumentSharesTheFailureFields) {
   EXPECT_EQ(doc["failures"][0]["errno"].number, EBUSY);
   EXPECT_EQ(keys_of_each(doc["failures"]), k_problem_keys);
   EXPECT_TRUE(doc.has("unreadable") && doc.has("missing") && doc.has("elapsed_ms"));
-  EXPECT_FALSE(
-      parse_json(format_check_json_head(false) + format_check_json_tail(r, false)).has("removed"));
+  EXPECT_FALSE(parse_json(format_check_json_head(false) + check_tail(r, false)).has("removed"));
 }
 
 TEST(EditDistance, SuggestsTheOnlyCloseCandidate) {

@@ -335,6 +335,10 @@ FsOps& real_fs() {
   return fs;
 }
 
+std::FILE* open_anonymous_temp_file() {
+  return std::tmpfile();  // unlinked at once: nothing is left behind
+}
+
 bool is_path_separator(char c) {
   return c == '/';
 }

@@ -359,6 +359,19 @@ FsOps& real_fs() {
   return fs;
 }
 
+std::FILE* open_anonymous_temp_file() {
+  // msvcrt's tmpfile() writes to the root of the current drive, which a
+  // user may not write; the user's temporary folder instead, opened with
+  // the C runtime's "D" mode: deleted when closed.
+  wchar_t dir[MAX_PATH + 1];
+  wchar_t name[MAX_PATH + 1];
+  DWORD n = GetTempPathW(MAX_PATH + 1, dir);
+  if (n == 0 || n > MAX_PATH || GetTempFileNameW(dir, L"pcc", 0, name) == 0) return nullptr;
+  std::FILE* f = _wfopen(name, L"w+bD");
+  if (!f) DeleteFileW(name);
+  return f;
+}
+
 char path_list_separator() {
   return ';';
 }
