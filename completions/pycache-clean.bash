@@ -69,10 +69,10 @@ _pycache_clean() {
   local opts
   case $sub in
     "" | clean)
-      opts="$common $walk --json -n --dry-run --strict --stray --stale-only --verify --pycache-prefix"
+      opts="$common $walk --json -n --dry-run --strict --stray --stale-only --verify --verify-timeout --pycache-prefix"
       [[ -z $sub ]] && opts="$opts -V --version"
       ;;
-    check) opts="$common $walk --json --verify --pycache-prefix" ;;
+    check) opts="$common $walk --json --verify --verify-timeout --pycache-prefix" ;;
     lock) opts="$common --wait --file --conflict-exit-code --" ;;
     pytest-running) opts="$common --scope --json" ;;
     unless-pytest) opts="$common --scope --wait --skip-exit-code --" ;;

@@ -55,6 +55,7 @@ complete -c pycache-clean -n __pycache_clean_walks -s x -l one-file-system -d 'S
 complete -c pycache-clean -n __pycache_clean_walks -s j -l jobs -x -d 'Worker threads'
 complete -c pycache-clean -n __pycache_clean_walks -l pycache-prefix -x -a '(__fish_complete_directories)' -d 'PYTHONPYCACHEPREFIX mirror'
 complete -c pycache-clean -n __pycache_clean_walks -l verify -x -a 'auto all none' -d 'Prove trusted caches by compiling'
+complete -c pycache-clean -n __pycache_clean_walks -l verify-timeout -x -d 'Seconds one compile may take'
 complete -c pycache-clean -n __pycache_clean_default -s n -l dry-run -d 'List, remove nothing'
 complete -c pycache-clean -n __pycache_clean_default -l strict -d 'Exit 1 if anything was kept'
 complete -c pycache-clean -n __pycache_clean_default -l stray -d 'Also legacy *.pyc'
