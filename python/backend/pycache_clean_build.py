@@ -42,7 +42,8 @@ DIST = "pycache_clean"
 SHIM_NAME = "pycache-clean-pre-commit"
 SHIM_DIST = "pycache_clean_pre_commit"
 SUMMARY = "Clear Python bytecode caches safely and fast; keep fixers and test runs apart"
-# What the sdist carries from the source tree: enough to build the executable.
+# What the sdist carries from the source tree, of what git tracks: enough to
+# build the executable.
 SDIST_PATHS = ["CMakeLists.txt", "CMakePresets.json", "LICENSE", "README.md", "cmake",
                "completions", "include", "src", "python/pycache_clean", "python/backend",
                "python/pyproject.toml"]
@@ -166,10 +167,15 @@ def _build_executable(root, build_dir):
 
 
 def _package_files(root):
-    pkg = os.path.join(root, "python", "pycache_clean")
-    for name in sorted(os.listdir(pkg)):
-        if name.endswith(".py"):
-            yield "pycache_clean/" + name, open(os.path.join(pkg, name), "rb").read()
+    """The package's modules, as the sdist has them: tracked (or listed)
+    regular files only, read without following a link."""
+    for rel, kind in _sdist_files(root):
+        parts = rel.split("/")
+        if kind == "file" and parts[:2] == ["python", "pycache_clean"] and len(parts) == 3 \
+                and rel.endswith(".py"):
+            fd = os.open(os.path.join(root, rel), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as f:
+                yield "pycache_clean/" + parts[2], f.read()
 
 
 # --- PEP 517 hooks ---------------------------------------------------------
@@ -229,35 +235,93 @@ def _tar_add(tar, name, data, mode=0o644):
     tar.addfile(info, io.BytesIO(data))
 
 
+MANIFEST = "SDIST-FILES"
+
+
+def _sdist_files(root):
+    """What the sdist packs: the files git tracks under SDIST_PATHS (never an
+    untracked or ignored file, such as a `.env` beside the sources), or, in an
+    unpacked sdist, those its SDIST-FILES manifest lists. Each is checked on
+    disk without following links: a path that is now a link (or a directory,
+    FIFO...) where a file was recorded is refused. Returns [(path, kind)]
+    with kind "file" or "link" (a link git tracks, packed as the link it is)."""
+    if os.path.isdir(os.path.join(root, ".git")) or os.path.isfile(os.path.join(root, ".git")):
+        try:
+            out = subprocess.run(["git", "-C", root, "ls-files", "-s", "-z", "--", *SDIST_PATHS],
+                                 capture_output=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise RuntimeError("pycache_clean_build: cannot list the files git tracks (%s); "
+                               "the sdist packs nothing else" % e)
+        files = []
+        for entry in out.decode("utf-8", "surrogateescape").split("\0"):
+            if not entry:
+                continue
+            meta, rel = entry.split("\t", 1)
+            kind = "link" if meta.split()[0] == "120000" else "file"
+            if not os.path.lexists(os.path.join(root, rel)):
+                continue  # deleted in the work tree, not yet in git
+            files.append((rel, kind))
+    elif os.path.isfile(os.path.join(root, MANIFEST)):
+        files = []
+        with open(os.path.join(root, MANIFEST), encoding="utf-8", errors="surrogateescape") as f:
+            for line in f:
+                kind, rel = line.rstrip("\n").split(" ", 1)
+                files.append((rel, kind))
+    else:
+        raise RuntimeError("pycache_clean_build: neither a git checkout nor an unpacked sdist "
+                           "(%s): cannot tell which files are the sources" % MANIFEST)
+    for rel, kind in files:
+        if os.path.isabs(rel) or ".." in rel.split("/"):
+            raise RuntimeError("pycache_clean_build: %r lies outside the source tree" % rel)
+        mode = os.lstat(os.path.join(root, rel)).st_mode
+        if not (stat.S_ISLNK(mode) if kind == "link" else stat.S_ISREG(mode)):
+            raise RuntimeError("pycache_clean_build: %s is not the %s it was recorded as; "
+                               "refusing to pack it" % (rel, "link" if kind == "link" else
+                                                        "regular file"))
+    return sorted(set(files))
+
+
+def _tar_add_link(tar, name, target):
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.SYMTYPE
+    info.linkname = target
+    info.mtime = _epoch()
+    info.mode = 0o777
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    tar.addfile(info)
+
+
 def build_sdist(sdist_directory, config_settings=None):
     root = _source_root()
     version = cmake_version(root)
     if _is_shim():
         raise RuntimeError("pycache_clean_build: the pre-commit package has no sdist")
     base = "%s-%s" % (DIST, version)
-    files = []
-    for top in SDIST_PATHS:
-        path = os.path.join(root, top)
-        if os.path.isfile(path):
-            files.append(top)
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for f in filenames:
-                if not f.endswith((".pyc", ".pyo")):
-                    files.append(os.path.relpath(os.path.join(dirpath, f), root))
+    files = _sdist_files(root)
     # At the sdist's top: a pyproject.toml whose backend is python/backend.
     pyproject = open(os.path.join(root, "python", "pyproject.toml")).read()
     pyproject = pyproject.replace('backend-path = ["backend"]', 'backend-path = ["python/backend"]')
     pkg_info = _metadata(version, False)
+    manifest = "".join("%s %s\n" % (kind, rel) for rel, kind in files)
     filename = base + ".tar.gz"
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         _tar_add(tar, base + "/PKG-INFO", pkg_info.encode("utf-8"))
         _tar_add(tar, base + "/pyproject.toml", pyproject.encode("utf-8"))
-        for rel in sorted(set(files)):
+        _tar_add(tar, base + "/" + MANIFEST, manifest.encode("utf-8", "surrogateescape"))
+        for rel, kind in files:
             full = os.path.join(root, rel)
+            name = base + "/" + rel.replace(os.sep, "/")
+            if kind == "link":
+                _tar_add_link(tar, name, os.readlink(full))
+                continue
+            # O_NOFOLLOW: a file swapped for a link since it was checked is refused.
+            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as f:
+                data = f.read()
             mode = 0o755 if os.access(full, os.X_OK) else 0o644
-            _tar_add(tar, base + "/" + rel.replace(os.sep, "/"), open(full, "rb").read(), mode)
+            _tar_add(tar, name, data, mode)
     with open(os.path.join(sdist_directory, filename), "wb") as out:
         with gzip.GzipFile(filename=filename, mode="wb", fileobj=out, mtime=_epoch()) as gz:
             gz.write(raw.getvalue())

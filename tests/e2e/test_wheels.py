@@ -110,6 +110,71 @@ def test_sdist_carries_the_sources(wheels):
     assert not [n for n in names if "__pycache__" in n or n.startswith(f"{base}/tests")]
 
 
+def _build(cwd, *args, out):
+    r = subprocess.run([PY, "-m", "build", "--no-isolation", *args, "--outdir", str(out)],
+                       cwd=cwd, env=base_env(SOURCE_DATE_EPOCH=None), capture_output=True,
+                       text=True)
+    return r
+
+
+def test_sdist_and_wheel_pack_only_tracked_files_never_a_link_target(tmp_path):
+    """A clone of this repository with what a developer's tree holds beside
+    the sources: an untracked `.env`, an untracked module, an untracked link
+    to /etc/passwd, and a link git tracks. The sdist and the wheel pack what
+    git tracks, the tracked link as a link; the sdist's manifest governs a
+    rebuild from the unpacked sdist, which refuses a listed file that became
+    a link."""
+    import tarfile
+    if not shutil.which("git") or not (SOURCE_ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout of the sources")
+    if subprocess.run([PY, "-c", "import build"], capture_output=True).returncode:
+        pytest.skip("needs python3-build")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(SOURCE_ROOT), str(clone)], check=True)
+    backend = "python/backend/pycache_clean_build.py"  # the one under test, committed or not
+    shutil.copy(SOURCE_ROOT / backend, clone / backend)
+    (clone / "src/tracked_link").symlink_to("/etc/hostname")
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "-f", "src/tracked_link", backend], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "a link"], check=True)
+    (clone / "src/core/.env").write_text("SECRET=hunter2\n")
+    (clone / "python/pycache_clean/extra.py").write_text("LEAK = 1\n")
+    (clone / "src/leak.txt").symlink_to("/etc/passwd")
+    out = tmp_path / "out"
+    for args in (["--sdist"], ["--wheel", "-C", f"binary={BIN}", "-C",
+                               f"plat-name={linux_wheel_tags(os.uname().machine)}"]):
+        r = _build(clone / "python", *args, out=out)
+        assert r.returncode == 0, r.stdout + r.stderr
+    base = f"pycache_clean-{CMAKE_VERSION}"
+    passwd = open("/etc/passwd", "rb").read()
+    with tarfile.open(out / f"{base}.tar.gz") as t:
+        members = {m.name: m for m in t.getmembers()}
+        contents = [t.extractfile(m).read() for m in t.getmembers() if m.isfile()]
+    for leaked in (".env", "extra.py", "leak.txt"):
+        assert not [n for n in members if n.endswith(leaked)], leaked
+    assert passwd not in contents and not any(b"hunter2" in c for c in contents)
+    link = members[f"{base}/src/tracked_link"]
+    assert link.issym() and link.linkname == "/etc/hostname"
+    with zipfile.ZipFile(native_wheel(out)) as z:
+        assert not [n for n in z.namelist() if "extra.py" in n or ".env" in n], z.namelist()
+
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(out / f"{base}.tar.gz") as t:
+        t.extractall(unpacked)
+    sdist = unpacked / base
+    (sdist / "src/core/.env").write_text("SECRET=hunter2\n")
+    (sdist / "src/evil").symlink_to("/etc/passwd")
+    again = tmp_path / "again"
+    r = _build(sdist, "--sdist", out=again)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with tarfile.open(again / f"{base}.tar.gz") as t:
+        assert set(t.getnames()) == set(members), set(t.getnames()) ^ set(members)
+    os.remove(sdist / "src/core/walker.cpp")
+    (sdist / "src/core/walker.cpp").symlink_to("/etc/passwd")
+    r = _build(sdist, "--sdist", out=tmp_path / "refused")
+    assert r.returncode != 0 and "src/core/walker.cpp is not the regular file" in r.stdout + r.stderr
+
+
 def test_pip_install_into_a_fresh_venv(wheels, tmp_path):
     bindir = venv(tmp_path / "venv")
     r = subprocess.run([bindir / "pip", "install", "-q", str(native_wheel(wheels))],
