@@ -62,7 +62,7 @@ _pycache_clean() {
       _pycache_clean_add -d -- "$cur"
       return 0
       ;;
-    --exclude | --wait | -j | --jobs | --conflict-exit-code | --skip-exit-code) return 0 ;;
+    --exclude | --wait | -j | --jobs | --conflict-exit-code | --skip-exit-code | --fixer-wait | --verify-timeout) return 0 ;;
   esac
   local common="-v --verbose -q --quiet --color -h --help"
   local walk="--exclude --no-default-excludes -x --one-file-system -j --jobs"
@@ -75,7 +75,7 @@ _pycache_clean() {
     check) opts="$common $walk --json --verify --verify-timeout --pycache-prefix" ;;
     lock) opts="$common --wait --file --conflict-exit-code --" ;;
     pytest-running) opts="$common --scope --json" ;;
-    unless-pytest) opts="$common --scope --wait --skip-exit-code --" ;;
+    unless-pytest) opts="$common --scope --wait --fixer-wait --skip-exit-code --" ;;
     test) opts="$common --no-clean --wait --" ;;
     pytest-session) opts="$common --wait" ;;
     help) opts="" ;;

@@ -68,5 +68,6 @@ complete -c pycache-clean -n "__pycache_clean_in pytest-running" -l json -d 'One
 complete -c pycache-clean -n "__pycache_clean_in pytest-running unless-pytest" -l scope -x -a 'repo user all' -d 'Which processes count'
 complete -c pycache-clean -n "__pycache_clean_in unless-pytest" -l wait -x -d 'Wait for the run to end'
 complete -c pycache-clean -n "__pycache_clean_in unless-pytest" -l skip-exit-code -x -d 'Status when skipping'
+complete -c pycache-clean -n "__pycache_clean_in unless-pytest" -l fixer-wait -x -d 'Wait for another fixer'
 complete -c pycache-clean -n "__pycache_clean_in test pytest-session" -l wait -x -d 'Wait for a fixer'
 complete -c pycache-clean -n "__pycache_clean_in test" -l no-clean -d 'Do not sweep first'

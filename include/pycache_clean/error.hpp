@@ -29,6 +29,9 @@ inline constexpr int k_err_symlink = 100003;
 // neither openat2, statx's mount attribute nor /proc/self/fdinfo): it may be
 // a mount point, so it is never entered where k_err_mount_point would keep it.
 inline constexpr int k_err_mount_unknown = 100004;
+// A lock file at a default path that another user owns: they could hold its
+// lock to stop every run of ours, so it is not used.
+inline constexpr int k_err_foreign_owner = 100005;
 
 // The system's text for errno value `err` ("Permission denied"), or this
 // program's for its own errors above.

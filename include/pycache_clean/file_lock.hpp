@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <pycache_clean/error.hpp>
 
@@ -21,6 +22,26 @@ struct LockFileOpen {
   bool follow_links = false;
   // A directory may be locked (flock(1) allows it); only for a typed path.
   bool allow_directory = false;
+  // A path pycache-clean chose itself (a default lock file or the pytest
+  // marker), never one the user named. Such a file is created readable and
+  // writable by its owner alone, so that no other user can open it to hold
+  // its lock (root creating one gives it to the directory's owner, whose
+  // repository it is); one of ours made more open by an older version is
+  // narrowed; one owned by another user (neither root nor the directory's
+  // owner) is refused with k_err_foreign_owner, since they could hold it for
+  // as long as they like;
+  // and an empty one of ours (created on a full file system, where its
+  // signature could not be written) gets its signature now.
+  bool private_default = false;
+};
+
+// A process holding a lock on a file, as the kernel lists it (Linux:
+// /proc/locks, each lock under the pid that took it; that process may have
+// ended while a child that inherited the descriptor keeps it).
+struct LockHolder {
+  long pid = 0;
+  long uid = -1;  // the process's user; -1 when it is gone or cannot be seen
+  bool exclusive = false;
 };
 
 // A kernel advisory lock on a file: flock(2) on POSIX (so it excludes and is
@@ -63,11 +84,16 @@ class FileLock {
   void set_inheritable(bool inheritable);
   // "a FIFO", "a socket", "a device" after open() refused one.
   const char* refused_kind() const { return m_refused_kind; }
+  // The owner of the file open() refused with k_err_foreign_owner.
+  long foreign_owner() const { return m_foreign_owner; }
+  // Who holds locks on this file now (empty where the platform cannot tell).
+  std::vector<LockHolder> holders() const;
 
  private:
   std::intptr_t m_fd = -1;
   bool m_owns_content = false;
   const char* m_refused_kind = "";
+  long m_foreign_owner = -1;
 };
 
 // The first line of every lock file pycache-clean writes a record into.

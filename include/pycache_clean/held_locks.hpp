@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <pycache_clean/file_lock.hpp>
@@ -36,5 +37,8 @@ std::optional<HeldLock> held_by_ancestor(const FileLock& lock);
 // $PYCACHE_CLEAN_LOCKS for the children of process `holder`, which holds
 // `lock` in `mode`: the inherited entries plus this one.
 EnvChanges pass_down(const FileLock& lock, FileLock::Mode mode, long holder);
+// The same for several locks held by `holder`, each in its mode.
+EnvChanges pass_down(const std::vector<std::pair<const FileLock*, FileLock::Mode>>& locks,
+                     long holder);
 
 }  // namespace pycache_clean

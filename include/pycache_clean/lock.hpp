@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <pycache_clean/file_lock.hpp>
+#include <pycache_clean/process_table.hpp>
 
 namespace pycache_clean {
 
@@ -24,7 +25,13 @@ std::optional<HolderRecord> parse_holder_record(const std::string& text);
 // `pid 4242 (pre-commit run)`, or a phrase for an unknown holder (a
 // flock(1) user, or a record left by a holder that died) when `record` does
 // not name a live process on this host.
-std::string describe_holder(const std::optional<HolderRecord>& record);
+// `holders` (FileLock::holders) name a holder the record does not (a
+// flock(1) user, another user's process, a command whose pycache-clean was
+// killed), with its user when it is not ours.
+std::string describe_holder(const std::optional<HolderRecord>& record,
+                            const std::vector<LockHolder>& holders = {});
+// describe_holder of `lock`'s record and its holders.
+std::string describe_holder(const FileLock& lock);
 
 // Why `lock.open(path, how)` failed with `err`, said of the path: "is a FIFO,
 // not a regular file; refusing to open it".

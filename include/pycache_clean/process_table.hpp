@@ -24,4 +24,8 @@ std::vector<ProcessInfo> list_processes(bool& supported);
 // The real user id of this process.
 long current_uid();
 
+// The command line of process `pid`, when it can be read (Linux:
+// /proc/PID/cmdline); empty otherwise.
+std::vector<std::string> process_command_line(long pid);
+
 }  // namespace pycache_clean

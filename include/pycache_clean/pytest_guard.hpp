@@ -23,9 +23,12 @@ std::string describe_pytest_runs(const PytestProbe& probe);
 // the other (flock(2) alone lets new readers pass a waiting writer).
 class PytestMarker {
  public:
-  // Opens (creating) the marker at pytest_marker_path() and its queue, never
-  // following a link nor blocking on a FIFO. 0 or errno, as FileLock::open.
-  int open();
+  // Opens (creating) the marker at pytest_marker_path() and its queue, and
+  // with `with_fixers` the fixer lock beside them
+  // (`pycache-clean-fixer.lock`, which fixers hold one at a time), never
+  // following a link nor blocking on a FIFO, each private to its owner
+  // (LockFileOpen::private_default). 0 or errno, as FileLock::open.
+  int open(bool with_fixers = false);
   const std::string& path() const { return m_path; }
   // Why open() failed: "PATH: is a FIFO, not a regular file; ...".
   const std::string& open_problem() const { return m_problem; }
@@ -34,39 +37,64 @@ class PytestMarker {
     return pycache_clean::held_by_ancestor(m_marker);
   }
   // Takes the marker in `mode` through the queue, waiting up to
-  // `wait_seconds` (0: not at all; negative: for ever) with [WAIT] lines that
-  // name `holder()`. Returns 0, EWOULDBLOCK, ETIMEDOUT or errno.
-  int take(FileLock::Mode mode, double wait_seconds, bool quiet,
-           const std::function<std::string()>& holder);
+  // `queue_wait_seconds` for the queue (held for moments by each arrival,
+  // longer only by one waiting for an exclusive holder, or by another user
+  // who can open an old world-readable queue file), then up to
+  // `marker_wait_seconds` in all (0: not at all; negative: for ever) for the
+  // marker, with [WAIT] lines that name `holder()`. Returns 0, EWOULDBLOCK,
+  // ETIMEDOUT or errno; sets `queue_blocked` when the queue was not had.
+  int take(FileLock::Mode mode, double queue_wait_seconds, double marker_wait_seconds, bool quiet,
+           const std::function<std::string()>& holder, bool& queue_blocked);
+  // Who holds the queue, as the kernel lists them.
+  std::string queue_holder() const;
   void release();
   // The exclusive holder's record (a fixer run by unless-pytest), described.
   std::string fixer() const;
   FileLock& marker() { return m_marker; }
+  FileLock& fixers() { return m_fixers; }
+  const std::string& fixers_path() const { return m_fixers_path; }
+
+  // How others hold the marker right now (this descriptor holding nothing):
+  // free, shared (test runs) or exclusively (a fixer: not a test run).
+  enum class Held { free, shared, exclusive };
+  Held held_by_others();
 
  private:
   std::string m_path;
+  std::string m_fixers_path;
   std::string m_problem;
   FileLock m_marker;
   FileLock m_queue;
+  FileLock m_fixers;
 };
 
 struct UnlessPytestOptions {
   PytestScope scope = PytestScope::repo;
   double wait_seconds = 0;  // > 0: wait that long for the run to end; < 0: for ever
+  // How long to wait for another fixer (or any exclusive holder of the
+  // marker, which is no test run); < 0: for ever. Never a reason to skip.
+  double fixer_wait_seconds = 600;
   bool quiet = false;
   std::vector<std::string> command;
 };
 
 struct UnlessPytestOutcome {
-  bool skipped = false;
-  std::string reason;  // when skipped: what runs ("pytest is running (pid N (pytest))")
-  int status = 0;      // the command's shell-style status when it ran
+  bool skipped = false;  // a test run is in progress: the command was not run
+  bool gave_up = false;  // another fixer held on past fixer_wait_seconds: not run
+  std::string reason;    // skipped: what runs ("pytest is running (pid N (pytest))");
+                         // gave_up: who held on ("pid N (black src)")
+  int status = 0;        // the command's shell-style status when it ran
 };
 
 // Runs the command holding the marker exclusively, only when no test run
 // holds it and the process table shows no pytest run; the decision and the
 // run are one step (no test run that takes part can start in between).
 // Otherwise skips, after waiting up to `wait_seconds` in the marker's queue.
+// Fixers go one at a time: each holds the fixer lock for its whole run, and
+// one that finds another fixer (or any exclusive holder of the marker) waits
+// for it, up to `fixer_wait_seconds`, and never skips for it. The command
+// inherits both locks, as with `lock`: a fixer whose pycache-clean is killed
+// keeps test runs out until it ends.
 UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options);
 
 struct TestRunOptions {

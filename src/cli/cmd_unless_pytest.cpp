@@ -16,6 +16,7 @@ struct UnlessPytestCliOptions {
   CommonOptions common;
   std::string scope = "repo";
   std::string wait = "0";
+  std::string fixer_wait = "600";
   int skip_exit_code = 0;
   std::vector<std::string> command;
 };
@@ -31,9 +32,16 @@ int run_unless_pytest_command(const UnlessPytestCliOptions& o) {
   UnlessPytestOptions options;
   options.scope = scope_from_name(o.scope);
   options.wait_seconds = parse_wait_seconds(o.wait);
+  options.fixer_wait_seconds = parse_wait_seconds(o.fixer_wait, "--fixer-wait");
   options.quiet = o.common.quiet;
   options.command = o.command;
   UnlessPytestOutcome outcome = run_unless_pytest(options);
+  if (outcome.gave_up) {
+    // Not a skip: the fix was not made, and the status says so.
+    log_error("gave up after {}s waiting for {} to finish; not running: {}", o.fixer_wait,
+              outcome.reason, join_command(o.command));
+    return k_exit_lock_timeout;
+  }
   if (!outcome.skipped) return outcome.status;
   // On stdout: a pre-commit hook's output is shown when it fails or with
   // `verbose: true`; a skipped fixer must not pass unseen.
@@ -52,6 +60,10 @@ Command add_unless_pytest_command(CLI::App& app) {
   sub->add_option("--wait", o->wait,
                   "Instead of skipping, wait up to SECS (-1 or inf: for ever) for the run to end")
       ->type_name("SECS");
+  sub->add_option("--fixer-wait", o->fixer_wait,
+                  "Wait up to SECS (default 600; -1 or inf: for ever) for another fixer to "
+                  "finish; then exit 75 without running CMD (a fixer never skips for a fixer)")
+      ->type_name("SECS");
   sub->add_option("--skip-exit-code", o->skip_exit_code,
                   "Exit with N when skipping (default 0; 1 fails a pre-commit hook instead of "
                   "committing unfixed code)")
@@ -69,7 +81,9 @@ ends; deciding and running are one step. While tests run (they hold the
 marker, or the process table shows pytest), prints `[SKIP] pytest is running
 (pid N ...): not running CMD` on stdout and exits 0 (or --skip-exit-code);
 with --wait, queues for the marker instead and runs CMD once the tests are
-done. Detection as in `pycache-clean pytest-running`.
+done. Fixers run one at a time: one that finds another fixer at work waits
+for it (--fixer-wait) and then runs; it never skips for it. CMD inherits the
+locks, as with `lock`. Detection as in `pycache-clean pytest-running`.
 
 Examples: (a pre-commit `entry:`)
   pycache-clean unless-pytest -- ruff check --fix

@@ -123,6 +123,6 @@ PytestScope scope_from_name(const std::string& name);
 
 // --wait SECS: a number >= 0, or -1/inf for ever (returned as -1). Throws a
 // usage Error naming the bad value.
-double parse_wait_seconds(const std::string& text);
+double parse_wait_seconds(const std::string& text, const char* option = "--wait");
 
 }  // namespace pycache_clean::cli

@@ -79,9 +79,10 @@ const std::vector<ExitStatusRow>& exit_status_table() {
       {"1", "check", "a cache is suspect, corrupt or orphan-importable; a PATH is missing"},
       {"1", "pytest-running", "no pytest run is in progress"},
       {"2", "",
-       "usage error: unknown option, bad value, mistyped subcommand; a lock file that cannot "
-       "be opened or locked"},
+       "usage error: unknown option, bad value, mistyped subcommand; a lock file or the pytest "
+       "marker that cannot be opened or locked"},
       {"75", "lock", "the lock was not had within --wait (or --conflict-exit-code); CMD not run"},
+      {"75", "unless-pytest", "another fixer held on past --fixer-wait; CMD not run"},
       {"75", "test pytest-session", "a fixer held the pytest marker past --wait; CMD not run"},
       {"N", k_runners, "CMD ran: its own exit status"},
       {"126", k_runners, "CMD was found but could not be executed"},

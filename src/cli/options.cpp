@@ -162,7 +162,7 @@ void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix
         ->type_name("DIR");
 }
 
-double parse_wait_seconds(const std::string& text) {
+double parse_wait_seconds(const std::string& text, const char* option) {
   if (text == "inf" || text == "forever") return -1;
   try {
     std::size_t used = 0;
@@ -171,7 +171,8 @@ double parse_wait_seconds(const std::string& text) {
     if (used == text.size() && value >= 0 && value < 1e9) return value;
   } catch (const std::exception&) {
   }
-  throw Error("--wait: '" + text + "' is not a number of seconds (or -1/inf to wait forever)",
+  throw Error(std::string(option) + ": '" + text +
+                  "' is not a number of seconds (or -1/inf to wait forever)",
               k_exit_usage);
 }
 

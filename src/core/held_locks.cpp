@@ -89,18 +89,27 @@ std::optional<HeldLock> held_by_ancestor(const FileLock& lock) {
   return std::nullopt;
 }
 
-EnvChanges pass_down(const FileLock& lock, FileLock::Mode mode, long holder) {
-  HeldLock h;
-  h.exclusive = mode == FileLock::Mode::exclusive;
-  h.pid = holder;
-  h.start = process_start_time(holder).value_or(0);
+EnvChanges pass_down(const std::vector<std::pair<const FileLock*, FileLock::Mode>>& locks,
+                     long holder) {
   const char* env = std::getenv(k_held_locks_env);
   std::string value;
   if (env)
     for (const auto& kept : parse_held_locks(env)) value += format_held_lock(kept) + ";";
-  if (lock.identity(h.device, h.inode) != 0) return {};
-  value += format_held_lock(h);
+  std::uint64_t start = process_start_time(holder).value_or(0);
+  for (const auto& [lock, mode] : locks) {
+    HeldLock h;
+    h.exclusive = mode == FileLock::Mode::exclusive;
+    h.pid = holder;
+    h.start = start;
+    if (lock->identity(h.device, h.inode) != 0) return {};
+    value += format_held_lock(h) + ";";
+  }
+  if (!value.empty()) value.pop_back();  // the last ";"
   return {{k_held_locks_env, value}};
+}
+
+EnvChanges pass_down(const FileLock& lock, FileLock::Mode mode, long holder) {
+  return pass_down({{&lock, mode}}, holder);
 }
 
 }  // namespace pycache_clean

@@ -74,20 +74,60 @@ std::optional<HolderRecord> parse_holder_record(const std::string& text) {
   return r;
 }
 
-std::string describe_holder(const std::optional<HolderRecord>& record) {
+namespace {
+
+// ", uid 65534" for a holder that is another user's.
+std::string other_user(long uid) {
+  return uid >= 0 && uid != current_uid() ? fmt::format(" of uid {}", uid) : "";
+}
+
+// What the kernel says of a holder the record does not name: its pid, user
+// and command line, or that it has ended and left the lock to a descendant.
+std::string describe_listed_holder(const LockHolder& h, const std::string& recorded_command) {
+  if (h.pid > 0 && process_exists(h.pid)) {
+    std::string command = join_command(process_command_line(h.pid), 200);
+    return fmt::format("pid {}{}", h.pid, other_user(h.uid)) +
+           (command.empty() ? "" : " (" + command + ")");
+  }
+  std::string what = recorded_command.empty() ? "" : " (" + recorded_command + ")";
+  return h.pid > 0 ? fmt::format(
+                         "a process left running by pid {}{}, which has ended (killed?) "
+                         "while what it started still holds the lock",
+                         h.pid, what)
+                   : "a holder in another process namespace";
+}
+
+}  // namespace
+
+std::string describe_holder(const std::optional<HolderRecord>& record,
+                            const std::vector<LockHolder>& holders) {
   const char* unknown =
       "an unrecorded holder (flock(1), or a command left running by a killed lock)";
-  if (!record) return unknown;
-  bool here = record->host == host_name();
-  if (here) {
-    if (!process_exists(record->pid)) return unknown;
+  bool here = record && record->host == host_name();
+  bool alive = here && process_exists(record->pid);
+  if (alive) {
     auto start = process_start_time(record->pid);
-    if (start && record->start_ticks != 0 && *start != record->start_ticks) return unknown;
+    alive = !(start && record->start_ticks != 0 && *start != record->start_ticks);
   }
-  std::string out = fmt::format("pid {}", record->pid);
-  if (!here) out += " on " + record->host;
-  if (!record->command.empty()) out += " (" + record->command + ")";
-  return out;
+  if (record && (alive || !here)) {
+    long uid = -1;
+    for (const auto& h : holders)
+      if (h.pid == record->pid) uid = h.uid;
+    std::string out = fmt::format("pid {}{}", record->pid, other_user(uid));
+    if (!here) out += " on " + record->host;
+    if (!record->command.empty()) out += " (" + record->command + ")";
+    return out;
+  }
+  // The record is missing, stale or not ours: the kernel's list of holders.
+  for (const auto& h : holders)
+    if (h.pid > 0 && process_exists(h.pid)) return describe_listed_holder(h, "");
+  if (!holders.empty())
+    return describe_listed_holder(holders.front(), record ? record->command : "");
+  return unknown;
+}
+
+std::string describe_holder(const FileLock& lock) {
+  return describe_holder(parse_holder_record(lock.read_record()), lock.holders());
 }
 
 std::string lock_open_problem(const FileLock& lock, int err, const LockFileOpen& how) {
@@ -95,6 +135,11 @@ std::string lock_open_problem(const FileLock& lock, int err, const LockFileOpen&
     return "is a symbolic link; refusing to follow it (remove it, or name a file with --file)";
   if (err == k_err_not_lockable)
     return fmt::format("is {}, not a regular file; refusing to open it", lock.refused_kind());
+  if (err == k_err_foreign_owner)
+    return fmt::format(
+        "is owned by uid {}, not by you: they could hold its lock for as long as they like, so "
+        "it is not used (remove it, or name another file)",
+        lock.foreign_owner());
   if (err == EISDIR) return "is a directory, not a regular file";
   return errno_text(err);
 }
@@ -179,6 +224,7 @@ LockOutcome run_locked(const LockOptions& options) {
   FileLock lock;
   LockFileOpen how;
   how.follow_links = how.allow_directory = !options.file.empty();  // typed: as flock(1)
+  how.private_default = options.file.empty();
   open_lock_file(lock, path, how, "lock file", k_exit_usage);
 
   if (auto held = held_by_ancestor(lock)) {
@@ -192,7 +238,7 @@ LockOutcome run_locked(const LockOptions& options) {
   wait.seconds = options.wait_seconds;
   wait.quiet = options.quiet;
   wait.path = path;
-  wait.holder = [&] { return describe_holder(parse_holder_record(lock.read_record())); };
+  wait.holder = [&] { return describe_holder(lock); };
   int err = acquire_lock(lock, FileLock::Mode::exclusive, wait);
   if (err == ETIMEDOUT || (err == EWOULDBLOCK && options.wait_seconds == 0))
     return {false, 0, path, wait.holder()};

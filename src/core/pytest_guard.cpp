@@ -65,38 +65,55 @@ std::string describe_pytest_runs(const PytestProbe& probe) {
   return out;
 }
 
-int PytestMarker::open() {
+int PytestMarker::open(bool with_fixers) {
   LockLocation where = lock_location("pycache-clean-pytest.lock");
   m_path = where.path;
   log_debug("pytest marker {}: {}", m_path, where.why);
   std::string queue = queue_path_of(m_path);
-  for (auto [lock, path] : {std::pair{&m_marker, &m_path}, std::pair{&m_queue, &queue}}) {
-    if (int err = lock->open(*path, LockFileOpen{})) {
-      m_problem = *path + ": " + lock_open_problem(*lock, err, LockFileOpen{});
+  std::vector<std::pair<FileLock*, const std::string*>> files = {{&m_marker, &m_path},
+                                                                 {&m_queue, &queue}};
+  if (with_fixers) {
+    m_fixers_path = lock_location("pycache-clean-fixer.lock").path;
+    files.emplace_back(&m_fixers, &m_fixers_path);
+  }
+  LockFileOpen how;
+  how.private_default = true;
+  for (auto [lock, path] : files) {
+    if (int err = lock->open(*path, how)) {
+      m_problem = *path + ": " + lock_open_problem(*lock, err, how);
       return err;
     }
   }
   return 0;
 }
 
-int PytestMarker::take(FileLock::Mode mode, double wait_seconds, bool quiet,
-                       const std::function<std::string()>& holder) {
+int PytestMarker::take(FileLock::Mode mode, double queue_wait_seconds, double marker_wait_seconds,
+                       bool quiet, const std::function<std::string()>& holder,
+                       bool& queue_blocked) {
   auto start = Clock::now();
   LockWait wait;
   wait.quiet = quiet;
-  wait.holder = holder;
-  // The queue is held for moments by every arrival, for longer only by one
-  // that waits for the marker: no line for the moments.
-  wait.seconds = wait_seconds;
+  // The queue is held for moments by every arrival: no line for the
+  // moments, and its holder is named as the kernel lists it (nobody writes
+  // a record there).
+  wait.holder = [this] { return queue_holder(); };
+  wait.seconds = queue_wait_seconds;
   wait.quiet_first_second = true;
-  wait.path = m_path;
+  wait.path = queue_path_of(m_path);
   int err = acquire_lock(m_queue, FileLock::Mode::exclusive, wait);
+  queue_blocked = err == EWOULDBLOCK || err == ETIMEDOUT;
   if (err != 0) return err;
-  wait.seconds = seconds_left(start, wait_seconds);
+  wait.holder = holder;
+  wait.path = m_path;
+  wait.seconds = seconds_left(start, marker_wait_seconds);
   wait.quiet_first_second = false;
   err = acquire_lock(m_marker, mode, wait);
   m_queue.unlock();
   return err;
+}
+
+std::string PytestMarker::queue_holder() const {
+  return describe_holder(m_queue) + ", queued for the pytest marker";
 }
 
 void PytestMarker::release() {
@@ -105,31 +122,93 @@ void PytestMarker::release() {
 }
 
 std::string PytestMarker::fixer() const {
-  return describe_holder(parse_holder_record(m_marker.read_record()));
+  return describe_holder(m_marker);
+}
+
+PytestMarker::Held PytestMarker::held_by_others() {
+  if (m_marker.try_lock(FileLock::Mode::exclusive) == 0) {
+    m_marker.unlock();
+    return Held::free;
+  }
+  if (m_marker.try_lock(FileLock::Mode::shared) == 0) {
+    m_marker.unlock();
+    return Held::shared;
+  }
+  return Held::exclusive;
 }
 
 namespace {
 
+// What is known of the runs holding the marker shared: those the process
+// table shows, else the kernel's holders (with their user, when not ours).
+std::string describe_test_runs(const PytestProbe& seen, const FileLock& marker) {
+  if (!seen.runs.empty() && seen.runs.front().pid > 0) return describe_pytest_runs(seen);
+  std::vector<LockHolder> holders = marker.holders();
+  if (holders.empty()) return seen.runs.empty() ? "a test run" : describe_pytest_runs(seen);
+  return "a run holding the pytest marker: " + describe_holder(std::nullopt, holders);
+}
+
+// Waits, up to `seconds` (< 0: for ever), for whoever holds `lock`
+// exclusively to let go (a shared request is granted as soon as no one holds
+// it exclusively, however many test runs then hold it shared); saying so.
+int wait_for_exclusive_holder(FileLock& lock, const std::string& path, double seconds, bool quiet,
+                              const std::string& who) {
+  LockWait wait;
+  wait.seconds = seconds;
+  wait.quiet = quiet;
+  wait.path = path;
+  wait.holder = [&] { return who; };
+  int err = acquire_lock(lock, FileLock::Mode::shared, wait);
+  if (err == 0) lock.unlock();
+  return err;
+}
+
+// How take_marker_when_no_tests ended.
+struct MarkerTaken {
+  enum class Result { taken, tests_run, gave_up } result = Result::taken;
+  std::string text;  // tests_run: "pytest is running (...)"; gave_up: who held on
+};
+
 // Takes the marker exclusively once no test run is seen: the marker free and
-// the process table showing no pytest that ignores the marker. Returns
-// nothing when it holds the marker, else why it gives up (pytest still runs
-// at --wait). Backs off between looks, never past the deadline.
-std::optional<std::string> take_marker_when_no_tests(PytestMarker& marker,
-                                                     const UnlessPytestOptions& options) {
+// the process table showing no pytest that ignores the marker. A marker held
+// exclusively is no test run (a fixer of an older pycache-clean, flock -x,
+// another user): it is waited for as another fixer is, never a reason to
+// skip. Backs off between looks, never past the deadlines.
+MarkerTaken take_marker_when_no_tests(PytestMarker& marker, const UnlessPytestOptions& options) {
+  using Result = MarkerTaken::Result;
   auto start = Clock::now();
   auto pause = std::chrono::milliseconds(100);
   for (bool first_look = true;; first_look = false) {
     PytestProbe seen;  // the test runs seen while waiting, for the messages
     auto holder = [&] {
+      if (marker.held_by_others() == PytestMarker::Held::exclusive)
+        return marker.fixer() + ", which holds it exclusively (no test run)";
       seen = probe_pytest(options.scope);
-      return seen.runs.empty() ? std::string("a test run") : describe_pytest_runs(seen);
+      return describe_test_runs(seen, marker.marker());
     };
-    int err = marker.take(FileLock::Mode::exclusive, seconds_left(start, options.wait_seconds),
-                          options.quiet, holder);
+    // The queue is waited for as a fixer is (whoever holds it for long waits
+    // for an exclusive holder, or is another user), the marker as --wait says.
+    bool queue_blocked = false;
+    int err = marker.take(
+        FileLock::Mode::exclusive, seconds_left(start, options.fixer_wait_seconds),
+        seconds_left(start, options.wait_seconds), options.quiet, holder, queue_blocked);
+    if (queue_blocked) return {Result::gave_up, marker.queue_holder()};
     if (err == EWOULDBLOCK || err == ETIMEDOUT) {
-      std::string who = holder();
+      PytestMarker::Held held = marker.held_by_others();
+      if (held == PytestMarker::Held::free) continue;  // let go meanwhile: look again
+      if (held == PytestMarker::Held::exclusive) {
+        std::string who = marker.fixer() + ", which holds it exclusively (no test run)";
+        err = wait_for_exclusive_holder(marker.marker(), marker.path(),
+                                        seconds_left(start, options.fixer_wait_seconds),
+                                        options.quiet, who);
+        if (err == ETIMEDOUT || err == EWOULDBLOCK) return {Result::gave_up, who};
+        if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_usage);
+        continue;
+      }
+      std::string who = describe_test_runs(seen.runs.empty() ? probe_pytest(options.scope) : seen,
+                                           marker.marker());
       for (const auto& note : seen.considered) log_debug("{}", note);
-      return "pytest is running (" + who + ")";
+      return {Result::tests_run, "pytest is running (" + who + ")"};
     }
     if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_usage);
     // No run that takes part can start now (those seen wait for the marker);
@@ -137,11 +216,11 @@ std::optional<std::string> take_marker_when_no_tests(PytestMarker& marker,
     PytestProbe probe = probe_pytest(options.scope, /*holds_marker=*/true);
     if (first_look)
       for (const auto& note : probe.considered) log_debug("{}", note);
-    if (!probe.running) return std::nullopt;
+    if (!probe.running) return {};
     marker.release();
     double left = seconds_left(start, options.wait_seconds);
     if (options.wait_seconds == 0 || (options.wait_seconds > 0 && left <= 0.001))
-      return "pytest is running (" + describe_pytest_runs(probe) + ")";
+      return {Result::tests_run, "pytest is running (" + describe_pytest_runs(probe) + ")"};
     if (!options.quiet && pause == std::chrono::milliseconds(100))
       log_info("[WAIT] pytest is running ({}): waiting to run {}", describe_pytest_runs(probe),
                join_command(options.command));
@@ -156,29 +235,67 @@ std::optional<std::string> take_marker_when_no_tests(PytestMarker& marker,
   }
 }
 
+// Takes the fixer lock: fixers run one at a time, each waiting in the
+// kernel's queue for the one before (never skipping for it). 0, ETIMEDOUT
+// past options.fixer_wait_seconds, or errno.
+int take_fixer_lock(PytestMarker& marker, const UnlessPytestOptions& options) {
+  LockWait wait;
+  wait.seconds = options.fixer_wait_seconds;
+  wait.quiet = options.quiet;
+  wait.path = marker.fixers_path();
+  wait.holder = [&] { return describe_holder(marker.fixers()) + ", another fixer"; };
+  int err = acquire_lock(marker.fixers(), FileLock::Mode::exclusive, wait);
+  return err == EWOULDBLOCK ? ETIMEDOUT : err;
+}
+
 }  // namespace
 
 UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
   PytestMarker marker;
-  if (marker.open() != 0) {
+  if (marker.open(/*with_fixers=*/true) != 0) {
     // A FIFO or link planted at the marker path: the process table decides alone.
     log_warn("pytest marker {}: ignored, only the process table counts", marker.open_problem());
     PytestProbe probe = probe_pytest(options.scope);
-    if (probe.running) return {true, "pytest is running (" + describe_pytest_runs(probe) + ")", 0};
-    return {false, "", run_logged(options.command).status};
+    if (probe.running)
+      return {true, false, "pytest is running (" + describe_pytest_runs(probe) + ")", 0};
+    return {false, false, "", run_logged(options.command).status};
   }
   if (auto held = marker.held_by_ancestor()) {
     if (!held->exclusive)  // we run inside a test run: it is the pytest that runs
-      return {true, fmt::format("pytest is running (pid {}, which started this)", held->pid), 0};
+      return {true, false, fmt::format("pytest is running (pid {}, which started this)", held->pid),
+              0};
     log_debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
-    return {false, "", run_logged(options.command).status};
+    return {false, false, "", run_logged(options.command).status};
   }
-  if (auto skip = take_marker_when_no_tests(marker, options)) return {true, *skip, 0};
-  marker.marker().write_record(format_holder_record(this_holder(options.command)));
-  ChildResult child = run_logged(
-      options.command, pass_down(marker.marker(), FileLock::Mode::exclusive, current_pid()));
+  if (auto held = pycache_clean::held_by_ancestor(marker.fixers())) {
+    log_debug("{} is held by ancestor pid {}: running at once", marker.fixers_path(), held->pid);
+    return {false, false, "", run_logged(options.command).status};
+  }
+  int err = take_fixer_lock(marker, options);
+  if (err == ETIMEDOUT) return {false, true, describe_holder(marker.fixers()), 0};
+  if (err != 0) throw_lock_error("fixer lock", marker.fixers_path(), err, k_exit_usage);
+  HolderRecord me = this_holder(options.command);
+  marker.fixers().write_record(format_holder_record(me));
+  MarkerTaken taken = take_marker_when_no_tests(marker, options);
+  if (taken.result != MarkerTaken::Result::taken) {
+    marker.fixers().write_record("");
+    marker.fixers().unlock();
+    return {taken.result == MarkerTaken::Result::tests_run,
+            taken.result == MarkerTaken::Result::gave_up, taken.text, 0};
+  }
+  marker.marker().write_record(format_holder_record(me));
+  // The command inherits both (as with `lock` and flock(1)): killing this
+  // process leaves them held for as long as what it started can write.
+  marker.marker().set_inheritable(true);
+  marker.fixers().set_inheritable(true);
+  ChildResult child =
+      run_logged(options.command, pass_down({{&marker.marker(), FileLock::Mode::exclusive},
+                                             {&marker.fixers(), FileLock::Mode::exclusive}},
+                                            current_pid()));
   marker.release();
-  return {false, "", child.status};
+  marker.fixers().write_record("");
+  marker.fixers().unlock();
+  return {false, false, "", child.status};
 }
 
 TestRunOutcome run_test_command(const TestRunOptions& options) {
@@ -191,9 +308,12 @@ TestRunOutcome run_test_command(const TestRunOptions& options) {
     // Inside a test run already, or inside the fixer that holds it: never wait for ourselves.
     log_debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
   } else {
-    int err = marker.take(FileLock::Mode::shared, options.wait_seconds, options.quiet,
-                          [&] { return marker.fixer(); });
-    if (err == ETIMEDOUT || err == EWOULDBLOCK) return {true, marker.fixer(), 0};
+    bool queue_blocked = false;
+    int err = marker.take(
+        FileLock::Mode::shared, options.wait_seconds, options.wait_seconds, options.quiet,
+        [&] { return marker.fixer(); }, queue_blocked);
+    if (err == ETIMEDOUT || err == EWOULDBLOCK)
+      return {true, queue_blocked ? marker.queue_holder() : marker.fixer(), 0};
     if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_usage);
     marker.marker().set_inheritable(true);  // pytest and its xdist workers keep the mark alive
     for (auto& e : pass_down(marker.marker(), FileLock::Mode::shared, current_pid()))
@@ -209,9 +329,12 @@ SessionHold hold_marker_for(PytestMarker& marker, long holder, double wait_secon
     log_debug("{} is held by ancestor pid {}: nothing to take", marker.path(), held->pid);
     return {};
   }
-  int err =
-      marker.take(FileLock::Mode::shared, wait_seconds, quiet, [&] { return marker.fixer(); });
-  if (err == ETIMEDOUT || err == EWOULDBLOCK) return {true, marker.fixer(), ""};
+  bool queue_blocked = false;
+  int err = marker.take(
+      FileLock::Mode::shared, wait_seconds, wait_seconds, quiet, [&] { return marker.fixer(); },
+      queue_blocked);
+  if (err == ETIMEDOUT || err == EWOULDBLOCK)
+    return {true, queue_blocked ? marker.queue_holder() : marker.fixer(), ""};
   if (err != 0) throw_lock_error("marker lock", marker.path(), err, k_exit_usage);
   EnvChanges env = pass_down(marker.marker(), FileLock::Mode::shared, holder);
   std::string value = env.empty() || !env.back().second ? "" : *env.back().second;

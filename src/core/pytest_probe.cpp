@@ -22,6 +22,7 @@
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/file_lock.hpp>
 #include <pycache_clean/git_dir.hpp>
+#include <pycache_clean/lock.hpp>
 #include <pycache_clean/logging.hpp>
 #include <pycache_clean/process.hpp>
 
@@ -217,7 +218,7 @@ bool inside_pytest_by_environment(const ProbeInputs& in, PytestProbe& probe) {
 // Evidence 2: the marker lock is held shared (by marked test runs). Never
 // created, followed or blocked on here: a FIFO or link planted at the marker
 // path is reported (probe.marker_problem) and the process table decides alone.
-bool marker_held_by_tests(const ProbeInputs& in, PytestProbe& probe) {
+bool marker_held_by_tests(const ProbeInputs& in, PytestProbe& probe, std::string& holders) {
   const std::string& path = in.marker_path;
   if (in.holds_marker) {
     probe.considered.push_back(
@@ -238,8 +239,11 @@ bool marker_held_by_tests(const ProbeInputs& in, PytestProbe& probe) {
     if (err == EWOULDBLOCK) {
       held = marker.try_lock(FileLock::Mode::shared) == 0;
       if (held) marker.unlock();
-      state = held ? "held shared: a marked test run"
-                   : "held exclusively: a fixer run by unless-pytest, not a test run";
+      std::vector<LockHolder> listed = marker.holders();
+      holders = listed.empty() ? "" : describe_holder(std::nullopt, listed);
+      state = held
+                  ? "held shared: a marked test run" + (holders.empty() ? "" : " (" + holders + ")")
+                  : "held exclusively by " + describe_holder(marker) + ": a fixer, not a test run";
     } else if (err == 0) {
       marker.unlock();
     }
@@ -371,7 +375,8 @@ PytestProbe probe_pytest(PytestScope scope, const ProbeInputs& in) {
     probe.runs.push_back(PytestRun{0, "this process was started from inside a pytest run"});
     return probe;
   }
-  bool marker_held = marker_held_by_tests(in, probe);
+  std::string holders;  // who holds the marker, as the kernel lists them
+  bool marker_held = marker_held_by_tests(in, probe, holders);
   ScanContext context{scope, in.holds_marker, in.uid, in.repo_roots, {}, {}, &in.processes};
   for (const auto& p : in.processes) context.by_pid[p.pid] = &p;
   context.excluded = this_process_and_ancestors(in.self_pid, context.by_pid);
@@ -379,7 +384,9 @@ PytestProbe probe_pytest(PytestScope scope, const ProbeInputs& in) {
   if (marker_held) {
     probe.running = true;
     probe.evidence = "marker";
-    if (probe.runs.empty()) probe.runs.push_back(PytestRun{0, "a run holding the pytest marker"});
+    if (probe.runs.empty())
+      probe.runs.push_back(PytestRun{
+          0, "a run holding the pytest marker" + (holders.empty() ? "" : ": " + holders)});
   } else if (!probe.runs.empty()) {
     probe.running = true;
     probe.evidence = "process";

@@ -102,6 +102,19 @@ def make_tree(root, files):
             fh.write(b"x")
 
 
+def in_mount_namespace(script):
+    """Runs shell `script` as root in a private mount namespace (unshare -m),
+    where it may mount what it likes; exit 77 from it means "cannot mount
+    here" and skips the test."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and util-linux unshare")
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-ec", script],
+                       capture_output=True, text=True, env=base_env())
+    if p.returncode == 77:
+        pytest.skip("cannot mount in a private namespace here: " + p.stderr.strip())
+    return p
+
+
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, base_env, expect, make_tree, run, system_python
+from conftest import BIN, base_env, expect, in_mount_namespace, make_tree, run, system_python
 
 NOBODY = 65534
 needs_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
@@ -156,7 +156,7 @@ def test_test_refuses_a_read_only_checkout_with_status_2(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     assert git("init", "-q", cwd=repo).returncode == 0
-    p = _in_namespace(f'''
+    p = in_mount_namespace(f'''
         mount --bind "{repo}" "{repo}" || exit 77
         mount -o remount,bind,ro "{repo}" || exit 77
         cd "{repo}"
@@ -435,23 +435,13 @@ def test_mirror_that_cannot_be_opened_fails_strict(tmp_path):
 
 # --- 5. mounts inside caches, and -x ------------------------------------------------------------
 
-def _in_namespace(script):
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        pytest.skip("needs root and util-linux unshare")
-    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-ec", script],
-                       capture_output=True, text=True, env=base_env())
-    if p.returncode == 77:
-        pytest.skip("cannot mount in a private namespace here: " + p.stderr.strip())
-    return p
-
-
 def test_bind_mount_inside_a_cache_is_never_emptied(tmp_path):
     """A bind mount of the same file system (same st_dev) inside a cache."""
     data = tmp_path / "volume"
     make_tree(data, ["keep.txt", "deep/keep2.txt"])
     make_tree(tmp_path / "proj", ["pkg/__pycache__/a.pyc", "pkg/__pycache__/mnt/.x",
                                   "other/__pycache__/b.pyc"])
-    p = _in_namespace(f'''
+    p = in_mount_namespace(f'''
         mount --bind "{data}" "{tmp_path}/proj/pkg/__pycache__/mnt" || exit 77
         set +e
         "{BIN}" "{tmp_path}/proj"; echo "rc=$?"
@@ -477,7 +467,7 @@ def test_stale_only_keeps_a_bind_mounted_cache(tmp_path, flags):
     mirror = prefix / str(tmp_path / "proj").lstrip("/")
     make_tree(mirror, ["other/o.cpython-311.pyc", "vol/.mnt"])
     make_tree(tmp_path / "proj", ["vol/x.py"])
-    p = _in_namespace(f'''
+    p = in_mount_namespace(f'''
         mount --bind "{data}" "{tmp_path}/proj/pkg/__pycache__" || exit 77
         mount --bind "{data}" "{mirror}/vol" || exit 77
         set +e
@@ -510,7 +500,7 @@ def test_bind_mount_kept_on_a_kernel_without_openat2_and_statx(tmp_path, mode, p
     make_tree(tmp_path / "proj", ["pkg/m.py", "pkg/__pycache__/.x",
                                   "other/o.py", "other/__pycache__/o.cpython-311.pyc"])
     hide_proc = "umount -l /proc || exit 77" if proc == "without-proc" else ""
-    p = _in_namespace(f'''
+    p = in_mount_namespace(f'''
         mount --bind "{data}" "{tmp_path}/proj/pkg/__pycache__" || exit 77
         {hide_proc}
         set +e
@@ -531,7 +521,7 @@ def test_one_file_system_stays_on_each_path_mount(tmp_path):
     data = tmp_path / "volume"
     make_tree(data, ["m/__pycache__/x.pyc"])
     make_tree(tmp_path / "proj", ["a/__pycache__/y.pyc", "mnt/.keep"])
-    p = _in_namespace(f'''
+    p = in_mount_namespace(f'''
         mount --bind "{data}" "{tmp_path}/proj/mnt" || exit 77
         "{BIN}" -x "{tmp_path}/proj"
         test -e "{tmp_path}/proj/mnt/m/__pycache__/x.pyc" && echo "kept across mount"

@@ -2,6 +2,9 @@
 #include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/lock.hpp>
 #include <pycache_clean/process.hpp>
+#include <pycache_clean/process_table.hpp>
+
+#include <fmt/format.h>
 
 #include "test_support.hpp"
 
@@ -34,6 +37,23 @@ TEST(HolderRecord, DescribesLiveProcessAndRejectsDeadOrReusedPid) {
   HolderRecord remote = me;
   remote.host = "elsewhere";
   EXPECT_NE(describe_holder(remote).find("on elsewhere"), std::string::npos);
+}
+
+// A holder the record does not name (flock(1), another user, a command
+// whose pycache-clean was killed) is named from the kernel's list.
+TEST(HolderRecord, HoldersTheRecordDoesNotNameAreListed) {
+  long me = current_pid();
+  std::string other = describe_holder(std::nullopt, {LockHolder{me, current_uid() + 1, true}});
+  EXPECT_EQ(other.rfind(fmt::format("pid {} of uid {} (", me, current_uid() + 1), 0), 0u) << other;
+  std::string mine = describe_holder(std::nullopt, {LockHolder{me, current_uid(), false}});
+  EXPECT_EQ(mine.find("of uid"), std::string::npos) << mine;
+  long dead = 4194000;  // beyond any pid this test machine hands out
+  if (process_exists(dead)) GTEST_SKIP() << "pid " << dead << " exists here";
+  HolderRecord killed{dead, host_name(), 1, 0, "black src"};
+  std::string left = describe_holder(killed, {LockHolder{dead, -1, true}});
+  EXPECT_NE(left.find(fmt::format("left running by pid {} (black src)", dead)), std::string::npos)
+      << left;
+  EXPECT_NE(describe_holder(std::nullopt, {}).find("unrecorded"), std::string::npos);
 }
 
 TEST(FileLock, ExcludesAnotherOpenOfTheSameFile) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <pycache_clean/code_verifier.hpp>
+#include <pycache_clean/file_lock.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/sweep.hpp>
 
@@ -11,6 +12,72 @@
 
 namespace pycache_clean::test {
 namespace {
+
+// A lock file at a path pycache-clean chooses is its owner's alone: created
+// 0600, an older one of ours (signed, 0644) narrowed, an empty one of ours
+// (made on a full file system) signed; a file the user names is left as it is.
+TEST(FileLock, DefaultPathFilesArePrivateAndSigned) {
+  TempDir t;
+  LockFileOpen ours;
+  ours.private_default = true;
+  struct stat st;
+  FileLock made;
+  ASSERT_EQ(made.open(t / "made", ours), 0);
+  ASSERT_EQ(::stat((t / "made").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  write_file(t / "old", k_lock_record_signature);
+  ASSERT_EQ(::chmod((t / "old").c_str(), 0644), 0);
+  FileLock old;
+  ASSERT_EQ(old.open(t / "old", ours), 0);
+  ASSERT_EQ(::stat((t / "old").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  write_file(t / "empty", "");
+  FileLock empty;
+  ASSERT_EQ(empty.open(t / "empty", ours), 0);
+  EXPECT_TRUE(empty.owns_content());
+  EXPECT_EQ(read_text(t / "empty"), k_lock_record_signature);
+  write_file(t / "typed", "");  // the user's own file: never written
+  ASSERT_EQ(::chmod((t / "typed").c_str(), 0644), 0);
+  FileLock typed;
+  ASSERT_EQ(typed.open(t / "typed", LockFileOpen{}), 0);
+  EXPECT_EQ(read_text(t / "typed"), "");
+  ASSERT_EQ(::stat((t / "typed").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+}
+
+TEST(FileLock, AnotherUsersFileAtADefaultPathIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a file to another user";
+  TempDir t;
+  write_file(t / "planted", "");
+  ASSERT_EQ(::chown((t / "planted").c_str(), 65534, 65534), 0);
+  LockFileOpen ours;
+  ours.private_default = true;
+  FileLock lock;
+  EXPECT_EQ(lock.open(t / "planted", ours), k_err_foreign_owner);
+  EXPECT_EQ(lock.foreign_owner(), 65534);
+  EXPECT_EQ(lock.open(t / "planted", LockFileOpen{}), 0);  // named by the user: as flock(1)
+}
+
+#if defined(__linux__)
+TEST(FileLock, HoldersAreListedByTheKernel) {
+  TempDir t;
+  FileLock a, b;
+  ASSERT_EQ(a.open(t / "l", LockFileOpen{}), 0);
+  ASSERT_EQ(b.open(t / "l", LockFileOpen{}), 0);
+  EXPECT_TRUE(b.holders().empty());
+  ASSERT_EQ(a.try_lock(FileLock::Mode::exclusive), 0);
+  auto holders = b.holders();
+  ASSERT_EQ(holders.size(), 1u);
+  EXPECT_EQ(holders[0].pid, current_pid());
+  EXPECT_EQ(holders[0].uid, static_cast<long>(::getuid()));
+  EXPECT_TRUE(holders[0].exclusive);
+  a.unlock();
+  ASSERT_EQ(a.try_lock(FileLock::Mode::shared), 0);
+  holders = b.holders();
+  ASSERT_EQ(holders.size(), 1u);
+  EXPECT_FALSE(holders[0].exclusive);
+}
+#endif
 
 // A helper answers line by line; one that has exited makes send() fail
 // instead of raising SIGPIPE, which would end this whole test binary.

@@ -59,6 +59,11 @@ inline void write_file(const std::string& path, const std::string& content = "x"
 }
 
 // `v` as 4 bytes, little-endian, as pyc headers hold their words.
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(fs::u8path(path), std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 inline std::string le32(std::uint32_t v) {
   std::string s(4, '\0');
   for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xff);

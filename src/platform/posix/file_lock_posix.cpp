@@ -7,10 +7,14 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#if defined(__linux__)
+#include <sys/sysmacros.h>
+#endif
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <pycache_clean/logging.hpp>
@@ -70,6 +74,26 @@ bool starts_with_signature(int fd) {
 
 }  // namespace
 
+namespace {
+
+// The directory `path` lies in, looked at (following links, as the open did).
+bool stat_directory_of(const std::string& path, struct stat& out) {
+  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+  if (dir.empty()) dir = "/";
+  return ::stat(dir.c_str(), &out) == 0;
+}
+
+// Where a lock file of ours goes once root has created it: to the owner of
+// the directory it lies in (the repository's owner, whose runs must be able
+// to open it), unless that is root too.
+void give_to_directory_owner(int fd, const std::string& path, const struct stat& dir) {
+  if (::geteuid() != 0 || dir.st_uid == 0) return;
+  if (::fchown(fd, dir.st_uid, dir.st_gid) != 0)
+    log_debug("{}: could not give it to the directory's owner (uid {})", path, dir.st_uid);
+}
+
+}  // namespace
+
 int FileLock::open(const std::string& path, const LockFileOpen& how) {
   int nofollow = how.follow_links ? 0 : O_NOFOLLOW;
   // Look before opening: opening a device can have side effects, and a FIFO
@@ -81,12 +105,15 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
     if (int err = check_type(before, how, m_refused_kind)) return err;
   }
   int base = O_NOCTTY | O_CLOEXEC | O_NONBLOCK | nofollow;
+  // A file the user names is created as flock(1) creates it; one of ours,
+  // for its owner alone.
+  mode_t create_mode = how.private_default ? 0600 : 0666;
   bool created = false;
   int fd = -1;
   int create_err = ENOENT;
   for (int attempt = 0; fd < 0 && attempt < 3; ++attempt) {
     if (how.create) {
-      fd = ::open(path.c_str(), base | O_RDWR | O_CREAT | O_EXCL, 0666);
+      fd = ::open(path.c_str(), base | O_RDWR | O_CREAT | O_EXCL, create_mode);
       if (fd >= 0) {
         created = true;
         break;
@@ -115,15 +142,69 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
     ::close(fd);
     return err;
   }
+  uid_t me = ::geteuid();
+  // Trusted owners of a file at a path we chose: us, root, and the owner of
+  // its directory (the repository's, who could replace the file anyway).
+  struct stat dir {};
+  bool have_dir = how.private_default && stat_directory_of(path, dir);
+  if (how.private_default && !created && st.st_uid != me && st.st_uid != 0 &&
+      !(have_dir && st.st_uid == dir.st_uid)) {
+    m_foreign_owner = static_cast<long>(st.st_uid);
+    ::close(fd);
+    return k_err_foreign_owner;
+  }
   if (m_fd >= 0) ::close(fd_of(m_fd));
   m_fd = fd;
   int access = ::fcntl(fd, F_GETFL) & O_ACCMODE;
-  m_owns_content = access == O_RDWR && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-                   st.st_uid == ::geteuid() && (created || starts_with_signature(fd));
+  bool mine = access == O_RDWR && S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_uid == me;
+  bool signed_before = !created && starts_with_signature(fd);
+  // An empty file of ours at a path we chose was created on a full file
+  // system: its signature is written now that there may be room.
+  bool adopt = how.private_default && mine && !created && st.st_size == 0;
+  m_owns_content = mine && (created || signed_before || adopt);
+  if (created && have_dir) give_to_directory_owner(fd, path, dir);
+  if (how.private_default && mine && signed_before && (st.st_mode & 077) != 0 &&
+      ::fchmod(fd, st.st_mode & 0700) != 0)
+    log_debug("{}: could not narrow its mode to its owner", path);
   // The signature is best effort: a lock file without one still locks.
-  if (created && ::pwrite(fd, k_lock_record_signature, std::strlen(k_lock_record_signature), 0) < 0)
-    log_debug("{}: could not write the lock file's signature", path);
+  if ((created || adopt) &&
+      ::pwrite(fd, k_lock_record_signature, std::strlen(k_lock_record_signature), 0) < 0)
+    log_debug("{}: could not write the lock file's signature ({})", path, errno_text(errno));
   return 0;
+}
+
+std::vector<LockHolder> FileLock::holders() const {
+  std::vector<LockHolder> out;
+#if defined(__linux__)
+  struct stat st;
+  if (m_fd < 0 || ::fstat(fd_of(m_fd), &st) != 0) return out;
+  std::FILE* f = std::fopen("/proc/locks", "re");
+  if (!f) return out;
+  // "1: FLOCK  ADVISORY  WRITE 4242 08:01:131 0 EOF"; a waiter's line has "->".
+  char line[256];
+  while (std::fgets(line, sizeof line, f)) {
+    char kind[16], advisory[16], mode[16];
+    long pid = 0;
+    unsigned major_dev = 0, minor_dev = 0;
+    unsigned long long inode = 0;
+    if (std::strstr(line, "->")) continue;
+    if (std::sscanf(line, "%*d: %15s %15s %15s %ld %x:%x:%llu", kind, advisory, mode, &pid,
+                    &major_dev, &minor_dev, &inode) != 7)
+      continue;
+    if (std::strcmp(kind, "FLOCK") != 0 || inode != static_cast<unsigned long long>(st.st_ino) ||
+        major_dev != major(st.st_dev) || minor_dev != minor(st.st_dev))
+      continue;
+    LockHolder h;
+    h.pid = pid;
+    h.exclusive = std::strcmp(mode, "WRITE") == 0;
+    struct stat proc;
+    std::string dir = "/proc/" + std::to_string(pid);
+    if (pid > 0 && ::stat(dir.c_str(), &proc) == 0) h.uid = static_cast<long>(proc.st_uid);
+    out.push_back(h);
+  }
+  std::fclose(f);
+#endif
+  return out;
 }
 
 int FileLock::try_lock(Mode mode) {

@@ -381,6 +381,7 @@ std::string errno_text(int err) {
   if (err == k_err_mount_point) return "a mount point (another file system is never entered)";
   if (err == k_err_not_lockable) return "not a regular file";
   if (err == k_err_symlink) return "a symbolic link (never followed)";
+  if (err == k_err_foreign_owner) return "owned by another user";
   if (err == k_err_mount_unknown)
     return "perhaps a mount point (this system cannot tell: no openat2, statx mount attribute "
            "or /proc/self/fdinfo), never entered";

@@ -57,6 +57,12 @@ std::vector<std::string> split_cmdline(const std::string& raw) {
 
 }  // namespace
 
+std::vector<std::string> process_command_line(long pid) {
+  std::string cmdline;
+  if (pid <= 0 || !read_all("/proc/" + std::to_string(pid) + "/cmdline", cmdline)) return {};
+  return split_cmdline(cmdline);
+}
+
 std::vector<ProcessInfo> list_processes(bool& supported) {
   supported = true;
   std::vector<ProcessInfo> out;
@@ -95,6 +101,10 @@ std::vector<ProcessInfo> list_processes(bool& supported) {
 #else
 
 // macOS (sysctl KERN_PROCARGS2) and the BSDs are not implemented yet.
+std::vector<std::string> process_command_line(long) {
+  return {};
+}
+
 std::vector<ProcessInfo> list_processes(bool& supported) {
   supported = false;
   return {};

@@ -119,6 +119,10 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
   return 0;
 }
 
+std::vector<LockHolder> FileLock::holders() const {
+  return {};  // Windows lists no lock holders
+}
+
 int FileLock::try_lock(Mode mode) {
   OVERLAPPED o = lock_range();
   DWORD flags = LOCKFILE_FAIL_IMMEDIATELY | (mode == Mode::exclusive ? LOCKFILE_EXCLUSIVE_LOCK : 0);

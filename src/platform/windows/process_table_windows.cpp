@@ -117,6 +117,10 @@ long current_uid() {
   return uid;
 }
 
+std::vector<std::string> process_command_line(long) {
+  return {};  // only used with lock holders, which Windows does not list
+}
+
 std::vector<ProcessInfo> list_processes(bool& supported) {
   supported = true;
   std::vector<ProcessInfo> out;
