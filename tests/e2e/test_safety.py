@@ -550,6 +550,30 @@ def test_sigterm_at_any_moment_is_never_lost(tmp_path):
     assert lost == []
 
 
+def test_kill_9_of_a_sweep_at_any_moment_loses_nothing_else(tmp_path):
+    """SIGKILL in the middle of removals (a half-emptied cache, a directory
+    between its last unlink and its rmdir): what is left is cache only, and
+    the next sweep clears it and says so."""
+    rng = random.Random(11)
+    keep = [f"p{i}/mod{i}.py" for i in range(30)] + ["Makefile", ".git/HEAD"]
+    for round_ in range(6):
+        root = tmp_path / f"r{round_}"
+        make_tree(root, keep + [f"p{i}/__pycache__/sub{j}/m{k}.cpython-311.pyc"
+                                for i in range(30) for j in range(4) for k in range(15)])
+        p = subprocess.Popen([BIN, "-q", root], env=base_env())
+        time.sleep(rng.uniform(0.001, 0.03))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        for rel in keep:
+            assert (root / rel).exists(), (round_, rel)
+        left = [d for d, _, _ in os.walk(root) if d.endswith("__pycache__")]
+        r = expect(run(root))
+        assert r.out == f"Cleared {len(left)}/{len(left)} __pycache__ " \
+                        f"{'directory' if len(left) == 1 else 'directories'}\n", r
+        assert not [d for d, _, _ in os.walk(root) if "__pycache__" in d]
+        assert all((root / rel).exists() for rel in keep)
+
+
 def _run_in_pty(argv, keys, settle=0.7, timeout=8):
     """Run `argv` as a terminal's foreground job, type `keys`, return (status, seconds)."""
     pid, master = pty.fork()
