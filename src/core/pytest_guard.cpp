@@ -237,14 +237,20 @@ MarkerTaken take_marker_when_no_tests(PytestMarker& marker, const UnlessPytestOp
 
 // Takes the fixer lock: fixers run one at a time, each waiting in the
 // kernel's queue for the one before (never skipping for it). 0, ETIMEDOUT
-// past options.fixer_wait_seconds, or errno.
+// past options.fixer_wait_seconds, EBUSY when a test run holds the marker
+// while the other fixer waits for it (a fixer that does not wait for tests
+// skips for them now, not after the other fixer), or errno.
 int take_fixer_lock(PytestMarker& marker, const UnlessPytestOptions& options) {
+  int err = marker.fixers().try_lock(FileLock::Mode::exclusive);
+  if (err != EWOULDBLOCK) return err;
+  if (options.wait_seconds == 0 && marker.held_by_others() == PytestMarker::Held::shared)
+    return EBUSY;
   LockWait wait;
   wait.seconds = options.fixer_wait_seconds;
   wait.quiet = options.quiet;
   wait.path = marker.fixers_path();
   wait.holder = [&] { return describe_holder(marker.fixers()) + ", another fixer"; };
-  int err = acquire_lock(marker.fixers(), FileLock::Mode::exclusive, wait);
+  err = acquire_lock(marker.fixers(), FileLock::Mode::exclusive, wait);
   return err == EWOULDBLOCK ? ETIMEDOUT : err;
 }
 
@@ -273,6 +279,11 @@ UnlessPytestOutcome run_unless_pytest(const UnlessPytestOptions& options) {
   }
   int err = take_fixer_lock(marker, options);
   if (err == ETIMEDOUT) return {false, true, describe_holder(marker.fixers()), 0};
+  if (err == EBUSY) {
+    PytestProbe seen = probe_pytest(options.scope);
+    return {true, false, "pytest is running (" + describe_test_runs(seen, marker.marker()) + ")",
+            0};
+  }
   if (err != 0) throw_lock_error("fixer lock", marker.fixers_path(), err, k_exit_usage);
   HolderRecord me = this_holder(options.command);
   marker.fixers().write_record(format_holder_record(me));

@@ -84,6 +84,28 @@ def test_fixer_that_waits_too_long_exits_75_never_skips(repo):
         first.wait(timeout=30)
 
 
+def test_fixer_behind_a_fixer_waiting_for_tests_skips_for_the_tests(repo):
+    """A test run holds the marker; fixer A waits for it (--wait); fixer B,
+    which does not wait for tests, skips for the test run at once instead of
+    queueing behind A for the fixer lock."""
+    tests = start(repo, "test", "--no-clean", name="tests")
+    errfile = repo.parent / "a.err"
+    with open(errfile, "w") as err:
+        a = subprocess.Popen([BIN, "unless-pytest", "--wait", "60", "--", "touch", "a-ran"],
+                             cwd=repo, env=env(), stdout=subprocess.PIPE, stderr=err, text=True)
+    try:
+        wait_for_text(errfile, "[WAIT]")
+        t0 = time.monotonic()
+        r = expect(run("unless-pytest", "--", "touch", "b-ran", cwd=repo, env=env()),
+                   out_has="[SKIP] pytest is running")
+        assert time.monotonic() - t0 < 10 and not (repo / "b-ran").exists(), r
+    finally:
+        (repo / "tests.stop").touch()
+    assert tests.wait(timeout=30) == 0
+    assert a.wait(timeout=60) == 0, errfile.read_text()
+    assert (repo / "a-ran").exists()
+
+
 def _black_repo(path, config):
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
     for i in range(8):
