@@ -44,7 +44,7 @@ TEST(HolderRecord, DescribesLiveProcessAndRejectsDeadOrReusedPid) {
 TEST(HolderRecord, HoldersTheRecordDoesNotNameAreListed) {
   long me = current_pid();
   std::string other = describe_holder(std::nullopt, {LockHolder{me, current_uid() + 1, true}});
-  EXPECT_EQ(other.rfind(fmt::format("pid {} of uid {} (", me, current_uid() + 1), 0), 0u) << other;
+  EXPECT_EQ(other.rfind(fmt::format("pid {} of uid {}", me, current_uid() + 1), 0), 0u) << other;
   std::string mine = describe_holder(std::nullopt, {LockHolder{me, current_uid(), false}});
   EXPECT_EQ(mine.find("of uid"), std::string::npos) << mine;
   long dead = 4194000;  // beyond any pid this test machine hands out
