@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <pycache_clean/code_verifier.hpp>
@@ -57,6 +58,24 @@ struct CacheVerdict {
   Unverified unverified = Unverified::no_interpreter;  // with Verification::unverified
 };
 
+// The sources of one directory, each looked up once for all its caches
+// (one per interpreter, -O level, and pytest's rewrite beside the plain
+// one): module -> its file name and stat, or that there is none. Bounded by
+// its user, who clears it after each batch of a listing.
+class SourceMemo {
+ public:
+  // find_source's answer for `module` in `dir`, from memory after the first.
+  std::string find(FsOps& fs, Handle dir, const std::string& module, FileStat& st);
+  void clear() { m_entries.clear(); }
+
+ private:
+  struct Entry {
+    std::string name;  // empty: no source
+    FileStat stat;
+  };
+  std::unordered_map<std::string, Entry> m_entries;
+};
+
 // Where a cache lies: file `name` in `cache_dir`, its source (if any) in
 // `source_dir` (the parent of `__pycache__`, the same directory for a legacy
 // `foo.pyc`, the mapped directory for a mirror cache; k_no_handle when that
@@ -69,6 +88,7 @@ struct CacheSite {
   CacheFileKind kind;
   const std::string& path;
   std::string_view source_dir_path = {};
+  SourceMemo* sources = nullptr;  // shared by the caches of one listing batch
 };
 
 // How far to go beyond CPython's own header rules.

@@ -61,6 +61,21 @@ std::string find_source(FsOps& fs, Handle dir, const std::string& module, FileSt
   return {};
 }
 
+}  // namespace
+
+std::string SourceMemo::find(FsOps& fs, Handle dir, const std::string& module, FileStat& st) {
+  auto it = m_entries.find(module);
+  if (it == m_entries.end()) {
+    Entry e;
+    e.name = find_source(fs, dir, module, e.stat);
+    it = m_entries.emplace(module, std::move(e)).first;
+  }
+  st = it->second.stat;
+  return it->second.name;
+}
+
+namespace {
+
 // A mirror root below PYTHONPYCACHEPREFIX and the directory it mirrors.
 struct MirrorRoot {
   std::string mirror;  // as walk_mirror names it
@@ -91,8 +106,10 @@ class CheckVisitor final : public WalkVisitor {
       return;
     }
     DirListing entries;  // one bounded batch at a time
+    SourceMemo sources;  // as bounded: cleared with each batch
     bool removed_any = false;
     do {
+      sources.clear();
       if ((err = m_fs.read_dir(dir.get(), entries)) != 0) {
         if (err != ENOENT) on_unreadable(path, err);
         break;
@@ -102,7 +119,8 @@ class CheckVisitor final : public WalkVisitor {
         if (file.size() < 5 || file.substr(file.size() - 4) != ".pyc") continue;
         if (entries.type(i) != EntryType::file && entries.type(i) != EntryType::unknown) continue;
         std::string file_path = join_path(path, file);
-        CacheSite site{parent, dir.get(), entries.name(i), CacheFileKind::in_pycache, file_path};
+        CacheSite site{parent,    dir.get(), entries.name(i), CacheFileKind::in_pycache,
+                       file_path, {},        &sources};
         removed_any |= record(classify_cache(m_fs, site, m_judge), site, m_options.remove_not_ok);
       }
     } while (!entries.at_end());
@@ -571,7 +589,9 @@ CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& na
   const std::string& path = site.path;
   PycacheFacts f{site, name, cache, {}, 0, {}};
   if (site.source_dir != k_no_handle)
-    f.source.name = find_source(fs, site.source_dir, name.module, f.source.stat);
+    f.source.name = site.sources
+                        ? site.sources->find(fs, site.source_dir, name.module, f.source.stat)
+                        : find_source(fs, site.source_dir, name.module, f.source.stat);
   if (f.source.name.empty())
     return verdict(path, CacheClass::orphan,
                    site.source_dir_path.empty()
