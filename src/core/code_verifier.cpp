@@ -248,7 +248,9 @@ Streamed stream_request(Coprocess& helper, const CodeVerifier::Request& r) {
   put_u32(head, r.name.size());
   head.append(r.name);
   s.helper_gone = !helper.send(head);
-  for (const auto& [what, bytes] : {std::pair{"source", &r.source}, std::pair{"cache", &r.body}}) {
+  for (const auto& item : {std::pair{"source", &r.source}, std::pair{"cache", &r.body}}) {
+    const char* what = item.first;
+    const CodeVerifier::Bytes* bytes = item.second;
     std::uint64_t sent = 0;
     int err = (*bytes)([&](const char* data, std::size_t n) {
       if (s.helper_gone || !s.given_up.empty() || n == 0) return;

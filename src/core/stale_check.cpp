@@ -467,20 +467,11 @@ CacheVerdict unproved(CacheVerdict v, Unverified why, const std::string& detail)
   return v;
 }
 
-// Compiles the source with the cache's interpreter and compares the code;
-// where that cannot be done (no interpreter, a source past the cap, a
-// compile past the deadline), the header judgement stands, marked
-// unverified. Source and body are streamed from the files, a piece at a
-// time: memory does not grow with their size.
-CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJudgement& trusted,
-                                 const JudgeOptions& judge) {
+// What the interpreter is sent for cache `f`: source and body, each read
+// from its file (or, for a body read whole already, from memory) as it goes.
+CodeVerifier::Request verify_request(FsOps& fs, const PycacheFacts& f, const JudgeOptions& judge) {
   const CacheSite& site = f.site;
   std::size_t header_size = f.name.tag_minor >= 7 ? 16 : 12;
-  const auto cap = CodeVerifier::k_max_verified_bytes;
-  auto body_size = static_cast<std::uint64_t>(std::max<std::int64_t>(f.cache.stat.size, 0));
-  if (static_cast<std::uint64_t>(f.source.stat.size) > cap || body_size > cap + header_size)
-    return unproved(trusted.verdict, Unverified::too_large,
-                    fmt::format("larger than {} MiB", cap >> 20));
   CodeVerifier::Request request;
   request.major = f.name.tag_major;
   request.minor = f.name.tag_minor;
@@ -488,10 +479,10 @@ CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJu
   request.opt = f.name.opt;
   request.name = f.source.name;
   request.timeout_ms = judge.verify_timeout_ms;
-  request.source = [&](const FsOps::ChunkSink& sink) {
+  request.source = [&fs, &f, &site](const FsOps::ChunkSink& sink) {
     return fs.read_source(site.source_dir, f.source.name.c_str(), sink);
   };
-  request.body = [&](const FsOps::ChunkSink& sink) {
+  request.body = [&fs, &f, &site, header_size](const FsOps::ChunkSink& sink) {
     if (f.cache.whole) {  // already read: the bytes after the header
       std::string_view bytes = f.cache.bytes.substr(std::min(header_size, f.cache.bytes.size()));
       sink(bytes.data(), bytes.size());
@@ -504,7 +495,23 @@ CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJu
       if (n > skip) sink(data + skip, n - skip);
     });
   };
-  CodeComparison c = judge.verifier->compare(request);
+  return request;
+}
+
+// Compiles the source with the cache's interpreter and compares the code;
+// where that cannot be done (no interpreter, a source past the cap, a
+// compile past the deadline), the header judgement stands, marked
+// unverified. Source and body are streamed from the files, a piece at a
+// time: memory does not grow with their size.
+CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJudgement& trusted,
+                                 const JudgeOptions& judge) {
+  std::size_t header_size = f.name.tag_minor >= 7 ? 16 : 12;
+  const auto cap = CodeVerifier::k_max_verified_bytes;
+  auto body_size = static_cast<std::uint64_t>(std::max<std::int64_t>(f.cache.stat.size, 0));
+  if (static_cast<std::uint64_t>(f.source.stat.size) > cap || body_size > cap + header_size)
+    return unproved(trusted.verdict, Unverified::too_large,
+                    fmt::format("larger than {} MiB", cap >> 20));
+  CodeComparison c = judge.verifier->compare(verify_request(fs, f, judge));
   using Result = CodeComparison::Result;
   CacheVerdict v = trusted.verdict;
   v.verification = Verification::compiled;

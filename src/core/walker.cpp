@@ -239,14 +239,12 @@ class ParallelWalk {
     int err = 0;
     Handle h = open_task(task, err);
     if (h == k_no_handle) {
-      if (err == k_err_mount_point && m_mirror)
-        m_visitor.on_unreadable(task.path, err);  // inside a mirror: said, never entered
-      else if (err == k_err_mount_point)
+      if (err == k_err_mount_point && !m_mirror)
         log_debug("{}: on another file system, skipped (--one-file-system)", task.path);
       else if (err == ELOOP || err == ENOTDIR || err == ENOENT)
         // Swapped for a symlink or a file, or removed, since it was listed.
         log_debug("{}: changed during the walk ({}), skipped", task.path, errno_text(err));
-      else
+      else  // a mount point inside a mirror too: said, never entered
         m_visitor.on_unreadable(task.path, err);
       return nullptr;
     }

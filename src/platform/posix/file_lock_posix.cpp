@@ -94,8 +94,69 @@ void give_to_directory_owner(int fd, const std::string& path, const struct stat&
 
 }  // namespace
 
+namespace {
+
+// Opens `path` for a lock: created (O_EXCL) when missing and `how` allows,
+// else the existing file, read-only where it may not be written (as
+// flock(1) does). Returns the descriptor, or -1 with `err`; `created` says
+// whether this call made the file.
+int open_lock_path(const std::string& path, const LockFileOpen& how, bool& created, int& err) {
+  int base = O_NOCTTY | O_CLOEXEC | O_NONBLOCK | (how.follow_links ? 0 : O_NOFOLLOW);
+  // A file the user names is created as flock(1) creates it; one of ours,
+  // for its owner alone.
+  mode_t create_mode = how.private_default ? 0600 : 0666;
+  created = false;
+  int create_err = ENOENT;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (how.create) {
+      int fd = ::open(path.c_str(), base | O_RDWR | O_CREAT | O_EXCL, create_mode);
+      if (fd >= 0) {
+        created = true;
+        return fd;
+      }
+      if (errno != EEXIST) {
+        if (errno != EACCES && errno != EROFS) return err = errno, -1;
+        create_err = errno;  // may not create here; an existing file still locks
+      }
+    }
+    int fd = ::open(path.c_str(), base | O_RDWR);
+    if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EISDIR))
+      fd = ::open(path.c_str(), base | O_RDONLY);  // a read-only descriptor locks the same
+    if (fd >= 0) return fd;
+    if (!(errno == ENOENT && how.create)) return err = errno, -1;
+    // ENOENT after a refused create: missing and not creatable, or a removal raced us.
+  }
+  return err = create_err, -1;
+}
+
+// Whether the lock file `fd` (at `path`, as `st` shows it, `created` by
+// this open) is ours to write a record into; settles what is ours to
+// settle: a new one goes to the directory's owner `dir` (when root made it),
+// an older signed one is narrowed to its owner, an empty one is signed.
+bool settle_ownership(int fd, const std::string& path, const LockFileOpen& how,
+                      const struct stat& st, bool created, const struct stat* dir) {
+  int access = ::fcntl(fd, F_GETFL) & O_ACCMODE;
+  bool mine =
+      access == O_RDWR && S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_uid == ::geteuid();
+  bool signed_before = !created && starts_with_signature(fd);
+  // An empty file of ours at a path we chose was created on a full file
+  // system: its signature is written now that there may be room.
+  bool adopt = how.private_default && mine && !created && st.st_size == 0;
+  bool owns_content = mine && (created || signed_before || adopt);
+  if (created && dir) give_to_directory_owner(fd, path, *dir);
+  if (how.private_default && mine && signed_before && (st.st_mode & 077) != 0 &&
+      ::fchmod(fd, st.st_mode & 0700) != 0)
+    log_debug("{}: could not narrow its mode to its owner", path);
+  // The signature is best effort: a lock file without one still locks.
+  if ((created || adopt) &&
+      ::pwrite(fd, k_lock_record_signature, std::strlen(k_lock_record_signature), 0) < 0)
+    log_debug("{}: could not write the lock file's signature ({})", path, errno_text(errno));
+  return owns_content;
+}
+
+}  // namespace
+
 int FileLock::open(const std::string& path, const LockFileOpen& how) {
-  int nofollow = how.follow_links ? 0 : O_NOFOLLOW;
   // Look before opening: opening a device can have side effects, and a FIFO
   // would block a reader. The descriptor is checked again after opening.
   struct stat before;
@@ -104,41 +165,13 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
     if (S_ISLNK(before.st_mode)) return ELOOP;
     if (int err = check_type(before, how, m_refused_kind)) return err;
   }
-  int base = O_NOCTTY | O_CLOEXEC | O_NONBLOCK | nofollow;
-  // A file the user names is created as flock(1) creates it; one of ours,
-  // for its owner alone.
-  mode_t create_mode = how.private_default ? 0600 : 0666;
   bool created = false;
-  int fd = -1;
-  int create_err = ENOENT;
-  for (int attempt = 0; fd < 0 && attempt < 3; ++attempt) {
-    if (how.create) {
-      fd = ::open(path.c_str(), base | O_RDWR | O_CREAT | O_EXCL, create_mode);
-      if (fd >= 0) {
-        created = true;
-        break;
-      }
-      if (errno != EEXIST) {
-        if (errno != EACCES && errno != EROFS) return errno;
-        create_err = errno;  // may not create here; an existing file still locks
-      }
-    }
-    fd = ::open(path.c_str(), base | O_RDWR);
-    if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EISDIR)) {
-      // flock(1) opens read-only; a lock on a read-only descriptor works the same.
-      fd = ::open(path.c_str(), base | O_RDONLY);
-    }
-    if (fd < 0 && !(errno == ENOENT && how.create)) return errno;
-    // ENOENT after a refused create: missing and not creatable, or a removal raced us.
-  }
-  if (fd < 0) return create_err;
+  int err = 0;
+  int fd = open_lock_path(path, how, created, err);
+  if (fd < 0) return err;
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return err;
-  }
-  if (int err = check_type(st, how, m_refused_kind)) {
+  if (::fstat(fd, &st) != 0 || (err = check_type(st, how, m_refused_kind)) != 0) {
+    err = err != 0 ? err : errno;
     ::close(fd);
     return err;
   }
@@ -155,21 +188,7 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
   }
   if (m_fd >= 0) ::close(fd_of(m_fd));
   m_fd = fd;
-  int access = ::fcntl(fd, F_GETFL) & O_ACCMODE;
-  bool mine = access == O_RDWR && S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_uid == me;
-  bool signed_before = !created && starts_with_signature(fd);
-  // An empty file of ours at a path we chose was created on a full file
-  // system: its signature is written now that there may be room.
-  bool adopt = how.private_default && mine && !created && st.st_size == 0;
-  m_owns_content = mine && (created || signed_before || adopt);
-  if (created && have_dir) give_to_directory_owner(fd, path, dir);
-  if (how.private_default && mine && signed_before && (st.st_mode & 077) != 0 &&
-      ::fchmod(fd, st.st_mode & 0700) != 0)
-    log_debug("{}: could not narrow its mode to its owner", path);
-  // The signature is best effort: a lock file without one still locks.
-  if ((created || adopt) &&
-      ::pwrite(fd, k_lock_record_signature, std::strlen(k_lock_record_signature), 0) < 0)
-    log_debug("{}: could not write the lock file's signature ({})", path, errno_text(errno));
+  m_owns_content = settle_ownership(fd, path, how, st, created, have_dir ? &dir : nullptr);
   return 0;
 }
 
