@@ -122,6 +122,11 @@ class FsOps {
   // one fstat and (for a file that fits) one read.
   virtual int read_head(Handle parent, const char* name, char* buffer, std::size_t capacity,
                         std::size_t& got, FileStat& st) = 0;
+  // Reads at most `capacity` bytes of regular file `name` inside `parent`,
+  // from `offset` on, into `buffer`, setting `got` (0 at its end); never
+  // follows a link. For reading a large file a window at a time.
+  virtual int read_at(Handle parent, const char* name, std::uint64_t offset, char* buffer,
+                      std::size_t capacity, std::size_t& got) = 0;
   // Reads at most `max_bytes` of regular file `name` inside `parent` into `out`.
   virtual int read_file(Handle parent, const char* name, std::string& out,
                         std::size_t max_bytes) = 0;

@@ -1,18 +1,32 @@
 // A validator for the marshal stream of a pyc body, written from CPython's
-// Python/marshal.c (r_object) of 3.6 to 3.14: it reads every type code and
-// length, checks every back-reference against the references registered so
-// far, and follows the code object's layout of the interpreter the pyc is for,
-// so that a truncated or garbled cache behind an intact header is found at disk
-// speed, with no interpreter. It is iterative (an explicit stack, bounded like
-// CPython's by MAX_MARSHAL_STACK_DEPTH) and builds no object: memory is one
-// frame per open container and one bit per reference.
+// Python/marshal.c (r_object) and Objects/codeobject.c of 3.6 to 3.14, and
+// checked against each interpreter's own marshal.loads by a fuzz test that
+// flips bytes of real caches (tests/e2e/test_marshal_fuzz.py). It reads every
+// type code and length, checks every back-reference against what CPython has
+// registered by then, and judges what CPython judges as it builds objects:
+// set members and dict keys must be hashable, and a code object's fields must
+// have the types, lengths and counts that version's constructor demands. So a
+// truncated or garbled cache behind an intact header is found at disk speed,
+// with no interpreter.
+//
+// It builds no object. Each object read leaves a small Value (its kind,
+// whether it is hashable, a tuple's size and whether it holds only strings,
+// a bytes object's size and how many of its bytes mark a local), kept for
+// each registered reference (a dozen bytes each) and passed up to the
+// container being read. It is iterative (an explicit stack, bounded like
+// CPython's by MAX_MARSHAL_STACK_DEPTH), and it reads its input through a
+// window of 64 KiB, so a body of any size costs the same memory but for its
+// references.
 #include <pycache_clean/marshal_check.hpp>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include <pycache_clean/error.hpp>
 
 namespace pycache_clean {
 
@@ -20,130 +34,268 @@ namespace {
 
 constexpr unsigned char k_flag_ref = 0x80;
 constexpr std::size_t k_max_depth = 2000;  // MAX_MARSHAL_STACK_DEPTH
+constexpr std::size_t k_window = 64 * 1024;
+constexpr std::uint8_t k_fast_local = 0x20;  // CO_FAST_LOCAL (3.11+ locals kinds)
+// Opcodes the compiler never writes that crash CPython 3.12 and 3.13 when a
+// code object holding them is built (instrumentation opcodes): found by
+// tests/e2e/test_marshal_fuzz.py, probed for every value.
+bool crashes_as_opcode(int minor, unsigned char op) {
+  if (minor == 12) return op == 253 || op == 254;
+  if (minor == 13) return op == 247 || op == 254;
+  return false;
+}
 
-// The code object's fields in stream order: 'I' a raw 4-byte int, 'O' an object.
+// How many inline cache code units follow each opcode in 3.12 and 3.13
+// (opcode._inline_cache_entries of each family, specialised opcodes as
+// their family), as those interpreters report them: where the next
+// instruction starts, since CPython skips the caches when it walks them.
+const unsigned char* inline_caches(int minor) {
+  static const unsigned char caches_312[256] = {
+      0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 3, 3, 1, 0, 0, 3,
+      3, 0, 0, 0, 0, 3, 0, 0, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 3, 1,
+      1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 9, 0, 9, 9, 0, 0, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 1, 1, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 0, 0, 0, 4, 4, 4, 0, 0,
+      4, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+      0, 0, 0, 4, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 3, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  };
+  static const unsigned char caches_313[256] = {
+      0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0,
+      1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 9, 0, 0, 0, 0,
+      0, 0, 0, 0, 4, 0, 1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0,
+      0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+      3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+      4, 4, 1, 1, 0, 1, 4, 4, 4, 1, 1, 3, 3, 3, 3, 3, 3, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  };
+  return minor == 12 ? caches_312 : caches_313;
+}
+constexpr std::int32_t k_co_varargs = 0x04;
+constexpr std::int32_t k_co_varkeywords = 0x08;
+
+enum class Kind : std::uint8_t {
+  none,  // None, Ellipsis, StopIteration, booleans: singletons
+  number,
+  str,
+  bytes,
+  tuple,
+  list,
+  dict,
+  set,
+  frozenset,
+  code,
+  slice,
+};
+
+// What the containers of an object need to know of it.
+struct Value {
+  Kind kind = Kind::none;
+  bool hashable = true;
+  bool all_str = true;       // a tuple: every item is a str
+  bool filled = true;        // a reference slot: registered (not a placeholder)
+  std::uint32_t size = 0;    // a tuple's items, a bytes object's length
+  std::uint32_t locals = 0;  // a bytes object: bytes with CO_FAST_LOCAL set
+  bool crashes = false;      // bytes: as co_code, an opcode this CPython crashes on
+};
+
+// The roles of a code object's object fields, in stream order per version.
+enum class Field : std::uint8_t {
+  code,       // bytes (3.11+: of even length)
+  consts,     // tuple
+  names,      // tuple of str (also varnames, freevars, cellvars, localsplusnames)
+  kinds,      // 3.11+ localspluskinds: bytes as long as localsplusnames
+  text,       // str: filename, name, qualname
+  table,      // bytes: lnotab, linetable, exceptiontable
+  varnames,   // tuple of str, whose size the argument counts must fit (3.6-3.10)
+  plusnames,  // 3.11+ localsplusnames: tuple of str
+};
+
+// A code object's layout: 'I' a raw 4-byte int, 'O' an object (see fields()).
 const char* code_layout(int minor) {
   if (minor <= 7) return "IIIIIOOOOOOOOIO";    // argcount kwonly nlocals stacksize flags ...
   if (minor <= 10) return "IIIIIIOOOOOOOOIO";  // + posonlyargcount (3.8)
   return "IIIIIOOOOOOOOIOO";                   // 3.11: localsplus*, qualname, exceptiontable
 }
 
+const Field* code_fields(int minor) {
+  static const Field before_311[] = {Field::code,     Field::consts, Field::names,
+                                     Field::varnames, Field::names,  Field::names,
+                                     Field::text,     Field::text,   Field::table};
+  static const Field since_311[] = {Field::code,  Field::consts, Field::names, Field::plusnames,
+                                    Field::kinds, Field::text,   Field::text,  Field::text,
+                                    Field::table, Field::table};
+  return minor <= 10 ? before_311 : since_311;
+}
+
 struct Frame {
-  enum Kind { sequence, dict, code } kind;
-  std::uint32_t remaining = 0;  // sequence: objects still to read
-  bool expect_key = true;       // dict
-  const char* step = nullptr;   // code: the next field
-  long ref = -1;                // the reference slot to fill when done
+  enum Type : std::uint8_t { sequence, set, dict, code } type = sequence;
+  Value value;                   // the container's, as its items arrive
+  std::uint32_t remaining = 0;   // sequence, set: items still to read
+  bool expect_key = true;        // dict
+  bool register_at_end = false;  // frozenset, code: the reference is filled when done
+  long ref = -1;                 // its reference slot
+  const char* step = nullptr;    // code: the next field of the layout
+  int field = 0;                 // code: objects read so far
+  int ints = 0;                  // code: ints read so far
+  std::int32_t int_fields[7] = {};
+  std::uint32_t plus_names = 0;  // code 3.11+: localsplusnames' size
+  std::uint32_t kinds = 0;       // code 3.11+: localspluskinds' size
+  std::uint32_t local_kinds = 0;
+  std::uint32_t varnames = 0;  // code 3.6-3.10
+};
+
+// The stream, read through a window: the caller's head first, then what
+// `more` gives, 64 KiB at a time.
+class Input {
+ public:
+  Input(std::string_view head, const MarshalMore* more) : m_view(head), m_more(more) {}
+
+  std::uint64_t offset() const { return m_base + m_pos; }
+  int read_error() const { return m_error; }
+
+  // `n` (at most 16) bytes at the cursor, contiguous; null when the stream
+  // ends first.
+  const unsigned char* peek(std::size_t n) {
+    if (m_view.size() - m_pos >= n || refill(n))
+      return reinterpret_cast<const unsigned char*>(m_view.data() + m_pos);
+    return nullptr;
+  }
+  void advance(std::size_t n) { m_pos += n; }
+
+  // Passes the next `n` bytes to `visit` in pieces; false when the stream
+  // ends first.
+  template <typename Visit>
+  bool each(std::uint64_t n, const Visit& visit) {
+    while (n > 0) {
+      if (m_pos == m_view.size() && !refill(1)) return false;
+      std::size_t piece = static_cast<std::size_t>(
+          std::min<std::uint64_t>(n, static_cast<std::uint64_t>(m_view.size() - m_pos)));
+      if (!visit(reinterpret_cast<const unsigned char*>(m_view.data() + m_pos), piece))
+        return true;  // the visitor has seen enough; the caller reports why
+      m_pos += piece;
+      n -= piece;
+    }
+    return true;
+  }
+
+ private:
+  // Makes at least `n` bytes available from the cursor; false at the end.
+  bool refill(std::size_t n) {
+    if (!m_more || m_error != 0 || m_ended) return false;
+    std::size_t left = m_view.size() - m_pos;
+    if (m_buffer.size() < k_window) m_buffer.resize(k_window);
+    std::memmove(m_buffer.data(), m_view.data() + m_pos, left);
+    m_base += m_pos;
+    m_pos = 0;
+    std::size_t have = left;
+    while (have < n || have == left) {
+      std::size_t got = 0;
+      m_error = (*m_more)(m_base + have, m_buffer.data() + have, m_buffer.size() - have, got);
+      if (m_error != 0 || got == 0) {
+        m_ended = true;
+        break;
+      }
+      have += got;
+      if (have == m_buffer.size()) break;
+    }
+    m_view = std::string_view(m_buffer.data(), have);
+    return have >= n;
+  }
+
+  std::string_view m_view;
+  const MarshalMore* m_more;
+  std::vector<char> m_buffer;
+  std::uint64_t m_base = 0;  // the stream offset of m_view's first byte
+  std::size_t m_pos = 0;
+  int m_error = 0;
+  bool m_ended = false;
+};
+
+// UTF-8 as CPython's "surrogatepass" decoder takes it (marshal's strings),
+// fed in pieces: shortest forms only, up to U+10FFFF, surrogates allowed.
+class Utf8 {
+ public:
+  bool feed(const unsigned char* s, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      unsigned char c = s[i];
+      if (m_need == 0) {
+        if (c < 0x80) continue;
+        m_need = (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 0;
+        if (m_need == 0) return false;
+        m_length = m_need + 1;
+        m_cp = c & (0xFF >> (m_length + 1));
+        continue;
+      }
+      if ((c & 0xC0) != 0x80) return false;
+      m_cp = (m_cp << 6) | (c & 0x3F);
+      if (--m_need == 0) {
+        static const std::uint32_t min_for_length[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (m_cp < min_for_length[m_length] || m_cp > 0x10FFFF) return false;
+      }
+    }
+    return true;
+  }
+  bool complete() const { return m_need == 0; }
+
+ private:
+  int m_need = 0;
+  int m_length = 0;
+  std::uint32_t m_cp = 0;
 };
 
 class Walker {
  public:
   // `stack` and `refs` are the caller's (reused: no allocation per stream).
-  Walker(std::string_view data, int minor, std::vector<Frame>& stack, std::vector<bool>& refs)
-      : m_data(data), m_minor(minor), m_stack(stack), m_refs(refs) {
+  Walker(Input& in, int minor, std::vector<Frame>& stack, std::vector<Value>& refs)
+      : m_in(in), m_minor(minor), m_stack(stack), m_refs(refs) {
     m_stack.clear();
     m_refs.clear();
   }
 
   MarshalCheck run() {
-    bool need = true;
-    for (;;) {
-      if (need) {
-        bool done = false;
-        if (!read_object(done)) return m_result;
-        if (!done) {
-          need = next_needs_object();
-          if (!m_result.why.empty()) return m_result;
-          if (need) continue;
-        }
-      }
-      // An object is complete: advance its container, closing those that end.
-      for (;;) {
-        if (m_stack.empty()) return m_result;
-        Frame& top = m_stack.back();
-        bool closed = false;
-        if (top.kind == Frame::sequence) {
-          closed = --top.remaining == 0;
-        } else if (top.kind == Frame::dict) {
-          top.expect_key = !top.expect_key;
-        } else {
-          ++top.step;
-          if (!skip_raw_fields(top)) return m_result;
-          closed = *top.step == '\0';
-        }
-        if (!closed) break;
-        fill(top.ref);
-        m_stack.pop_back();
-      }
-      need = true;
-    }
+    Value top;
+    if (!read_tree(top)) return m_result;
+    if (top.kind != Kind::code) bad("the body is not a code object (importlib: Non-code object)");
+    return m_result;
   }
 
  private:
   bool fail(MarshalCheck::Result r, const std::string& why) {
+    if (!m_result.why.empty()) return false;
     m_result.result = r;
-    m_result.why = fmt::format("{} at byte {}", why, m_pos);
+    m_result.why = fmt::format("{} at byte {}", why, m_in.offset());
     return false;
   }
-  bool take(std::size_t n) {
-    if (m_data.size() - m_pos < n) return fail(MarshalCheck::Result::truncated, "ends early");
-    m_pos += n;
-    return true;
-  }
-  bool byte(std::uint8_t& out) {
-    if (m_pos >= m_data.size()) return fail(MarshalCheck::Result::truncated, "ends early");
-    out = static_cast<std::uint8_t>(m_data[m_pos++]);
-    return true;
-  }
-  bool int32(std::int32_t& out) {
-    if (m_data.size() - m_pos < 4) return fail(MarshalCheck::Result::truncated, "ends early");
-    std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(m_data[m_pos + i]);
-    std::memcpy(&out, &v, 4);
-    m_pos += 4;
-    return true;
+  bool ended() {
+    if (m_in.read_error() != 0)
+      return fail(MarshalCheck::Result::bad,
+                  "cannot be read (" + errno_text(m_in.read_error()) + ")");
+    return fail(MarshalCheck::Result::truncated, "ends early");
   }
   bool bad(const std::string& why) { return fail(MarshalCheck::Result::bad, why); }
 
-  long reserve(bool flagged) {
-    if (!flagged) return -1;
-    m_refs.push_back(false);
-    return static_cast<long>(m_refs.size()) - 1;
+  bool take(std::uint64_t n) {
+    return m_in.each(n, [](const unsigned char*, std::size_t) { return true; }) || ended();
   }
-  void fill(long ref) {
-    if (ref >= 0) m_refs[static_cast<std::size_t>(ref)] = true;
-  }
-
-  // Consumes the raw ints of a code object up to its next object field.
-  bool skip_raw_fields(Frame& f) {
-    while (*f.step == 'I') {
-      if (!take(4)) return false;
-      ++f.step;
-    }
+  bool byte(std::uint8_t& out) {
+    const unsigned char* p = m_in.peek(1);
+    if (!p) return ended();
+    out = *p;
+    m_in.advance(1);
     return true;
   }
-
-  // After opening a container: whether it wants an object now (an empty
-  // sequence is complete at once, and is closed here).
-  bool next_needs_object() {
-    Frame& top = m_stack.back();
-    if (top.kind == Frame::sequence && top.remaining == 0) {
-      fill(top.ref);
-      m_stack.pop_back();
-      return false;
-    }
-    if (top.kind == Frame::code) {
-      if (!skip_raw_fields(top)) return false;
-    }
+  bool int32(std::int32_t& out) {
+    const unsigned char* p = m_in.peek(4);
+    if (!p) return ended();
+    std::uint32_t v = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+    std::memcpy(&out, &v, 4);
+    m_in.advance(4);
     return true;
   }
-
-  bool push(Frame f) {
-    if (m_stack.size() >= k_max_depth) return bad("nested deeper than marshal allows");
-    m_stack.push_back(f);
-    return true;
-  }
-
   bool sized(std::uint32_t& n) {
     std::int32_t v = 0;
     if (!int32(v)) return false;
@@ -152,30 +304,48 @@ class Walker {
     return true;
   }
 
-  bool utf8_surrogatepass(std::size_t start, std::size_t n) {
-    const auto* s = reinterpret_cast<const unsigned char*>(m_data.data() + start);
-    for (std::size_t i = 0; i < n;) {
-      std::uint64_t eight = 0;  // ASCII runs, eight bytes at a time
-      if (i + 8 <= n && (std::memcpy(&eight, s + i, 8), (eight & 0x8080808080808080u) == 0)) {
-        i += 8;
-        continue;
+  // A slot in the reference table: filled now (an object complete, or a
+  // mutable container CPython registers before its items), or reserved
+  // until the object is done (a frozenset, a code object).
+  long reserve(bool flagged, const Value& v) {
+    if (!flagged) return -1;
+    m_refs.push_back(v);
+    return static_cast<long>(m_refs.size()) - 1;
+  }
+
+  bool read_string(Kind kind, std::uint64_t n, bool utf8, Value& out) {
+    out = Value{
+        kind, true, true, true, static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX)),
+        0};
+    Utf8 decoder;
+    bool valid = true;
+    std::uint32_t locals = 0;
+    bool crashes = false;
+    std::uint64_t skip = 0;  // bytes to the next instruction, across pieces
+    bool opcodes = kind == Kind::bytes && (m_minor == 12 || m_minor == 13);
+    const unsigned char* caches = opcodes ? inline_caches(m_minor) : nullptr;
+    bool kinds = kind == Kind::bytes && m_minor >= 11;  // only 3.11's locals kinds need it
+    bool whole = m_in.each(n, [&](const unsigned char* s, std::size_t piece) {
+      if (utf8) return valid = decoder.feed(s, piece);
+      if (kinds)
+        for (std::size_t i = 0; i < piece; ++i) locals += (s[i] & k_fast_local) != 0;
+      // Each instruction: its opcode, its argument, then its cache units.
+      for (std::size_t i = 0; opcodes;) {
+        if (skip >= piece - i) {  // the next opcode lies beyond this piece
+          skip -= piece - i;
+          break;
+        }
+        i += skip;
+        crashes = crashes || crashes_as_opcode(m_minor, s[i]);
+        skip = 1 + 2u * caches[s[i]];
+        ++i;
       }
-      unsigned char c = s[i];
-      std::size_t len = c < 0x80         ? 1
-                        : (c >> 5) == 6  ? 2
-                        : (c >> 4) == 14 ? 3
-                        : (c >> 3) == 30 ? 4
-                                         : 0;
-      if (len == 0 || i + len > n) return false;
-      std::uint32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
-      for (std::size_t k = 1; k < len; ++k) {
-        if ((s[i + k] & 0xC0) != 0x80) return false;
-        cp = (cp << 6) | (s[i + k] & 0x3F);
-      }
-      static const std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-      if (cp < min_for_len[len] || cp > 0x10FFFF) return false;
-      i += len;
-    }
+      return true;
+    });
+    if (!whole) return ended();
+    out.locals = locals;
+    out.crashes = crashes;
+    if (utf8 && !(valid && decoder.complete())) return bad("string is not UTF-8");
     return true;
   }
 
@@ -187,22 +357,22 @@ class Walker {
     if (digits == INT32_MIN) return bad("long size out of range");
     std::uint32_t count = digits < 0 ? static_cast<std::uint32_t>(-(digits + 1)) + 1u
                                      : static_cast<std::uint32_t>(digits);
-    if (m_data.size() - m_pos < std::uint64_t{count} * 2)
-      return fail(MarshalCheck::Result::truncated, "ends early");
     for (std::uint32_t i = 0; i < count; ++i) {
-      unsigned d = static_cast<unsigned char>(m_data[m_pos]) |
-                   static_cast<unsigned>(static_cast<unsigned char>(m_data[m_pos + 1])) << 8;
+      const unsigned char* p = m_in.peek(2);
+      if (!p) return ended();
+      unsigned d = p[0] | (static_cast<unsigned>(p[1]) << 8);
       if (d >= 0x8000) return bad("digit out of range in long");
       if (i + 1 == count && d == 0) return bad("unnormalized long data");
-      m_pos += 2;
+      m_in.advance(2);
     }
     return true;
   }
 
-  // The payload of a leaf object (singletons, numbers, strings); `known`
-  // false when `type` is no leaf's code. False when cut short or invalid.
-  bool read_leaf(char type, bool& known) {
+  // The object of a leaf type code (singletons, numbers, strings); `known`
+  // false when `type` is no leaf's code.
+  bool read_leaf(char type, Value& out, bool& known) {
     known = true;
+    out = Value{};
     std::uint32_t n = 0;
     std::uint8_t small = 0;
     switch (type) {
@@ -213,114 +383,366 @@ class Walker {
       case '.':
         return true;
       case 'i':
+        out.kind = Kind::number;
         return take(4);
       case 'g':
+        out.kind = Kind::number;
         return take(8);
       case 'y':
+        out.kind = Kind::number;
         return take(16);
       case 'f':
+      case 'x':
+        out.kind = Kind::number;
+        return read_float_text() && (type == 'f' || read_float_text());
+      case 'l':
+        out.kind = Kind::number;
+        return read_long();
       case 'z':
       case 'Z':
-        return byte(small) && take(small);
-      case 'x':
-        return byte(small) && take(small) && byte(small) && take(small);
-      case 'l':
-        return read_long();
+        return byte(small) && read_string(Kind::str, small, false, out);
       case 's':
+        return sized(n) && read_string(Kind::bytes, n, false, out);
       case 'a':
       case 'A':
-        return sized(n) && take(n);
+        return sized(n) && read_string(Kind::str, n, false, out);
       case 'u':
-      case 't': {
-        if (!sized(n)) return false;
-        std::size_t start = m_pos;
-        if (!take(n)) return false;
-        return utf8_surrogatepass(start, n) || bad("string is not UTF-8");
-      }
+      case 't':
+        return sized(n) && read_string(Kind::str, n, true, out);
       default:
         known = false;
         return true;
     }
   }
 
-  // The frame of a container (tuple, list, set, dict, code, slice), whose
-  // children follow; `known` false when `type` is no container's code.
+  // A float written as text (marshal versions before 2): as
+  // PyOS_string_to_double reads it, the whole text a decimal float, inf or nan.
+  bool read_float_text() {
+    std::uint8_t n = 0;
+    if (!byte(n)) return false;
+    const unsigned char* p = m_in.peek(n);
+    if (!p) return ended();
+    // Read as a C string: a NUL ends the text.
+    std::string text(reinterpret_cast<const char*>(p), n);
+    text.resize(std::strlen(text.c_str()));
+    m_in.advance(n);
+    if (!is_float_text(text)) return bad("could not convert string to float");
+    return true;
+  }
+
+  static bool is_float_text(std::string s) {
+    std::size_t i = 0;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    std::string rest = s.substr(i);
+    for (auto& c : rest) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (rest == "inf" || rest == "infinity" || rest == "nan") return true;
+    std::size_t digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++digits;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++digits;
+    }
+    if (digits == 0) return false;
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+      ++i;
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+      std::size_t exponent = 0;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++exponent;
+      if (exponent == 0) return false;
+    }
+    return i == s.size();
+  }
+
+  bool push(const Frame& f) {
+    m_stack.push_back(f);
+    return true;
+  }
+
+  // The frame of a container whose items follow; `known` false when `type`
+  // is no container's code.
   bool open_container(char type, bool flagged, bool& known) {
     known = true;
     std::uint32_t n = 0;
     std::uint8_t small = 0;
+    Frame f;
     switch (type) {
       case ')':
         if (!byte(small)) return false;
-        return push(Frame{Frame::sequence, small, true, nullptr, reserve(flagged)});
+        n = small;
+        f.value = Value{Kind::tuple, true, true, true, n, 0};
+        break;
       case '(':
+        if (!sized(n)) return false;
+        f.value = Value{Kind::tuple, true, true, true, n, 0};
+        break;
       case '[':
+        if (!sized(n)) return false;
+        f.value = Value{Kind::list, false, true, true, n, 0};
+        break;
       case '<':
       case '>':
         if (!sized(n)) return false;
-        return push(Frame{Frame::sequence, n, true, nullptr, reserve(flagged)});
+        f.type = Frame::set;
+        f.value = Value{type == '<' ? Kind::set : Kind::frozenset, type == '>', true, true, n, 0};
+        // CPython registers a frozenset once built (an empty one at once).
+        f.register_at_end = type == '>' && n > 0;
+        break;
       case '{':
-        return push(Frame{Frame::dict, 0, true, nullptr, reserve(flagged)});
+        f.type = Frame::dict;
+        f.value = Value{Kind::dict, false, true, true, 0, 0};
+        break;
       case 'c':
-        return push(Frame{Frame::code, 0, true, code_layout(m_minor), reserve(flagged)});
+        f.type = Frame::code;
+        f.value = Value{Kind::code, true, true, true, 0, 0};
+        f.step = code_layout(m_minor);
+        f.register_at_end = true;
+        break;
       case ':':  // slice (3.14)
         if (m_minor < 14) return bad("unknown type code ':'");
-        return push(Frame{Frame::sequence, 3, true, nullptr, reserve(flagged)});
+        n = 3;
+        f.value = Value{Kind::slice, true, true, true, 3, 0};
+        f.register_at_end = true;
+        break;
       default:
         known = false;
         return true;
     }
+    f.remaining = n;
+    Value slot = f.value;
+    slot.filled = !f.register_at_end;
+    f.ref = reserve(flagged, slot);
+    return push(f);
   }
 
-  // Reads one object's type code and whatever it holds directly; sets `done`
-  // when the object is complete (no children to read).
-  bool read_object(bool& done) {
+  // Reads one object. Leaves complete at once (`out`, `complete`); a
+  // container is pushed, to be completed by later calls.
+  bool read_object(Value& out, bool& complete) {
+    if (m_stack.size() >= k_max_depth) return bad("recursion limit exceeded");
     std::uint8_t code = 0;
     if (!byte(code)) return false;
     bool flagged = (code & k_flag_ref) != 0;
     char type = static_cast<char>(code & ~k_flag_ref);
-    done = true;
-    if (type == '0') {  // NULL: only as the end of a dict
-      if (m_stack.empty() || m_stack.back().kind != Frame::dict || !m_stack.back().expect_key)
-        return bad("NULL object");
-      fill(m_stack.back().ref);
-      m_stack.pop_back();
-      return true;  // the dict is the object just completed
-    }
+    complete = true;
+    if (type == '0') return read_null(out, complete);
     if (type == 'r') {
       std::int32_t index = 0;
       if (!int32(index)) return false;
       if (index < 0 || static_cast<std::size_t>(index) >= m_refs.size() ||
-          !m_refs[static_cast<std::size_t>(index)])
+          !m_refs[static_cast<std::size_t>(index)].filled)
         return bad("invalid reference");
+      out = m_refs[static_cast<std::size_t>(index)];
       return true;  // a reference is never registered itself
     }
     bool known = false;
-    if (!read_leaf(type, known)) return false;
+    if (!read_leaf(type, out, known)) return false;
     if (known) {
-      fill(reserve(flagged));
+      // Singletons are never registered, flag or not (r_object returns them
+      // before R_REF).
+      if (out.kind != Kind::none) reserve(flagged, out);
       return true;
     }
-    done = false;
+    complete = false;
     if (!open_container(type, flagged, known)) return false;
     if (known) return true;
     return bad(fmt::format("unknown type code {:#04x}", code));
   }
 
-  std::string_view m_data;
+  // TYPE_NULL: the end of a dict (read as its key or as its value); anywhere
+  // else an error. Completes the dict.
+  bool read_null(Value& out, bool& complete) {
+    if (m_stack.empty() || m_stack.back().type != Frame::dict) return bad("NULL object");
+    complete = false;
+    out = Value{};
+    return close_top();
+  }
+
+  // Closes the top container: checks it, registers it, and hands its value
+  // to the one below (or to the caller when it was the outermost).
+  bool close_top() {
+    Frame f = m_stack.back();
+    m_stack.pop_back();
+    if (f.type == Frame::code && !check_code(f)) return false;
+    if (f.ref >= 0) m_refs[static_cast<std::size_t>(f.ref)] = f.value;
+    m_done = f.value;
+    m_have_done = true;
+    return true;
+  }
+
+  // Hands a complete object `v` to the container on top; closes containers
+  // that are then full.
+  bool deliver(Value v) {
+    for (;;) {
+      if (m_stack.empty()) {
+        m_done = v;
+        m_finished = true;
+        return true;
+      }
+      Frame& top = m_stack.back();
+      if (!accept(top, v)) return false;
+      if (!full(top)) return true;
+      if (!close_top()) return false;
+      v = m_done;
+      m_have_done = false;
+    }
+  }
+
+  // Whether container `f` is complete after its last item.
+  bool full(Frame& f) {
+    if (f.type == Frame::code) {
+      if (!skip_raw_fields(f)) return false;
+      return *f.step == '\0';
+    }
+    return f.type != Frame::dict && f.remaining == 0;
+  }
+
+  bool accept(Frame& f, const Value& v) {
+    switch (f.type) {
+      case Frame::sequence:
+        f.value.hashable = f.value.hashable && v.hashable;
+        f.value.all_str = f.value.all_str && v.kind == Kind::str;
+        --f.remaining;
+        return true;
+      case Frame::set:
+        --f.remaining;
+        return v.hashable || bad("unhashable type in a set");
+      case Frame::dict:
+        if (f.expect_key && !v.hashable) return bad("unhashable type as a dict key");
+        f.expect_key = !f.expect_key;
+        return true;
+      case Frame::code:
+        return accept_field(f, v);
+    }
+    return true;
+  }
+
+  // A code object's object field `v`, by its role in this version's layout.
+  bool accept_field(Frame& f, const Value& v) {
+    Field role = code_fields(m_minor)[f.field++];
+    ++f.step;
+    auto wrong = [&](const char* what) {
+      return bad(fmt::format("code object field {} is not {}", f.field, what));
+    };
+    switch (role) {
+      case Field::code:
+        if (v.kind != Kind::bytes) return wrong("bytes");
+        if (m_minor >= 11 && v.size % 2 != 0) return bad("code: co_code is malformed");
+        if (v.crashes) return bad("co_code holds an opcode that crashes this CPython");
+        return true;
+      case Field::consts:
+        return v.kind == Kind::tuple || wrong("a tuple");
+      case Field::names:
+      case Field::varnames:
+      case Field::plusnames:
+        if (v.kind != Kind::tuple) return wrong("a tuple");
+        if (!v.all_str) return bad("non-string found in code slot");
+        if (role == Field::varnames) f.varnames = v.size;
+        if (role == Field::plusnames) f.plus_names = v.size;
+        return true;
+      case Field::kinds:
+        if (v.kind != Kind::bytes) return wrong("bytes");
+        f.kinds = v.size;
+        f.local_kinds = v.locals;
+        return true;
+      case Field::text:
+        return v.kind == Kind::str || wrong("a str");
+      case Field::table:
+        return v.kind == Kind::bytes || wrong("bytes");
+    }
+    return true;
+  }
+
+  // Consumes the raw ints of a code object up to its next object field.
+  bool skip_raw_fields(Frame& f) {
+    while (*f.step == 'I') {
+      std::int32_t v = 0;
+      if (!int32(v)) return false;
+      if (f.ints < 7) f.int_fields[f.ints] = v;
+      ++f.ints;
+      ++f.step;
+    }
+    return true;
+  }
+
+  // What the code object's constructor checks once it has every field
+  // (PyCode_New, PyCode_NewWithPosOnlyArgs, _PyCode_Validate).
+  bool check_code(const Frame& f) {
+    const std::int32_t* i = f.int_fields;
+    std::int32_t argcount = i[0];
+    std::int32_t posonly = m_minor >= 8 ? i[1] : 0;
+    std::int32_t kwonly = m_minor >= 8 ? i[2] : i[1];
+    std::int32_t flags = m_minor <= 7 ? i[4] : m_minor <= 10 ? i[5] : i[4];
+    std::int32_t nlocals = m_minor <= 7 ? i[2] : m_minor <= 10 ? i[3] : 0;
+    std::int32_t stacksize = m_minor <= 7 ? i[3] : m_minor <= 10 ? i[4] : i[3];
+    if (argcount < posonly || posonly < 0 || kwonly < 0 || nlocals < 0 || argcount < 0 ||
+        (m_minor >= 8 && (stacksize < 0 || flags < 0)))
+      return bad("code: bad argument to internal function (negative count)");
+    std::int64_t args = std::int64_t{argcount} + kwonly + ((flags & k_co_varargs) != 0) +
+                        ((flags & k_co_varkeywords) != 0);
+    if (m_minor >= 11) {
+      if (f.kinds != f.plus_names)
+        return bad("code: bad argument to internal function (locals kinds and names differ)");
+      if (std::int64_t{f.local_kinds} - args < 0) return bad("code: co_varnames is too small");
+    } else if (args > f.varnames) {  // 3.6 and 3.7 have it too (a backport)
+      return bad("code: varnames is too small");
+    }
+    return true;
+  }
+
+  // Reads objects until the outermost is complete.
+  bool read_tree(Value& top) {
+    for (;;) {
+      Value v;
+      bool complete = false;
+      if (!read_object(v, complete)) return false;
+      if (!complete) {
+        if (m_have_done) {  // a NULL closed a dict: deliver the dict
+          m_have_done = false;
+          if (!deliver(m_done)) return false;
+        } else {
+          Frame& f = m_stack.back();
+          if (full(f)) {  // an empty container, or a code object's raw ints
+            if (!close_top()) return false;
+            m_have_done = false;
+            if (!deliver(m_done)) return false;
+          }
+        }
+      } else if (!deliver(v)) {
+        return false;
+      }
+      if (m_finished) {
+        top = m_done;
+        return true;
+      }
+    }
+  }
+
+  Input& m_in;
   int m_minor;
-  std::size_t m_pos = 0;
   std::vector<Frame>& m_stack;
-  std::vector<bool>& m_refs;
+  std::vector<Value>& m_refs;
   MarshalCheck m_result;
+  Value m_done;
+  bool m_have_done = false;
+  bool m_finished = false;
 };
+
+MarshalCheck walk(std::string_view head, const MarshalMore* more, int minor) {
+  thread_local std::vector<Frame> stack;
+  thread_local std::vector<Value> refs;
+  Input in(head, more);
+  MarshalCheck result = Walker(in, minor, stack, refs).run();
+  if (refs.capacity() > (1u << 16)) std::vector<Value>().swap(refs);  // give a big table back
+  return result;
+}
 
 }  // namespace
 
 MarshalCheck check_marshal(std::string_view data, int minor) {
-  thread_local std::vector<Frame> stack;
-  thread_local std::vector<bool> refs;
-  return Walker(data, minor, stack, refs).run();
+  return walk(data, nullptr, minor);
+}
+
+MarshalCheck check_marshal(std::string_view head, const MarshalMore& more, int minor) {
+  return walk(head, &more, minor);
 }
 
 }  // namespace pycache_clean

@@ -292,31 +292,43 @@ bool CheckReport::gate_failed() const {
 namespace {
 
 // A cache is read once, header and body together, when it is at most this
-// large; a larger one (rare: a data module) has only its header read, and its
-// body is not walked. Each thread reuses one buffer, so memory stays fixed.
+// large; a larger one (rare: a data module) has its first part read so, and
+// the rest of its body walked a window at a time. Each thread reuses one
+// buffer, so memory stays fixed.
 constexpr std::size_t k_max_walked_pyc = 1u << 20;
 
-// Whether the body behind the header of `pyc` (the file's bytes, or only its
-// header when it was too large to walk) is a marshal stream that CPython
-// 3.`minor` can load. Empty when it is, or was not walked; else why the
-// import fails.
-std::string body_fault(std::string_view pyc, bool whole, int minor) {
-  if (!whole) return {};
-  std::size_t header = minor >= 7 ? 16 : 12;  // PEP 552 added the flags word
-  MarshalCheck m = check_marshal(pyc.substr(std::min(header, pyc.size())), minor);
-  if (m.result == MarshalCheck::Result::ok) return {};
-  return (m.result == MarshalCheck::Result::truncated ? "truncated body (EOFError): "
-                                                      : "bad marshal data: ") +
-         m.why;
-}
-
-// One cache as read from disk: its metadata and bytes (all of them, or only
-// the header of one too large to walk). The bytes live in a per-thread buffer.
+// One cache as read from disk: its metadata and bytes (all of them, its
+// first k_max_walked_pyc, or only its header with --verify none). The bytes
+// live in a per-thread buffer.
 struct CacheFile {
   FileStat stat;
   std::string_view bytes;
   bool whole = false;
 };
+
+// Whether the body behind the header of `cache` is what CPython 3.`minor`
+// loads as a code object: walked from memory, and past what was read (a
+// cache over k_max_walked_pyc) from the file, a window at a time. Empty when
+// it loads (or was not read: --verify none); else why the import fails.
+std::string body_fault(FsOps& fs, const CacheSite& site, const CacheFile& cache, int minor) {
+  std::size_t header = minor >= 7 ? 16 : 12;                // PEP 552 added the flags word
+  if (!cache.whole && cache.bytes.size() <= 16) return {};  // the header alone: not walked
+  std::string_view head = cache.bytes.substr(std::min(header, cache.bytes.size()));
+  MarshalCheck m;
+  if (cache.whole) {
+    m = check_marshal(head, minor);
+  } else {
+    MarshalMore more = [&](std::uint64_t offset, char* buffer, std::size_t capacity,
+                           std::size_t& got) {
+      return fs.read_at(site.cache_dir, site.name, header + offset, buffer, capacity, got);
+    };
+    m = check_marshal(head, more, minor);
+  }
+  if (m.result == MarshalCheck::Result::ok) return {};
+  return (m.result == MarshalCheck::Result::truncated ? "truncated body (EOFError): "
+                                                      : "bad marshal data: ") +
+         m.why;
+}
 
 // A legacy NAME.pyc outside __pycache__: imported only when no source (of this
 // platform's suffixes) and no package of that name stands beside it, as the
@@ -358,7 +370,7 @@ CacheVerdict judge_legacy(FsOps& fs, const CacheSite& site, const std::string& m
   if (!info)
     return verdict(path, CacheClass::corrupt,
                    "`import " + module + "` loads this file and fails: no valid pyc header");
-  std::string fault = body_fault(pyc, cache.whole, info->minor);
+  std::string fault = body_fault(fs, site, cache, info->minor);
   if (!fault.empty())
     return verdict(path, CacheClass::corrupt,
                    "`import " + module + "` loads this file and fails: " + fault);
@@ -609,7 +621,7 @@ CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& na
   TrustJudgement trusted = judge_trust(path, f.header, f.minor, cache.stat, f.source);
   if (trusted.verdict.cls == CacheClass::stale) return trusted.verdict;
   // CPython trusts this cache: its body must load.
-  std::string fault = body_fault(cache.bytes, cache.whole, f.minor);
+  std::string fault = body_fault(fs, site, cache, f.minor);
   if (!fault.empty())
     return verdict(path, CacheClass::corrupt,
                    "CPython trusts this cache and `import " + name.module + "` fails: " + fault);

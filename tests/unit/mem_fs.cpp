@@ -346,6 +346,17 @@ int MemFs::read_head(Handle parent, const char* name, char* buffer, std::size_t 
   return 0;
 }
 
+int MemFs::read_at(Handle parent, const char* name, std::uint64_t offset, char* buffer,
+                   std::size_t capacity, std::size_t& got) {
+  std::lock_guard<std::recursive_mutex> lock(m_mutex);
+  NodePtr n;
+  got = 0;
+  if (int err = open_file(parent, name, false, n)) return err;
+  if (offset < n->data.size())
+    got = n->data.copy(buffer, capacity, static_cast<std::size_t>(offset));
+  return 0;
+}
+
 int MemFs::read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
   NodePtr n;

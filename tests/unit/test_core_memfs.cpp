@@ -282,7 +282,7 @@ INSTANTIATE_TEST_SUITE_P(Batches, MemSweep, ::testing::Values(1, DirListing::k_b
 
 // A CPython 3.11 timestamp pyc for a source of `mtime` and `size`.
 std::string pyc311(std::uint32_t mtime, std::uint32_t size) {
-  return pyc_header(3495, 0, mtime, size) + "N";  // marshal None
+  return pyc_header(3495, 0, mtime, size) + code_311();
 }
 
 // The stale check against times set to the nanosecond.

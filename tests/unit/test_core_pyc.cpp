@@ -90,11 +90,10 @@ TEST(Classify, TimestampStaleSuspectOkOrphan) {
     ASSERT_EQ(real_fs().stat(pkg.get(), "mod.py", st), 0);
   }
   const auto mtime = fs::last_write_time(fs::u8path(t / "pkg/mod.py"));
-  write_file(
-      t / "pkg/__pycache__/mod.cpython-311.pyc",
-      pyc_header(3495, 0, static_cast<std::uint32_t>(cpython_mtime(st.mtime_sec, st.mtime_nsec)),
-                 6) +
-          "N");  // marshal None
+  write_file(t / "pkg/__pycache__/mod.cpython-311.pyc",
+             pyc_header(3495, 0,
+                        static_cast<std::uint32_t>(cpython_mtime(st.mtime_sec, st.mtime_nsec)), 6) +
+                 code_311());
   write_file(t / "pkg/__pycache__/gone.cpython-311.pyc", pyc_header(3495, 0, 1, 1));
   write_file(t / "pkg/__pycache__/mod.cpython-312.pyc", pyc_header(3495, 0, 1, 1));
   write_file(t / "pkg/__pycache__/mod.cpython-39.pyc", "\x01");
@@ -305,41 +304,125 @@ TEST(CPythonRules, SignOfChange) {
 
 // Marshal streams as CPython writes them (3.11: a code object whose fields
 // are all empty or small), cut and garbled.
+std::string bytes(std::initializer_list<int> list) {
+  std::string out;
+  for (int b : list) out.push_back(static_cast<char>(b));
+  return out;
+}
+
+// A code object of 3.11 whose consts tuple holds `items` (each marshalled).
+std::string code_with(std::initializer_list<std::string> items) {
+  std::string consts = bytes({')', static_cast<int>(items.size())});
+  for (const auto& i : items) consts += i;
+  return code_311(consts);
+}
+
 TEST(Marshal, WalksValidStreamsAndNamesFaults) {
   using R = MarshalCheck::Result;
-  auto bytes = [](std::initializer_list<int> list) {
-    std::string out;
-    for (int b : list) out.push_back(static_cast<char>(b));
-    return out;
-  };
-  EXPECT_EQ(check_marshal("N", 11).result, R::ok);
-  EXPECT_EQ(check_marshal(bytes({0xe9, 1, 0, 0, 0}), 11).result, R::ok);  // a flagged int
-  // (x, x): a short tuple of a flagged short string and a reference to it.
-  std::string tuple = bytes({')', 2, 0xda, 1, 'x', 'r', 0, 0, 0, 0});
-  EXPECT_EQ(check_marshal(tuple, 11).result, R::ok) << check_marshal(tuple, 11).why;
-  EXPECT_EQ(check_marshal(tuple.substr(0, 7), 11).result, R::truncated);
-  EXPECT_EQ(check_marshal(bytes({')', 1, 'r', 5, 0, 0, 0}), 11).result, R::bad);
-  EXPECT_EQ(check_marshal("Q", 11).result, R::bad);
+  EXPECT_EQ(check_marshal(code_311(), 11).result, R::ok) << check_marshal(code_311(), 11).why;
+  EXPECT_NE(check_marshal(code_311(), 8).result, R::ok);  // 3.8's layout has one more int field
+  for (std::size_t cut = 0; cut < code_311().size(); ++cut)
+    EXPECT_EQ(check_marshal(code_311().substr(0, cut), 11).result, R::truncated) << cut;
+  // importlib loads code objects only: any other object fails the import.
+  EXPECT_EQ(check_marshal("N", 11).result, R::bad);
+  EXPECT_EQ(check_marshal(bytes({0xe9, 1, 0, 0, 0}), 11).result, R::bad);
+  // (x, x): a flagged short string and a reference to it.
+  std::string x_x = code_with({bytes({0xda, 1, 'x'}), bytes({'r', 0, 0, 0, 0})});
+  EXPECT_EQ(check_marshal(x_x, 11).result, R::ok) << check_marshal(x_x, 11).why;
+  EXPECT_EQ(check_marshal(code_with({bytes({'r', 5, 0, 0, 0})}), 11).result, R::bad);
+  EXPECT_EQ(check_marshal(code_with({"Q"}), 11).result, R::bad);
   EXPECT_EQ(check_marshal("", 11).result, R::truncated);
-  // {1: None}: a dict ends with NULL; NULL anywhere else is bad.
-  EXPECT_EQ(check_marshal(bytes({'{', 'i', 1, 0, 0, 0, 'N', '0'}), 11).result, R::ok);
-  EXPECT_EQ(check_marshal(bytes({')', 1, '0'}), 11).result, R::bad);
-  // A code object of 3.11: 5 ints, 8 objects, firstlineno, 2 objects.
-  std::string code = "c" + std::string(20, '\0') +
-                     bytes({'z', 0, ')', 0, ')', 0, ')', 0, 'z', 0, 'z', 0, 'z', 0, 'z', 0}) +
-                     std::string(4, '\0') + bytes({'z', 0, 'z', 0});
-  EXPECT_EQ(check_marshal(code, 11).result, R::ok) << check_marshal(code, 11).why;
-  EXPECT_NE(check_marshal(code, 8).result, R::ok);  // 3.8's layout has one more int field
-  for (std::size_t cut = 0; cut < code.size(); ++cut)
-    EXPECT_EQ(check_marshal(code.substr(0, cut), 11).result, R::truncated) << cut;
+  // A flagged singleton registers no reference (r_object returns it first).
+  EXPECT_EQ(check_marshal(code_with({bytes({0xce}), bytes({'r', 0, 0, 0, 0})}), 11).result, R::bad);
+  // {1: None} ends with NULL, which may also stand for a value; NULL elsewhere is bad.
+  EXPECT_EQ(check_marshal(code_with({bytes({'{', 'i', 1, 0, 0, 0, 'N', '0'})}), 11).result, R::ok);
+  EXPECT_EQ(check_marshal(code_with({bytes({'{', 'i', 1, 0, 0, 0, '0'})}), 11).result, R::ok);
+  EXPECT_EQ(check_marshal(code_with({bytes({')', 1, '0'})}), 11).result, R::bad);
+  // A tuple registers itself before its items (a reference to it inside is
+  // valid); a code object and a frozenset only once complete.
+  EXPECT_EQ(check_marshal(bytes({0xe3}) + code_311().substr(1), 11).result, R::ok);
+  std::string self_tuple = code_with({bytes({0xa9, 1, 'r', 0, 0, 0, 0})});
+  EXPECT_EQ(check_marshal(self_tuple, 11).result, R::ok) << check_marshal(self_tuple, 11).why;
+  EXPECT_EQ(check_marshal(code_with({bytes({0xbe, 1, 0, 0, 0, 'r', 0, 0, 0, 0})}), 11).result,
+            R::bad);
   // Deeper than marshal allows: 2,500 nested one-element tuples.
   std::string deep;
   for (int i = 0; i < 2500; ++i) deep += bytes({')', 1});
-  EXPECT_EQ(check_marshal(deep + "N", 11).result, R::bad);
+  EXPECT_EQ(check_marshal(code_with({deep + "N"}), 11).result, R::bad);
   // A long's digits are 15-bit and normalised.
-  EXPECT_EQ(check_marshal(bytes({'l', 1, 0, 0, 0, 0xff, 0xff}), 11).result, R::bad);
-  EXPECT_EQ(check_marshal(bytes({'l', 1, 0, 0, 0, 0, 0}), 11).result, R::bad);
-  EXPECT_EQ(check_marshal(bytes({'l', 1, 0, 0, 0, 5, 0}), 11).result, R::ok);
+  EXPECT_EQ(check_marshal(code_with({bytes({'l', 1, 0, 0, 0, 0xff, 0xff})}), 11).result, R::bad);
+  EXPECT_EQ(check_marshal(code_with({bytes({'l', 1, 0, 0, 0, 0, 0})}), 11).result, R::bad);
+  EXPECT_EQ(check_marshal(code_with({bytes({'l', 1, 0, 0, 0, 5, 0})}), 11).result, R::ok);
+  // A float as text must read as one, up to a NUL.
+  EXPECT_EQ(check_marshal(code_with({bytes({'f', 4, '1', 'e', '+', '5'})}), 11).result, R::ok);
+  EXPECT_EQ(check_marshal(code_with({bytes({'f', 3, '1', 0, 'x'})}), 11).result, R::ok);
+  EXPECT_EQ(check_marshal(code_with({bytes({'f', 2, '1', 'x'})}), 11).result, R::bad);
+}
+
+// What CPython checks as it builds objects: hashable set members and dict
+// keys, and a code object's fields of the right types and counts.
+TEST(Marshal, ValidatesWhatCPythonBuilds) {
+  using R = MarshalCheck::Result;
+  std::string list_of_one = bytes({'[', 1, 0, 0, 0, 'N'});
+  EXPECT_EQ(check_marshal(code_with({bytes({'>', 1, 0, 0, 0}) + list_of_one}), 11).result, R::bad);
+  EXPECT_EQ(check_marshal(code_with({bytes({'<', 1, 0, 0, 0}) + list_of_one}), 11).result, R::bad);
+  EXPECT_EQ(check_marshal(code_with({"{" + list_of_one + "N0"}), 11).result, R::bad);
+  EXPECT_EQ(check_marshal(code_with({"{N" + list_of_one + "0"}), 11).result, R::ok);
+  std::string tuple_of_list = bytes({')', 1}) + list_of_one;  // hashable only if its items are
+  EXPECT_EQ(check_marshal(code_with({bytes({'>', 1, 0, 0, 0}) + tuple_of_list}), 11).result,
+            R::bad);
+  EXPECT_EQ(check_marshal(code_with({bytes({'>', 1, 0, 0, 0, ')', 1, 'N'})}), 11).result, R::ok);
+  std::string code = code_311();
+  // names (the third object field) must hold strings only.
+  std::string names_int = code;
+  names_int.replace(21 + 5 + 2, 2, bytes({')', 1, 'i', 1, 0, 0, 0}));
+  EXPECT_EQ(check_marshal(names_int, 11).result, R::bad) << check_marshal(names_int, 11).why;
+  // One argument, but no local names: co_varnames is too small.
+  std::string one_arg = code;
+  one_arg[1] = 1;
+  EXPECT_EQ(check_marshal(one_arg, 11).why.rfind("code: co_varnames is too small", 0), 0u);
+  // Locals kinds must be as many as their names.
+  std::string more_kinds = code;
+  more_kinds.replace(21 + 5 + 2 + 2 + 2, 5, bytes({'s', 1, 0, 0, 0, 0x20}));
+  EXPECT_EQ(check_marshal(more_kinds, 11).result, R::bad);
+  // co_code of an odd length is malformed from 3.11 on.
+  std::string odd = code;
+  odd.replace(21, 5, bytes({'s', 1, 0, 0, 0, 'x'}));
+  EXPECT_EQ(check_marshal(odd, 11).result, R::bad);
+  EXPECT_EQ(check_marshal(code_with({"N"}).replace(21, 5, "N"), 11).result, R::bad);
+}
+
+// A body larger than what is in memory is read on demand, window by window.
+TEST(Marshal, StreamsABodyOfAnySize) {
+  using R = MarshalCheck::Result;
+  std::string big(3 << 20, 'a');  // a 3 MiB str constant
+  std::string body = code_with({"a" + le32(static_cast<std::uint32_t>(big.size())) + big});
+  std::size_t reads = 0;
+  MarshalMore more = [&](std::uint64_t offset, char* buffer, std::size_t capacity,
+                         std::size_t& got) {
+    ++reads;
+    got = offset >= body.size() ? 0 : std::min<std::size_t>(capacity, body.size() - offset);
+    std::memcpy(buffer, body.data() + offset, got);
+    return 0;
+  };
+  MarshalCheck r = check_marshal(std::string_view(body).substr(0, 100), more, 11);
+  EXPECT_EQ(r.result, R::ok) << r.why;
+  EXPECT_GT(reads, 40u);  // 64 KiB at a time
+  std::string cut = body.substr(0, body.size() - 1);
+  MarshalMore shorter = [&](std::uint64_t offset, char* buffer, std::size_t capacity,
+                            std::size_t& got) {
+    got = offset >= cut.size() ? 0 : std::min<std::size_t>(capacity, cut.size() - offset);
+    std::memcpy(buffer, cut.data() + offset, got);
+    return 0;
+  };
+  EXPECT_EQ(check_marshal(std::string_view(cut).substr(0, 100), shorter, 11).result, R::truncated);
+  MarshalMore failing = [](std::uint64_t, char*, std::size_t, std::size_t& got) {
+    got = 0;
+    return EIO;
+  };
+  r = check_marshal(std::string_view(body).substr(0, 100), failing, 11);
+  EXPECT_EQ(r.result, R::bad);
+  EXPECT_NE(r.why.find("cannot be read"), std::string::npos) << r.why;
 }
 
 }  // namespace

@@ -77,6 +77,20 @@ inline std::string pyc_header(std::uint16_t magic, std::uint32_t flags, std::uin
   return le32(magic | (0x0a0dU << 16)) + le32(flags) + le32(a) + le32(b);
 }
 
+// The smallest code object CPython 3.11+ loads, as marshal writes it: five
+// zero ints (argcount, posonlyargcount, kwonlyargcount, stacksize, flags),
+// empty co_code, consts, names, localsplusnames and kinds, empty filename,
+// name and qualname, firstlineno 0, empty linetable and exceptiontable.
+// `consts` replaces the empty consts tuple (give a whole marshalled tuple).
+inline std::string code_311(const std::string& consts = std::string(")\0", 2)) {
+  std::string ints(20, '\0');
+  std::string empty_bytes("s\0\0\0\0", 5);
+  std::string empty_tuple(")\0", 2);
+  std::string empty_str("z\0", 2);
+  return "c" + ints + empty_bytes + consts + empty_tuple + empty_tuple + empty_bytes + empty_str +
+         empty_str + empty_str + std::string(4, '\0') + empty_bytes + empty_bytes;
+}
+
 // A directory that git would take for a git directory: HEAD, objects/, refs/.
 inline void make_git_dir(const std::string& path) {
   write_file(path + "/HEAD", "ref: refs/heads/main\n");
@@ -172,6 +186,11 @@ class FaultyFs final : public FsOps {
                 std::size_t& got, FileStat& st) override {
     if (int e = check(Op::read_file, name)) return e;
     return real_fs().read_head(parent, name, buffer, capacity, got, st);
+  }
+  int read_at(Handle parent, const char* name, std::uint64_t offset, char* buffer,
+              std::size_t capacity, std::size_t& got) override {
+    if (int e = check(Op::read_file, name)) return e;
+    return real_fs().read_at(parent, name, offset, buffer, capacity, got);
   }
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max) override {
     if (int e = check(Op::read_file, name)) return e;

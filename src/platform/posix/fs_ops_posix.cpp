@@ -228,6 +228,24 @@ class PosixFs final : public FsOps {
     return err;
   }
 
+  int read_at(Handle parent, const char* name, std::uint64_t offset, char* buffer,
+              std::size_t capacity, std::size_t& got) override {
+    got = 0;
+    int fd = ::openat(fd_of(parent), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return errno;
+    struct stat st;
+    int err = ::fstat(fd, &st) != 0 ? errno : (S_ISREG(st.st_mode) ? 0 : EINVAL);
+    while (err == 0 && got < capacity) {
+      ssize_t n = ::pread(fd, buffer + got, capacity - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) err = errno;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    return err;
+  }
+
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {
     out.clear();
     return read_regular(parent, name, max_bytes,

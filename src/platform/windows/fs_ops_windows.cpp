@@ -302,6 +302,39 @@ class WindowsFs final : public FsOps {
     });
   }
 
+  int read_at(Handle parent, const char* name, std::uint64_t offset, char* buffer,
+              std::size_t capacity, std::size_t& got) override {
+    got = 0;
+    HANDLE h;
+    NTSTATUS status = open_relative(parent, name, FILE_READ_DATA | FILE_READ_ATTRIBUTES,
+                                    FILE_NON_DIRECTORY_FILE, h);
+    if (status < 0) return win::errno_from_status(status);
+    FILE_BASIC_INFO basic{};
+    if (GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic) &&
+        (basic.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+      CloseHandle(h);
+      return ELOOP;
+    }
+    int err = 0;
+    while (got < capacity) {
+      OVERLAPPED at{};
+      std::uint64_t position = offset + got;
+      at.Offset = static_cast<DWORD>(position & 0xffffffffu);
+      at.OffsetHigh = static_cast<DWORD>(position >> 32);
+      DWORD want = static_cast<DWORD>(std::min<std::size_t>(capacity - got, 1u << 30));
+      DWORD n = 0;
+      if (!ReadFile(h, buffer + got, want, &n, &at)) {
+        DWORD e = GetLastError();
+        if (e != ERROR_HANDLE_EOF) err = win::errno_from_win32(e);
+        break;
+      }
+      if (n == 0) break;
+      got += n;
+    }
+    CloseHandle(h);
+    return err;
+  }
+
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {
     out.clear();
     return read_regular(parent, name, max_bytes,
