@@ -36,6 +36,13 @@ constexpr unsigned char k_flag_ref = 0x80;
 constexpr std::size_t k_max_depth = 2000;  // MAX_MARSHAL_STACK_DEPTH
 constexpr std::size_t k_window = 64 * 1024;
 constexpr std::uint8_t k_fast_local = 0x20;  // CO_FAST_LOCAL (3.11+ locals kinds)
+// Where a bytes object's payload lies in the stream is kept instead of
+// counting its CO_FAST_LOCAL bytes (co_code and line tables, most of a body,
+// need never be touched): a code object that takes it as its locals kinds
+// counts them then, from memory or the window. One whose kinds are no longer
+// in the window (a reference far back in a body over 1 MiB) is not checked
+// for co_varnames covering its arguments.
+constexpr std::uint32_t k_locals_unknown = UINT32_MAX;
 // Opcodes the compiler never writes that crash CPython 3.12 and 3.13 when a
 // code object holding them is built (instrumentation opcodes): found by
 // tests/e2e/test_marshal_fuzz.py, probed for every value.
@@ -43,6 +50,21 @@ bool crashes_as_opcode(int minor, unsigned char op) {
   if (minor == 12) return op == 253 || op == 254;
   if (minor == 13) return op == 247 || op == 254;
   return false;
+}
+
+// How many of the `n` bytes at `s` have CO_FAST_LOCAL set, eight at a time.
+std::uint32_t count_fast_locals(const unsigned char* s, std::size_t n) {
+  constexpr std::uint64_t k_bits = 0x2020202020202020u;
+  static_assert(k_fast_local == 0x20, "k_bits repeats CO_FAST_LOCAL");
+  std::uint32_t count = 0;
+  std::size_t i = 0;
+  for (std::uint64_t eight = 0; i + 8 <= n; i += 8) {
+    std::memcpy(&eight, s + i, 8);
+    // Each byte now 0 or 1; the multiply sums the eight into the top byte.
+    count += static_cast<std::uint32_t>((((eight & k_bits) >> 5) * 0x0101010101010101u) >> 56);
+  }
+  for (; i < n; ++i) count += (s[i] & k_fast_local) != 0;
+  return count;
 }
 
 // How many inline cache code units follow each opcode in 3.12 and 3.13
@@ -94,13 +116,17 @@ enum class Kind : std::uint8_t {
 // What the containers of an object need to know of it.
 struct Value {
   Kind kind = Kind::none;
-  bool hashable = true;
-  bool all_str = true;       // a tuple: every item is a str
-  bool filled = true;        // a reference slot: registered (not a placeholder)
-  std::uint32_t size = 0;    // a tuple's items, a bytes object's length
-  std::uint32_t locals = 0;  // a bytes object: bytes with CO_FAST_LOCAL set
-  bool crashes = false;      // bytes: as co_code, an opcode this CPython crashes on
+  bool hashable : 1;
+  bool all_str : 1;        // a tuple: every item is a str
+  bool filled : 1;         // a reference slot: registered (not a placeholder)
+  bool crashes : 1;        // bytes: as co_code, an opcode this CPython crashes on
+  std::uint32_t size = 0;  // a tuple's items, a bytes object's length
+  std::uint32_t at = 0;    // a bytes object: where its payload starts in the stream
+  Value() : hashable(true), all_str(true), filled(true), crashes(false) {}
+  Value(Kind k, bool h, bool a, bool f, std::uint32_t n, std::uint32_t l)
+      : kind(k), hashable(h), all_str(a), filled(f), crashes(false), size(n), at(l) {}
 };
+static_assert(sizeof(Value) == 12, "a reference costs twelve bytes");
 
 // The roles of a code object's object fields, in stream order per version.
 enum class Field : std::uint8_t {
@@ -155,6 +181,13 @@ class Input {
   Input(std::string_view head, const MarshalMore* more) : m_view(head), m_more(more) {}
 
   std::uint64_t offset() const { return m_base + m_pos; }
+
+  // The `n` bytes at stream offset `at`, when they are still in the window
+  // (the whole body, when it is in memory); else null.
+  const unsigned char* at(std::uint64_t at, std::uint64_t n) const {
+    if (at < m_base || at + n > m_base + m_view.size()) return nullptr;
+    return reinterpret_cast<const unsigned char*>(m_view.data() + (at - m_base));
+  }
   int read_error() const { return m_error; }
 
   // `n` (at most 16) bytes at the cursor, contiguous; null when the stream
@@ -184,7 +217,7 @@ class Input {
 
  private:
   // Makes at least `n` bytes available from the cursor; false at the end.
-  bool refill(std::size_t n) {
+  __attribute__((noinline)) bool refill(std::size_t n) {
     if (!m_more || m_error != 0 || m_ended) return false;
     std::size_t left = m_view.size() - m_pos;
     if (m_buffer.size() < k_window) m_buffer.resize(k_window);
@@ -223,6 +256,12 @@ class Utf8 {
     for (std::size_t i = 0; i < n; ++i) {
       unsigned char c = s[i];
       if (m_need == 0) {
+        // Runs of ASCII, eight bytes at a time.
+        std::uint64_t eight = 0;
+        while (i + 8 <= n && (std::memcpy(&eight, s + i, 8), (eight & 0x8080808080808080u) == 0))
+          i += 8;
+        if (i == n) break;
+        c = s[i];
         if (c < 0x80) continue;
         m_need = (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 0;
         if (m_need == 0) return false;
@@ -279,6 +318,11 @@ class Walker {
   bool bad(const std::string& why) { return fail(MarshalCheck::Result::bad, why); }
 
   bool take(std::uint64_t n) {
+    if (n <= 16) {  // a number's fixed payload: at hand in the window
+      if (!m_in.peek(static_cast<std::size_t>(n))) return ended();
+      m_in.advance(static_cast<std::size_t>(n));
+      return true;
+    }
     return m_in.each(n, [](const unsigned char*, std::size_t) { return true; }) || ended();
   }
   bool byte(std::uint8_t& out) {
@@ -317,18 +361,33 @@ class Walker {
     out = Value{
         kind, true, true, true, static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX)),
         0};
+    out.at =
+        m_in.offset() > UINT32_MAX ? k_locals_unknown : static_cast<std::uint32_t>(m_in.offset());
+    bool opcodes = kind == Kind::bytes && (m_minor == 12 || m_minor == 13);
+    if (!opcodes && n <= k_window / 2) {  // the common case: at hand in the window
+      const unsigned char* s = m_in.peek(static_cast<std::size_t>(n));
+      if (!s) return ended();
+      if (utf8) {
+        Utf8 decoder;
+        if (!decoder.feed(s, static_cast<std::size_t>(n)) || !decoder.complete())
+          return bad("string is not UTF-8");
+      }
+      m_in.advance(static_cast<std::size_t>(n));
+      return true;
+    }
+    return read_in_pieces(n, utf8, opcodes, out);
+  }
+
+  // A string longer than half the window, or bytes whose opcodes are looked
+  // at (they may be co_code): read a piece at a time.
+  bool read_in_pieces(std::uint64_t n, bool utf8, bool opcodes, Value& out) {
     Utf8 decoder;
     bool valid = true;
-    std::uint32_t locals = 0;
     bool crashes = false;
     std::uint64_t skip = 0;  // bytes to the next instruction, across pieces
-    bool opcodes = kind == Kind::bytes && (m_minor == 12 || m_minor == 13);
     const unsigned char* caches = opcodes ? inline_caches(m_minor) : nullptr;
-    bool kinds = kind == Kind::bytes && m_minor >= 11;  // only 3.11's locals kinds need it
     bool whole = m_in.each(n, [&](const unsigned char* s, std::size_t piece) {
       if (utf8) return valid = decoder.feed(s, piece);
-      if (kinds)
-        for (std::size_t i = 0; i < piece; ++i) locals += (s[i] & k_fast_local) != 0;
       // Each instruction: its opcode, its argument, then its cache units.
       for (std::size_t i = 0; opcodes;) {
         if (skip >= piece - i) {  // the next opcode lies beyond this piece
@@ -343,7 +402,6 @@ class Walker {
       return true;
     });
     if (!whole) return ended();
-    out.locals = locals;
     out.crashes = crashes;
     if (utf8 && !(valid && decoder.complete())) return bad("string is not UTF-8");
     return true;
@@ -559,12 +617,12 @@ class Walker {
   // Closes the top container: checks it, registers it, and hands its value
   // to the one below (or to the caller when it was the outermost).
   bool close_top() {
-    Frame f = m_stack.back();
-    m_stack.pop_back();
+    const Frame& f = m_stack.back();
     if (f.type == Frame::code && !check_code(f)) return false;
     if (f.ref >= 0) m_refs[static_cast<std::size_t>(f.ref)] = f.value;
     m_done = f.value;
     m_have_done = true;
+    m_stack.pop_back();
     return true;
   }
 
@@ -641,7 +699,7 @@ class Walker {
       case Field::kinds:
         if (v.kind != Kind::bytes) return wrong("bytes");
         f.kinds = v.size;
-        f.local_kinds = v.locals;
+        f.local_kinds = count_kinds(v);
         return true;
       case Field::text:
         return v.kind == Kind::str || wrong("a str");
@@ -649,6 +707,13 @@ class Walker {
         return v.kind == Kind::bytes || wrong("bytes");
     }
     return true;
+  }
+
+  // How many of the locals kinds `v` (a bytes object) mark a local, counted
+  // where its payload still is at hand; k_locals_unknown where it is not.
+  std::uint32_t count_kinds(const Value& v) {
+    const unsigned char* s = v.at == k_locals_unknown ? nullptr : m_in.at(v.at, v.size);
+    return s ? count_fast_locals(s, v.size) : k_locals_unknown;
   }
 
   // Consumes the raw ints of a code object up to its next object field.
@@ -681,7 +746,8 @@ class Walker {
     if (m_minor >= 11) {
       if (f.kinds != f.plus_names)
         return bad("code: bad argument to internal function (locals kinds and names differ)");
-      if (std::int64_t{f.local_kinds} - args < 0) return bad("code: co_varnames is too small");
+      if (f.local_kinds != k_locals_unknown && std::int64_t{f.local_kinds} - args < 0)
+        return bad("code: co_varnames is too small");
     } else if (args > f.varnames) {  // 3.6 and 3.7 have it too (a backport)
       return bad("code: varnames is too small");
     }
@@ -706,6 +772,14 @@ class Walker {
             if (!deliver(m_done)) return false;
           }
         }
+      } else if (!m_stack.empty() && m_stack.back().type == Frame::sequence &&
+                 m_stack.back().remaining > 1) {
+        // The commonest case, inline: an item of a tuple or list, not its last.
+        Frame& seq = m_stack.back();
+        seq.value.hashable = seq.value.hashable && v.hashable;
+        seq.value.all_str = seq.value.all_str && v.kind == Kind::str;
+        --seq.remaining;
+        continue;
       } else if (!deliver(v)) {
         return false;
       }
