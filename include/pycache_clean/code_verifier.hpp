@@ -25,11 +25,12 @@ enum class VerifyMode {
 struct CodeComparison {
   enum class Result {
     same,          // equal code objects: the cache runs what the source says
-    differs,       // CPython loads other code than the source's
+    differs,       // CPython loads other code than the source's (detail: which field, where)
     source_error,  // the source does not compile (detail: the SyntaxError)
     unavailable,   // no interpreter answered (detail: why)
     timed_out,     // the interpreter took longer than the deadline: it was killed
     not_sent,      // the source or body could not be read, or outgrew the cap (detail)
+    cache_error,   // the interpreter cannot load the cache itself (detail: its error)
   };
   Result result = Result::unavailable;
   std::string detail;
@@ -86,16 +87,30 @@ class CodeVerifier {
   std::map<std::string, std::string> interpreters() const;
 
  private:
-  struct Version {
-    bool searched = false;
-    std::string program;  // empty: none found
+  // One interpreter of a version: its path, the release it reports
+  // (`3.11.7`) and its helpers at rest.
+  struct Program {
+    std::string path;
+    std::string release;
     std::vector<std::unique_ptr<Coprocess>> idle;
   };
-  std::unique_ptr<Coprocess> take(int major, int minor, std::uint32_t magic, std::string& why);
-  void give_back(int major, int minor, std::unique_ptr<Coprocess> helper);
+  // Every interpreter of a version that reports its magic number, one per
+  // release, the first found first: the others are asked only when it finds
+  // the code different (another patch release's compiler may lay it out
+  // otherwise).
+  struct Version {
+    bool searched = false;
+    std::vector<Program> programs;
+  };
+  // Searches once per version; false (with `why`) when none answers.
+  bool find_programs(int major, int minor, std::uint32_t magic, std::string& why);
+  std::unique_ptr<Coprocess> take(int major, int minor, std::size_t program, std::string& why);
+  void give_back(int major, int minor, std::size_t program, std::unique_ptr<Coprocess> helper);
+  CodeComparison ask(const Request& request, std::size_t program);
 
   mutable std::mutex m_mutex;
   std::map<std::pair<int, int>, Version> m_versions;
+  std::map<std::pair<int, int>, std::uint32_t> m_magic;  // each version's, as caches say
 };
 
 }  // namespace pycache_clean

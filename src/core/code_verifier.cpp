@@ -32,18 +32,68 @@ namespace pycache_clean {
 
 namespace {
 
-// The helper, for CPython 3.6 and later. Requests: two little-endian 32-bit
-// numbers (optimisation level, name length) and the name; then the source
-// and the body, each as pieces (a 32-bit length, the bytes) ended by an
-// empty one; then `C` (compare) or `X` (the sender gave up: the source could
-// not be read, or grew past the cap). Answers: S (same code), D (differs),
-// C<error> (the source does not compile), L<error> (the cache does not
-// load), X (given up).
-constexpr const char* k_helper = R"(import sys, marshal, struct
+// The helper, for CPython 3.6 and later. It first says its magic number and
+// release (`M3495 3.11.7`). Requests: two little-endian 32-bit numbers
+// (optimisation level, name length) and the name; then the source and the
+// body, each as pieces (a 32-bit length, the bytes) ended by an empty one;
+// then `C` (compare) or `X` (the sender gave up: the source could not be
+// read, or grew past the cap). Answers: S (the same code), D<what> (differs:
+// which field of which function), C<error> (the source does not compile),
+// L<error> (the cache does not load), X (given up).
+//
+// Code is compared field by field, recursively into nested code objects:
+// bytecode, arguments, flags, locals, names, the exception table, the line
+// of each instruction (co_lines, or findlinestarts before 3.10: what
+// tracebacks, inspect and pytest show; column positions, which patch
+// releases encode differently, are not compared), and constants by value
+// and exact type, a float or complex by its bytes (so a NaN equals itself
+// and 0.0 is not -0.0), a frozenset as a set (its order follows string
+// hashing, which differs from process to process, as does whether marshal
+// wrote a string as interned). `==` on code objects misses line numbers
+// before 3.11 and never equals a NaN.
+constexpr const char* k_helper = R"(import sys, marshal, struct, dis
 from importlib.util import MAGIC_NUMBER
 i, o = sys.stdin.buffer, sys.stdout.buffer
-o.write(b'M%d\n' % int.from_bytes(MAGIC_NUMBER[:2], 'little'))
+o.write(b'M%d %d.%d.%d\n' % ((int.from_bytes(MAGIC_NUMBER[:2], 'little'),) + sys.version_info[:3]))
 o.flush()
+code_type = type(compile('', '', 'exec'))
+FIELDS = (('co_code', 'bytecode'), ('co_argcount', 'arguments'),
+          ('co_posonlyargcount', 'arguments'), ('co_kwonlyargcount', 'arguments'),
+          ('co_flags', 'flags'), ('co_nlocals', 'locals'), ('co_names', 'names'),
+          ('co_varnames', 'local names'), ('co_freevars', 'free names'),
+          ('co_cellvars', 'cell names'), ('co_name', 'name'), ('co_exceptiontable', 'exception table'))
+def lines(c):
+    return list(c.co_lines()) if hasattr(c, 'co_lines') else list(dis.findlinestarts(c))
+def canon(x):
+    t = type(x)
+    if t is float or t is complex:
+        return (t.__name__, marshal.dumps(x))
+    if t is tuple:
+        return ('tuple',) + tuple(canon(e) for e in x)
+    if t is frozenset:
+        return ('frozenset',) + tuple(sorted(canon(e) for e in x))
+    return (t.__name__, x)
+def same_const(x, y):
+    if isinstance(x, code_type) and isinstance(y, code_type):
+        return diff(x, y) is None
+    return canon(x) == canon(y)
+def diff(a, b):
+    where = getattr(a, 'co_qualname', a.co_name)
+    for attr, what in FIELDS:
+        if getattr(a, attr, None) != getattr(b, attr, None):
+            return '%s of %s' % (what, where)
+    if a.co_firstlineno != b.co_firstlineno or lines(a) != lines(b):
+        return 'line numbers of %s' % where
+    if len(a.co_consts) != len(b.co_consts):
+        return 'constants of %s' % where
+    for x, y in zip(a.co_consts, b.co_consts):
+        if isinstance(x, code_type) and isinstance(y, code_type):
+            d = diff(x, y)
+            if d:
+                return d
+        elif not same_const(x, y):
+            return 'constants of %s' % where
+    return None
 def take(n):
     b = i.read(n)
     if len(b) != n:
@@ -69,6 +119,8 @@ while True:
         continue
     try:
         cached = marshal.loads(body)
+        if not isinstance(cached, code_type):
+            raise ImportError('Non-code object')
     except Exception as e:
         r = 'L%s: %s' % (type(e).__name__, e)
     else:
@@ -77,7 +129,8 @@ while True:
         except Exception as e:
             r = 'C%s: %s' % (type(e).__name__, e)
         else:
-            r = 'S' if cached == fresh else 'D'
+            d = diff(cached, fresh)
+            r = 'S' if d is None else 'D' + d
     o.write(r.replace('\n', ' ').encode('utf-8', 'replace') + b'\n')
     o.flush()
 )";
@@ -165,70 +218,94 @@ std::vector<std::string> python_candidates(int major, int minor, const std::stri
 CodeVerifier::CodeVerifier() = default;
 CodeVerifier::~CodeVerifier() = default;
 
-std::unique_ptr<Coprocess> CodeVerifier::take(int major, int minor, std::uint32_t magic,
-                                              std::string& why) {
+namespace {
+
+// Starts the helper under `path`: the helper and the release it reports,
+// or null when it does not start or is not of `magic`.
+std::unique_ptr<Coprocess> start_helper(const std::string& path, std::uint32_t magic,
+                                        std::string& release) {
+  int err = 0;
+  auto helper = start_coprocess({path, "-I", "-S", "-B", "-c", k_helper}, err);
+  std::string line;
+  if (!helper || !helper->read_line(line, k_start_timeout_ms)) return nullptr;
+  std::string expected = fmt::format("M{} ", magic);
+  if (line.compare(0, expected.size(), expected) != 0) {
+    log_debug("{}: bytecode magic {}, not {}: not used", path, line.substr(1), magic);
+    return nullptr;
+  }
+  release = line.substr(expected.size());
+  return helper;
+}
+
+}  // namespace
+
+bool CodeVerifier::find_programs(int major, int minor, std::uint32_t magic, std::string& why) {
   std::string version = fmt::format("{}.{}", major, minor);
-  std::string program;
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     Version& v = m_versions[{major, minor}];
-    if (!v.idle.empty()) {
-      auto helper = std::move(v.idle.back());
-      v.idle.pop_back();
-      return helper;
+    if (v.searched) {
+      if (v.programs.empty()) why = "no python" + version + " found";
+      return !v.programs.empty();
     }
-    if (v.searched && v.program.empty()) {
-      why = "no python" + version + " found";
-      return nullptr;
-    }
-    program = v.program;
   }
-  auto start = [&](const std::string& path) -> std::unique_ptr<Coprocess> {
-    int err = 0;
-    auto helper = start_coprocess({path, "-I", "-S", "-B", "-c", k_helper}, err);
-    std::string line;
-    if (!helper || !helper->read_line(line, k_start_timeout_ms)) return nullptr;
-    if (line != fmt::format("M{}", magic)) {
-      log_debug("{}: bytecode magic {}, not {}: not used", path, line.substr(1), magic);
-      return nullptr;
-    }
-    return helper;
-  };
-  if (!program.empty()) {
-    auto helper = start(program);
-    if (!helper) why = program + " did not start";
-    return helper;
-  }
-  // First use of this version: search (outside the lock; another thread may
-  // search too, and the first to finish is kept).
+  // Outside the lock (another thread may search too; the first to finish
+  // is kept). Each candidate started here stays as a helper at rest.
   std::string home = env_or("HOME", env_or("USERPROFILE", ""));
   std::string pyenv = env_or("PYENV_ROOT", home.empty() ? "" : home + "/.pyenv");
+  std::vector<Program> found;
   for (const auto& candidate : python_candidates(major, minor, env_or("PATH", ""), home, pyenv)) {
     if (!is_executable_file(candidate)) continue;
-    if (auto helper = start(candidate)) {
-      log_debug("verifying CPython {} caches by compiling with {}", version, candidate);
-      std::lock_guard<std::mutex> lock(m_mutex);
-      Version& v = m_versions[{major, minor}];
-      v.searched = true;
-      if (v.program.empty()) v.program = candidate;
-      return helper;
-    }
+    std::string release;
+    auto helper = start_helper(candidate, magic, release);
+    if (!helper || std::any_of(found.begin(), found.end(),
+                               [&](const Program& p) { return p.release == release; }))
+      continue;
+    log_debug("CPython {} caches: {} ({}){}", version, candidate, release,
+              found.empty() ? " proves them" : " is asked where that finds the code different");
+    found.push_back(Program{candidate, release, {}});
+    found.back().idle.push_back(std::move(helper));
   }
   std::lock_guard<std::mutex> lock(m_mutex);
   Version& v = m_versions[{major, minor}];
-  if (v.program.empty() && !v.searched)
-    log_warn(
-        "no python{} found (PATH, pyenv, uv, {}): its caches are judged without compiling "
-        "(unverified)",
-        version, system_python_locations(major, minor).front());
-  v.searched = true;
-  why = "no python" + version + " found";
-  return nullptr;
+  if (!v.searched) {
+    v.searched = true;
+    v.programs = std::move(found);
+    if (v.programs.empty())
+      log_warn(
+          "no python{} found (PATH, pyenv, uv, {}): its caches are judged without compiling "
+          "(unverified)",
+          version, system_python_locations(major, minor).front());
+  }
+  if (v.programs.empty()) why = "no python" + version + " found";
+  return !v.programs.empty();
 }
 
-void CodeVerifier::give_back(int major, int minor, std::unique_ptr<Coprocess> helper) {
+std::unique_ptr<Coprocess> CodeVerifier::take(int major, int minor, std::size_t program,
+                                              std::string& why) {
+  std::string path;
+  std::uint32_t magic = 0;
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    Program& p = m_versions[{major, minor}].programs.at(program);
+    if (!p.idle.empty()) {
+      auto helper = std::move(p.idle.back());
+      p.idle.pop_back();
+      return helper;
+    }
+    path = p.path;
+    magic = m_magic[{major, minor}];
+  }
+  std::string release;
+  auto helper = start_helper(path, magic, release);
+  if (!helper) why = path + " did not start";
+  return helper;
+}
+
+void CodeVerifier::give_back(int major, int minor, std::size_t program,
+                             std::unique_ptr<Coprocess> helper) {
   std::lock_guard<std::mutex> lock(m_mutex);
-  m_versions[{major, minor}].idle.push_back(std::move(helper));
+  m_versions[{major, minor}].programs.at(program).idle.push_back(std::move(helper));
 }
 
 namespace {
@@ -274,10 +351,10 @@ Streamed stream_request(Coprocess& helper, const CodeVerifier::Request& r) {
 
 }  // namespace
 
-CodeComparison CodeVerifier::compare(const Request& r) {
+CodeComparison CodeVerifier::ask(const Request& r, std::size_t program) {
   using Result = CodeComparison::Result;
   std::string why;
-  std::unique_ptr<Coprocess> helper = take(r.major, r.minor, r.magic, why);
+  std::unique_ptr<Coprocess> helper = take(r.major, r.minor, program, why);
   if (!helper) return {Result::unavailable, why};
   Streamed sent = stream_request(*helper, r);
   std::string answer;
@@ -291,25 +368,52 @@ CodeComparison CodeVerifier::compare(const Request& r) {
               fmt::format("compile timed out after {} s", r.timeout_ms / 1000.0)};
     return {Result::unavailable, fmt::format("python{}.{} stopped answering", r.major, r.minor)};
   }
-  give_back(r.major, r.minor, std::move(helper));
+  give_back(r.major, r.minor, program, std::move(helper));
   if (!sent.given_up.empty()) return {Result::not_sent, sent.given_up};
   switch (answer[0]) {
     case 'S':
       return {Result::same, ""};
     case 'D':
-      return {Result::differs, ""};
+      return {Result::differs, answer.substr(1)};
     case 'C':
       return {Result::source_error, answer.substr(1)};
+    case 'L':
+      return {Result::cache_error, answer.substr(1)};
     default:
-      return {Result::unavailable, "the cache does not load: " + answer.substr(1)};
+      return {Result::unavailable, "unexpected answer: " + answer};
   }
+}
+
+CodeComparison CodeVerifier::compare(const Request& r) {
+  using Result = CodeComparison::Result;
+  std::string why;
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_magic[{r.major, r.minor}] = r.magic;
+  }
+  if (!find_programs(r.major, r.minor, r.magic, why)) return {Result::unavailable, why};
+  CodeComparison first = ask(r, 0);
+  if (first.result != Result::differs) return first;
+  // Another patch release of this version (its compiler may lay the same
+  // source out otherwise) may be the one that wrote the cache.
+  std::size_t count = 0;
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    count = m_versions[{r.major, r.minor}].programs.size();
+  }
+  for (std::size_t i = 1; i < count; ++i) {
+    CodeComparison other = ask(r, i);
+    if (other.result == Result::same) return other;
+  }
+  return first;
 }
 
 std::map<std::string, std::string> CodeVerifier::interpreters() const {
   std::lock_guard<std::mutex> lock(m_mutex);
   std::map<std::string, std::string> out;
   for (const auto& [version, v] : m_versions)
-    if (!v.program.empty()) out[fmt::format("{}.{}", version.first, version.second)] = v.program;
+    if (!v.programs.empty())
+      out[fmt::format("{}.{}", version.first, version.second)] = v.programs.front().path;
   return out;
 }
 

@@ -534,8 +534,13 @@ CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJu
       break;
     case Result::differs:
       v.cls = CacheClass::suspect;
-      v.reason =
-          "CPython loads code that differs from " + f.source.name + " (compared by compiling it)";
+      v.reason = "CPython loads code that differs from " + f.source.name + ": " + c.detail +
+                 " (compared by compiling it)";
+      break;
+    case Result::cache_error:  // its own interpreter says so: a verdict, not a lack of one
+      v.cls = CacheClass::corrupt;
+      v.reason = "CPython trusts this cache and `import " + f.name.module +
+                 "` fails loading it: " + c.detail;
       break;
     case Result::source_error:
       v.cls = CacheClass::suspect;

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -593,3 +594,111 @@ def test_source_date_epoch_makes_checked_hash_pycs(tmp_path, exe):
     same_second_rewrite(src, "X = 'new'\n")
     assert classes(tmp_path, exe, rc=0) == {os.path.basename(cache_of(tmp_path)): "stale"}
     assert import_value(exe, "mod", tmp_path) == "new"
+
+
+# --- check, round 2: what --verify compares, and what it cannot prove ----------------------------
+
+def line_of_x(exe, cwd):
+    """The line a fresh CPython reports for module mod's assignment to X."""
+    code = ("import mod, dis; print([l for o, l in dis.findlinestarts(mod.__spec__.loader"
+            ".get_code('mod'))][-1])")
+    return py(exe, code, cwd)
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_an_edit_that_only_shifts_lines_is_suspect(tmp_path, exe):
+    """The same code one line lower, same size and mtime: CPython loads the
+    cache and its tracebacks point one line off. Before 3.11 `==` on code
+    objects ignores line tables; verification compares the lines."""
+    (tmp_path / "mod.py").write_text("X = 1\n\n")
+    assert py(exe, "import mod", tmp_path) == ""  # writes the cache
+    same_second_rewrite(tmp_path / "mod.py", "\nX = 1\n")
+    assert line_of_x(exe, tmp_path) == "1"  # CPython runs the cached lines
+    r = expect(run("check", "--verify", "all", tmp_path, env=py_env(exe)), rc=1, out_has="suspect")
+    assert "line numbers of <module>" in r.out, r.out
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_a_nan_constant_is_no_false_alarm(tmp_path, exe):
+    """`1e500 - 1e500` folds to a NaN constant, which `==` never equals."""
+    (tmp_path / "mod.py").write_text("X = 1e500 - 1e500\nY = -0.0\n")
+    py(exe, "import mod", tmp_path)
+    r = expect(run("check", "--json", "--verify", "all", tmp_path, env=py_env(exe)))
+    doc = json.loads(r.out)
+    assert doc["counts"]["ok"] == doc["verified"] == 1, r.out
+    same_second_rewrite(tmp_path / "mod.py", "X = 1e500 - 1e500\nY = +0.0\n")  # -0.0 is not 0.0
+    assert py(exe, "import mod; print(mod.Y)", tmp_path) == "-0.0"
+    r = expect(run("check", "--verify", "all", tmp_path, env=py_env(exe)), rc=1)
+    assert "constants of <module>" in r.out, r.out
+
+
+FAKE_PYTHON = """#!/usr/bin/python3
+# Stands in for python3.11: speaks check's helper protocol, and says of every
+# cache what an interpreter says of one it cannot load.
+import struct, sys
+i, o = sys.stdin.buffer, sys.stdout.buffer
+o.write(b"M3495 3.11.99\\n"); o.flush()
+def take(n):
+    b = i.read(n)
+    if len(b) != n: sys.exit(0)
+    return b
+while True:
+    opt, nn = struct.unpack("<II", take(8)); take(nn)
+    for _ in range(2):
+        while True:
+            n, = struct.unpack("<I", take(4))
+            if not n: break
+            take(n)
+    take(1)
+    o.write(b"LValueError: bad marshal data (forged)\\n"); o.flush()
+"""
+
+
+def test_an_interpreter_that_cannot_load_the_cache_makes_it_corrupt(tmp_path):
+    """What the cache's own interpreter says when it cannot load a cache is
+    a verdict (corrupt), never "no interpreter"."""
+    exe = "/usr/bin/python3"
+    if py(exe, "import sys; print(sys.version_info[:2] == (3, 11))", "/") != "True":
+        pytest.skip("needs Debian's python3 to be 3.11 (the stand-in answers for 3.11)")
+    (tmp_path / "mod.py").write_text("X = 1\n")
+    py(exe, "import mod", tmp_path)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "python3.11").write_text(FAKE_PYTHON)
+    (bindir / "python3.11").chmod(0o755)
+    env = base_env(PATH=f"{bindir}:/usr/bin:/bin", HOME=str(tmp_path), PYENV_ROOT=None)
+    r = expect(run("check", "--json", "--verify", "all", tmp_path, env=env), rc=1)
+    doc = json.loads(r.out)
+    assert doc["counts"]["corrupt"] == 1 and doc["unverified"] == 0, r.out
+    assert "bad marshal data (forged)" in doc["findings"][0]["reason"], r.out
+
+
+def test_another_patch_release_wrote_the_caches_no_false_alarm(tmp_path):
+    """CPython 3.11.7's standard library (with its tests), compiled by
+    3.11.7, plain and -O, then verified where 3.11.2 (Debian's) is found
+    first: its compiler lays a few functions out otherwise, and encodes some
+    column positions otherwise. Columns are not compared, and where the
+    first interpreter finds the code different the other is asked too."""
+    newer = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.11.*/bin/python3.11")))
+    older = "/usr/bin/python3.11"
+    if not newer or not os.access(older, os.X_OK):
+        pytest.skip("needs two patch releases of CPython 3.11 (Debian's and pyenv's)")
+    newer = newer[-1]
+    if py(newer, "import sys; print(sys.version_info[2])", "/") == \
+            py(older, "import sys; print(sys.version_info[2])", "/"):
+        pytest.skip("both CPython 3.11 interpreters are one patch release")
+    lib = py(newer, "import json, os; print(os.path.dirname(os.path.dirname(json.__file__)))", "/")
+    shutil.copytree(lib, tmp_path / "lib", ignore=shutil.ignore_patterns(
+        "__pycache__", "site-packages", "*.so", "lib2to3", "idlelib", "tkinter", "turtledemo"))
+    for flag in [[], ["-O"]]:
+        subprocess.run([newer, *flag, "-m", "compileall", "-q", "-j0", str(tmp_path / "lib")],
+                       capture_output=True)
+    count = len(glob.glob(str(tmp_path / "lib/**/*.cpython-311*.pyc"), recursive=True))
+    assert count > 1500, count
+    env = base_env(PATH=f"/usr/bin:/bin:{os.path.dirname(newer)}", PYTHONDONTWRITEBYTECODE=None)
+    r = run("check", "--json", "--verify", "all", tmp_path / "lib", env=env, timeout=900)
+    doc = json.loads(r.out)
+    assert doc["interpreters"]["3.11"] == older, doc["interpreters"]
+    bad = [f for f in doc["findings"] if f["class"] in ("suspect", "corrupt")]
+    assert not bad, bad[:5]
+    assert doc["verified"] == doc["checked"] - doc["counts"]["stale"] - doc["counts"]["orphan"], r.out
