@@ -66,7 +66,12 @@ class SourceMemo {
  public:
   // find_source's answer for `module` in `dir`, from memory after the first.
   std::string find(FsOps& fs, Handle dir, const std::string& module, FileStat& st);
-  void clear() { m_entries.clear(); }
+  // Whether a regular package of `module`'s name stands in `dir`, once.
+  bool is_package(FsOps& fs, Handle dir, const std::string& module);
+  void clear() {
+    m_entries.clear();
+    m_packages.clear();
+  }
 
  private:
   struct Entry {
@@ -74,6 +79,7 @@ class SourceMemo {
     FileStat stat;
   };
   std::unordered_map<std::string, Entry> m_entries;
+  std::unordered_map<std::string, bool> m_packages;
 };
 
 // Where a cache lies: file `name` in `cache_dir`, its source (if any) in

@@ -61,7 +61,33 @@ std::string find_source(FsOps& fs, Handle dir, const std::string& module, FileSt
   return {};
 }
 
+// Whether `name` in `dir` is a regular package (a directory holding an
+// __init__ of this platform's source suffixes, or __init__.pyc), which the
+// path finder imports before a module file of the same name
+// (FileFinder.find_spec); a directory without one (a namespace portion)
+// does not shadow it.
+bool is_regular_package(FsOps& fs, Handle dir, const std::string& name) {
+  FileStat st;
+  if (fs.stat_follow(dir, name.c_str(), st) != 0 || st.type != EntryType::directory) return false;
+  int err = 0;
+  ScopedHandle pkg(fs, fs.open_dir(dir, name.c_str(), err));
+  if (!pkg) return false;
+  std::vector<std::string> inits;
+  for (const auto& suffix : source_suffixes()) inits.push_back("__init__" + suffix);
+  inits.push_back("__init__.pyc");
+  return std::any_of(inits.begin(), inits.end(), [&](const std::string& init) {
+    return fs.stat_follow(pkg.get(), init.c_str(), st) == 0 && st.type == EntryType::file;
+  });
+}
+
 }  // namespace
+
+bool SourceMemo::is_package(FsOps& fs, Handle dir, const std::string& module) {
+  auto it = m_packages.find(module);
+  if (it == m_packages.end())
+    it = m_packages.emplace(module, is_regular_package(fs, dir, module)).first;
+  return it->second;
+}
 
 std::string SourceMemo::find(FsOps& fs, Handle dir, const std::string& module, FileStat& st) {
   auto it = m_entries.find(module);
@@ -75,6 +101,53 @@ std::string SourceMemo::find(FsOps& fs, Handle dir, const std::string& module, F
 }
 
 namespace {
+
+// CPython 3.11+'s frozen standard-library modules of the top level
+// (_imp._frozen_module_names(), the same in 3.11, 3.12 and 3.13): with
+// frozen modules on, the default of every installed build, the frozen
+// importer, ahead of the path finder, imports these.
+bool is_frozen_module(int minor, const std::string& module) {
+  static const char* const names[] = {"__hello__",
+                                      "__hello_alias__",
+                                      "__hello_only__",
+                                      "__phello__",
+                                      "__phello_alias__",
+                                      "_collections_abc",
+                                      "_frozen_importlib",
+                                      "_frozen_importlib_external",
+                                      "_sitebuiltins",
+                                      "abc",
+                                      "codecs",
+                                      "genericpath",
+                                      "io",
+                                      "ntpath",
+                                      "os",
+                                      "posixpath",
+                                      "runpy",
+                                      "site",
+                                      "stat",
+                                      "zipimport"};
+  return minor >= 11 && std::any_of(std::begin(names), std::end(names),
+                                    [&](const char* n) { return module == n; });
+}
+
+// Why CPython never imports module `module` from `dir` although its source
+// is there, or empty: a regular package of its name beside it, or (3.11+) a
+// frozen module of its name when `dir` is no package (its modules are
+// imported as top-level names, as the frozen ones are).
+std::string why_not_used(FsOps& fs, Handle dir, const std::string& module, int minor,
+                         SourceMemo* memo) {
+  if (memo ? memo->is_package(fs, dir, module) : is_regular_package(fs, dir, module))
+    return "not used: the package " + module + "/ is imported instead of " + module + ".py";
+  FileStat st;
+  if (is_frozen_module(minor, module) &&
+      !(fs.stat_follow(dir, "__init__.py", st) == 0 && st.type == EntryType::file))
+    return fmt::format(
+        "not used: CPython 3.{} imports its frozen standard-library module {} instead "
+        "(frozen modules are on by default; -X frozen_modules=off would load this cache)",
+        minor, module);
+  return {};
+}
 
 // A mirror root below PYTHONPYCACHEPREFIX and the directory it mirrors.
 struct MirrorRoot {
@@ -346,18 +419,10 @@ CacheVerdict judge_legacy(FsOps& fs, const CacheSite& site, const std::string& m
                        ? "named as a cache, outside __pycache__: no import loads it from here "
                          "(a PYTHONPYCACHEPREFIX mirror is checked with --pycache-prefix)"
                        : "no import loads it: a module name has no dots");
+  if (is_regular_package(fs, dir, module))
+    return verdict(path, CacheClass::orphan,
+                   "the package " + module + "/ is imported instead of this file");
   FileStat st;
-  if (fs.stat_follow(dir, module.c_str(), st) == 0 && st.type == EntryType::directory) {
-    int err = 0;
-    ScopedHandle pkg(fs, fs.open_dir(dir, module.c_str(), err));
-    std::vector<std::string> inits;
-    for (const auto& suffix : source_suffixes()) inits.push_back("__init__" + suffix);
-    inits.push_back("__init__.pyc");
-    for (const auto& init : inits)
-      if (pkg && fs.stat_follow(pkg.get(), init.c_str(), st) == 0 && st.type == EntryType::file)
-        return verdict(path, CacheClass::orphan,
-                       "the package " + module + "/ is imported instead of this file");
-  }
   std::string source = find_source(fs, dir, module, st);
   if (!source.empty())
     return verdict(path, CacheClass::orphan,
@@ -621,6 +686,8 @@ CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& na
                    site.source_dir_path.empty()
                        ? "no " + name.module + ".py beside __pycache__"
                        : "no " + name.module + ".py in " + std::string(site.source_dir_path));
+  std::string unused = why_not_used(fs, site.source_dir, name.module, name.tag_minor, site.sources);
+  if (!unused.empty()) return verdict(path, CacheClass::orphan, unused);
   if (auto v = unusable_header(path, name, cache, f.header, f.minor)) return *v;
   if (int err = hash_source(fs, f); err != 0) return unreadable(path, err);
   TrustJudgement trusted = judge_trust(path, f.header, f.minor, cache.stat, f.source);

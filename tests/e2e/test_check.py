@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -702,3 +703,91 @@ def test_another_patch_release_wrote_the_caches_no_false_alarm(tmp_path):
     bad = [f for f in doc["findings"] if f["class"] in ("suspect", "corrupt")]
     assert not bad, bad[:5]
     assert doc["verified"] == doc["checked"] - doc["counts"]["stale"] - doc["counts"]["orphan"], r.out
+
+
+NOBODY = 65534
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to act as a user without override rights")
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_an_unreadable_source_keeps_the_header_verdict(exe):
+    """A same-second rewrite, then the source made unreadable (chmod 000) to
+    a user who cannot override that: CPython stats the source, trusts the
+    cache and runs the old code; a failed verification keeps the header
+    verdict (suspect) and says why it could not be proved, in every mode."""
+    if subprocess.run([*AS_NOBODY, exe, "-c", "pass"], capture_output=True,
+                      env=base_env(HOME="/nonexistent")).returncode != 0:
+        pytest.skip(f"{exe} cannot be run by a second user")
+    top = Path(tempfile.mkdtemp(prefix="pycache-clean-unreadable-", dir="/tmp"))
+    try:
+        os.chmod(top, 0o755)
+        (top / "mod.py").write_text("X = 'old'\n")
+        py(exe, "import mod", top)
+        subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(top)], check=True)
+        same_second_rewrite(top / "mod.py", "X = 'new'\n")  # after the cache's last change
+        os.chmod(top / "mod.py", 0)
+        env = py_env(exe, HOME="/nonexistent")
+        r = subprocess.run([*AS_NOBODY, exe, "-c", "import mod; print(mod.X)"], cwd=top, env=env,
+                           capture_output=True, text=True)
+        assert r.stdout.strip() == "old", r.stderr  # CPython runs the stale cache
+        for verify in ("none", "auto", "all"):
+            r = run("check", "--json", "--verify", verify, top, env=env, prefix=AS_NOBODY)
+            doc = json.loads(r.out)
+            assert r.rc == 1 and doc["checked"] == 1 and doc["counts"]["suspect"] == 1, (verify, r)
+            assert doc["unreadable"] == [], (verify, r)
+            if verify != "none":
+                assert "Permission denied" in doc["findings"][0]["reason"], r.out
+                assert doc["unverified_reasons"]["unreadable"] == 1, r.out
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def verdict_of(tmp_path, exe, name):
+    r = run("check", "--json", "-v", "--verify", "none", tmp_path, env=py_env(exe))
+    doc = json.loads(r.out)
+    found = [f for f in doc["findings"] if os.path.basename(f["path"]).startswith(name + ".")]
+    return (found[0]["class"], found[0]["reason"]) if found else ("ok", ""), r
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_a_module_shadowed_by_a_package_is_not_used(tmp_path, exe):
+    """m.py's cache, gone stale, beside a package m/: CPython imports the
+    package, never that cache, so it is not used, neither stale nor suspect."""
+    (tmp_path / "m.py").write_text("X = 'file'\n")
+    py(exe, "import m", tmp_path)
+    same_second_rewrite(tmp_path / "m.py", "X = 'fil2'\n")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m/__init__.py").write_text("X = 'package'\n")
+    assert import_value(exe, "m", tmp_path) == "package"
+    (cls, reason), r = verdict_of(tmp_path, exe, "m")
+    assert cls == "orphan" and "not used: the package m/" in reason, r
+    assert r.rc == 0
+    shutil.rmtree(tmp_path / "m")  # without the package the stale cache is what loads
+    assert import_value(exe, "m", tmp_path) == "file"
+    (cls, _), r = verdict_of(tmp_path, exe, "m")
+    assert cls == "suspect", r
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_a_local_module_named_as_a_frozen_one_is_judged_as_cpython_imports_it(tmp_path, exe):
+    """A local runpy.py whose cache went stale: 3.11+ imports its frozen
+    runpy (frozen modules are on by default), never the cache: not used;
+    3.6-3.10 import the local file and its stale cache: suspect. Inside a
+    package the module is pkg.runpy, which nothing shadows."""
+    (tmp_path / "runpy.py").write_text("X = 'old'\n")
+    py(exe, "import sys; sys.path.insert(0, '.'); sys.modules.pop('runpy', None); "
+            "import importlib.util as u; s = u.spec_from_file_location('runpy', 'runpy.py'); "
+            "m = u.module_from_spec(s); s.loader.exec_module(m)", tmp_path)
+    assert list((tmp_path / "__pycache__").glob("runpy.*.pyc")), "no cache was written"
+    same_second_rewrite(tmp_path / "runpy.py", "X = 'new'\n")
+    loaded = py(exe, "import runpy; print(getattr(runpy, 'X', 'frozen'))", tmp_path)
+    (cls, reason), r = verdict_of(tmp_path, exe, "runpy")
+    if loaded == "frozen":
+        assert cls == "orphan" and "frozen standard-library module runpy" in reason, r
+    else:
+        assert loaded == "old" and cls == "suspect", (loaded, r)
+    (tmp_path / "__init__.py").write_text("")  # now a package: pkg.runpy is imported as is
+    (cls, _), r = verdict_of(tmp_path, exe, "runpy")
+    assert cls == "suspect", r
