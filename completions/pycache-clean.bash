@@ -72,7 +72,7 @@ _pycache_clean() {
       opts="$common $walk --json -n --dry-run --strict --stray --stale-only --verify --verify-timeout --pycache-prefix"
       [[ -z $sub ]] && opts="$opts -V --version"
       ;;
-    check) opts="$common $walk --json --verify --verify-timeout --pycache-prefix" ;;
+    check) opts="$common $walk --json --strict --verify --verify-timeout --pycache-prefix" ;;
     lock) opts="$common --wait --file --conflict-exit-code --" ;;
     pytest-running) opts="$common --scope --json" ;;
     unless-pytest) opts="$common --scope --wait --fixer-wait --skip-exit-code --" ;;

@@ -58,6 +58,7 @@ complete -c pycache-clean -n __pycache_clean_walks -l verify -x -a 'auto all non
 complete -c pycache-clean -n __pycache_clean_walks -l verify-timeout -x -d 'Seconds one compile may take'
 complete -c pycache-clean -n __pycache_clean_default -s n -l dry-run -d 'List, remove nothing'
 complete -c pycache-clean -n __pycache_clean_default -l strict -d 'Exit 1 if anything was kept'
+complete -c pycache-clean -n "__pycache_clean_in check" -l strict -d 'Exit 1 also for what was not read or followed'
 complete -c pycache-clean -n __pycache_clean_default -l stray -d 'Also legacy *.pyc'
 complete -c pycache-clean -n __pycache_clean_default -l stale-only -d 'Only caches check does not call ok'
 

@@ -11,7 +11,7 @@
 namespace pycache_clean {
 
 // Which list of a report a problem belongs to.
-enum class ProblemKind { kept, unreadable, bad_root };
+enum class ProblemKind { kept, unreadable, bad_root, link };
 
 // What a walk had to leave (kept, unreadable, missing), in the order it
 // happened, in bounded memory whatever their number: the first

@@ -166,6 +166,9 @@ struct CheckOptions {
 };
 
 struct CheckReport : WalkReport {
+  // Symbolic links CPython would follow to caches that the walk does not
+  // (to a directory, named __pycache__, or a cache file): not checked.
+  ProblemLog links;
   std::uint64_t checked = 0;
   std::uint64_t counts[k_cache_class_count] = {};
   std::uint64_t removable = 0;   // not ok, and removable with remove_not_ok

@@ -52,6 +52,10 @@ class WalkVisitor {
   // Whether the walk reports `*.pyc`/`*.pyo` files outside `__pycache__`
   // (their names are then matched in every directory listed).
   virtual bool wants_stray() const;
+  // Whether the walk reports symbolic links (never followed) below a root.
+  virtual bool wants_links() const;
+  // A symbolic link (only when wants_links()); the walk does not follow it.
+  virtual void on_link(Handle parent, const char* name, const std::string& path);
   // A `*.pyc`/`*.pyo` file outside `__pycache__` (only when wants_stray()).
   virtual void on_stray_file(Handle parent, const char* name, const std::string& path);
   // A directory that could not be opened or read; its subtree is not walked.

@@ -17,6 +17,7 @@ namespace {
 
 struct CheckCliOptions {
   CommonOptions common;
+  bool strict = false;
   WalkCliOptions walk;
   JudgeCliOptions judge;
 };
@@ -32,6 +33,10 @@ void warn_problem(ProblemKind kind, const PathProblem& p) {
       break;
     case ProblemKind::kept:
       log_warn("{}: {} (kept)", p.path, errno_text(p.error));
+      break;
+    case ProblemKind::link:
+      log_warn("{}: a symbolic link, not followed; CPython follows it: check its target itself",
+               p.path);
       break;
   }
 }
@@ -84,7 +89,8 @@ int run_check(const CheckCliOptions& o) {
   CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
   if (!o.common.json && !o.common.quiet) print_line(format_check_summary(report));
   if (report.gate_failed()) return k_exit_failure;
-  return walk_exit_status(report, false);
+  if (o.strict && !report.links.empty()) return k_exit_failure;
+  return walk_exit_status(report, o.strict);
 }
 
 }  // namespace
@@ -113,6 +119,9 @@ Command add_check_command(CLI::App& app) {
   auto o = std::make_shared<CheckCliOptions>();
   CLI::App* sub =
       app.add_subcommand("check", "Find the stale bytecode caches CPython would still load");
+  sub->add_flag("--strict", o->strict,
+                "Exit 1 also when a cache or directory could not be read, or a symbolic link "
+                "CPython follows to caches was not followed");
   add_walk_options(*sub, o->walk);
   add_judge_options(*sub, o->judge, true);
   add_common_options(*sub, o->common,

@@ -13,21 +13,23 @@ namespace {
 
 // "failures", "unreadable" and "missing": each path with its error's text
 // and number, one piece each (a list may be longer than memory should hold).
+void write_list(const JsonSink& out, const char* key, const ProblemLog& list) {
+  out(fmt::format(",\"{}\":[", key));
+  bool first = true;
+  list.for_each([&](const PathProblem& p) {
+    JsonWriter json;
+    json.begin_object().key("path").value(p.path).key("error").value(errno_text(p.error));
+    json.key("errno").value(p.error).end_object();
+    out((first ? "" : ",") + json.str());
+    first = false;
+  });
+  out("]");
+}
+
 void write_problems(const WalkReport& report, const JsonSink& out) {
-  for (auto [key, list] :
-       {std::pair{"failures", &report.kept}, std::pair{"unreadable", &report.unreadable},
-        std::pair{"missing", &report.bad_roots}}) {
-    out(fmt::format(",\"{}\":[", key));
-    bool first = true;
-    list->for_each([&](const PathProblem& p) {
-      JsonWriter json;
-      json.begin_object().key("path").value(p.path).key("error").value(errno_text(p.error));
-      json.key("errno").value(p.error).end_object();
-      out((first ? "" : ",") + json.str());
-      first = false;
-    });
-    out("]");
-  }
+  write_list(out, "failures", report.kept);
+  write_list(out, "unreadable", report.unreadable);
+  write_list(out, "missing", report.bad_roots);
 }
 
 // The members of `json` (an object), without its braces.
@@ -113,6 +115,7 @@ void write_check_json_tail(const CheckReport& r, bool stale_clean, const JsonSin
   json.end_object();
   out("]," + members(json));  // closes the findings, continues the object
   write_problems(r, out);
+  write_list(out, "links_not_followed", r.links);
   JsonWriter rest;
   rest.begin_object().key("elapsed_ms").value(r.elapsed_ms).end_object();
   out("," + members(rest) + "}");

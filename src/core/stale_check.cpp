@@ -190,6 +190,10 @@ class CheckVisitor final : public WalkVisitor {
       for (std::size_t i = 0; i < entries.size(); ++i) {
         std::string_view file = entries.name_view(i);
         if (file.size() < 5 || file.substr(file.size() - 4) != ".pyc") continue;
+        if (entries.type(i) == EntryType::symlink) {  // a cache CPython reads through a link
+          on_link(dir.get(), entries.name(i), join_path(path, file));
+          continue;
+        }
         if (entries.type(i) != EntryType::file && entries.type(i) != EntryType::unknown) continue;
         std::string file_path = join_path(path, file);
         CacheSite site{parent,    dir.get(), entries.name(i), CacheFileKind::in_pycache,
@@ -201,6 +205,20 @@ class CheckVisitor final : public WalkVisitor {
   }
 
   bool wants_stray() const override { return true; }  // legacy caches are judged too
+
+  // Links are never followed (the walk is the one that removes); CPython
+  // follows them. Those that can lead it to caches are said and counted: a
+  // link to a directory (a package elsewhere, a __pycache__), a cache file.
+  bool wants_links() const override { return true; }
+  void on_link(Handle parent, const char* name, const std::string& path) override {
+    FileStat target;
+    if (m_fs.stat_follow(parent, name, target) != 0) return;  // dangling: nothing to load
+    if (target.type == EntryType::directory ||
+        (target.type == EntryType::file && is_bytecode_name(name))) {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      add_problem(ProblemKind::link, PathProblem{path, k_err_symlink});
+    }
+  }
   void on_stray_file(Handle parent, const char* name, const std::string& path) override {
     // Outside __pycache__ a file is removed only when asked (--stray): a
     // sourceless module or a .pyo fixture is not a cache of anything.
@@ -236,6 +254,7 @@ class CheckVisitor final : public WalkVisitor {
     if (m_options.on_problem) m_options.on_problem(kind, problem);
     ProblemLog& list = kind == ProblemKind::kept         ? m_report.kept
                        : kind == ProblemKind::unreadable ? m_report.unreadable
+                       : kind == ProblemKind::link       ? m_report.links
                                                          : m_report.bad_roots;
     list.push_back(std::move(problem));
   }

@@ -101,7 +101,8 @@ class ParallelWalk {
         m_root_ids(std::move(root_ids)),
         m_mirror(mirror),
         m_dry_run(dry_run),
-        m_want_stray(visitor.wants_stray()) {
+        m_want_stray(visitor.wants_stray()),
+        m_want_links(visitor.wants_links()) {
     unsigned jobs = options.jobs == 0 ? default_jobs() : options.jobs;
     // Each worker may hold a chain of directories open: under a low limit on
     // descriptors fewer workers search more of the tree (what still cannot be
@@ -323,6 +324,8 @@ class ParallelWalk {
     } else if (type == EntryType::symlink) {
       if (name_view == k_cache_dir_name)
         log_debug("{}: a symlink, left alone", join_path(task.path, name_view));
+      if (m_want_links && !m_mirror && !is_excluded(m_options.excludes, name_view))
+        m_visitor.on_link(h, name, join_path(task.path, name_view));
     } else if (m_mirror) {
       if (type == EntryType::file && is_cache_file_name(name_view)) {
         ++self->m_files;
@@ -344,6 +347,7 @@ class ParallelWalk {
   bool m_mirror;
   bool m_dry_run;
   bool m_want_stray;  // the visitor's wants_stray(), asked once
+  bool m_want_links;  // and wants_links()
   unsigned m_jobs = 1;
   std::mutex m_mutex;
   std::condition_variable m_cv;
@@ -439,6 +443,10 @@ bool is_implementation_tag(std::string_view tag) {
 bool WalkVisitor::wants_stray() const {
   return false;
 }
+bool WalkVisitor::wants_links() const {
+  return false;
+}
+void WalkVisitor::on_link(Handle, const char*, const std::string&) {}
 void WalkVisitor::on_stray_file(Handle, const char*, const std::string&) {}
 
 unsigned default_jobs() {

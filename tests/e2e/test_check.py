@@ -791,3 +791,45 @@ def test_a_local_module_named_as_a_frozen_one_is_judged_as_cpython_imports_it(tm
     (tmp_path / "__init__.py").write_text("")  # now a package: pkg.runpy is imported as is
     (cls, _), r = verdict_of(tmp_path, exe, "runpy")
     assert cls == "suspect", r
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_links_to_caches_are_named_and_fail_strict(tmp_path, exe):
+    """CPython follows links that check never follows: a package that is a
+    link to one elsewhere, a __pycache__ that is a link, a cache file that is
+    a link; each holds a stale cache CPython loads. check names each link,
+    counts them, and --strict fails on them."""
+    real = tmp_path / "real"
+    (real / "pkg").mkdir(parents=True)
+    (real / "pkg/__init__.py").write_text("")
+    (real / "pkg/mod.py").write_text("X = 'old'\n")
+    py(exe, "import pkg.mod", real)
+    same_second_rewrite(real / "pkg/mod.py", "X = 'new'\n")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "pkg").symlink_to(real / "pkg")
+    assert py(exe, "import pkg.mod; print(pkg.mod.X)", proj) == "old"  # through the link
+    (proj / "a.py").write_text("X = 'old'\n")
+    (proj / "b.py").write_text("X = 'old'\n")
+    py(exe, "import a, b", proj)
+    stash = tmp_path / "stash"
+    shutil.move(str(proj / "__pycache__"), str(stash))
+    (proj / "__pycache__").mkdir()
+    b_cache = next(stash.glob("b.*.pyc"))
+    (proj / "__pycache__" / b_cache.name).symlink_to(b_cache)  # a cache file that is a link
+    sub = proj / "sub"
+    sub.mkdir()
+    (sub / "a.py").write_text("X = 'old'\n")
+    st = os.stat(proj / "a.py")  # the cache in the stash is of that file: its mtime too
+    os.utime(sub / "a.py", ns=(st.st_atime_ns, st.st_mtime_ns))
+    (sub / "__pycache__").symlink_to(stash)  # a __pycache__ that is a link
+    for f in (proj / "b.py", sub / "a.py"):
+        same_second_rewrite(f, "X = 'new'\n")
+    assert import_value(exe, "b", proj) == "old" and import_value(exe, "a", sub) == "old"
+    r = expect(run("check", "--json", proj, env=py_env(exe)))
+    doc = json.loads(r.out)
+    links = sorted(os.path.relpath(p["path"], proj) for p in doc["links_not_followed"])
+    assert links == ["__pycache__/" + b_cache.name, "pkg", "sub/__pycache__"], r.out
+    assert r.err.count("a symbolic link, not followed") == 3, r.err
+    r = expect(run("check", "--strict", proj, env=py_env(exe)), rc=1)
+    assert r.out.splitlines()[-1].endswith("; 3 links not followed"), r.out
