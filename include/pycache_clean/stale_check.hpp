@@ -56,6 +56,9 @@ struct CacheVerdict {
   int error = 0;  // nonzero: the cache or its source could not be read (no verdict)
   Verification verification = Verification::none;
   Unverified unverified = Unverified::no_interpreter;  // with Verification::unverified
+  // Its trust is proved: by compiling, or by a source hash equal to the
+  // header's. An ok cache not proved was trusted on its header and times.
+  bool proved = false;
 };
 
 // The sources of one directory, each looked up once for all its caches
@@ -176,7 +179,11 @@ struct CheckReport : WalkReport {
   std::uint64_t verified = 0;    // caches whose source was compiled and compared
   std::uint64_t unverified = 0;  // wanted verification, not done
   std::uint64_t unverified_by[k_unverified_reasons] = {};  // ... by Unverified reason
-  std::map<std::string, std::string> interpreters;         // version -> interpreter used
+  // ok on the header and inode times alone, no proof (--verify auto or
+  // none: what a copy with `cp -p`, a chmod after the edit, or a restore
+  // between CPython's read and its write leave no trace of).
+  std::uint64_t trusted_unproved = 0;
+  std::map<std::string, std::string> interpreters;  // version -> interpreter used
   bool gate_failed() const;
 };
 

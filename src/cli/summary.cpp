@@ -71,6 +71,8 @@ std::string format_check_summary(const CheckReport& r) {
     if (r.unverified > 0)
       out += fmt::format(", {} unverified ({})", r.unverified, why_unverified(r));
   }
+  if (r.trusted_unproved > 0)
+    out += fmt::format("; {} trusted without proof (no sign of change)", r.trusted_unproved);
   if (!r.links.empty())
     out +=
         fmt::format("; {} {} not followed", r.links.size(), r.links.size() == 1 ? "link" : "links");

@@ -261,8 +261,8 @@ bool CodeVerifier::find_programs(int major, int minor, std::uint32_t magic, std:
     if (!helper || std::any_of(found.begin(), found.end(),
                                [&](const Program& p) { return p.release == release; }))
       continue;
-    log_debug("CPython {} caches: {} ({}){}", version, candidate, release,
-              found.empty() ? " proves them" : " is asked where that finds the code different");
+    log_debug("verifying CPython {} caches by compiling with {} ({}){}", version, candidate,
+              release, found.empty() ? "" : ", where the first finds the code different");
     found.push_back(Program{candidate, release, {}});
     found.back().idle.push_back(std::move(helper));
   }

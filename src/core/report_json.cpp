@@ -104,6 +104,7 @@ void write_check_json_tail(const CheckReport& r, bool stale_clean, const JsonSin
   json.end_object();
   json.key("verified").value(r.verified);
   json.key("unverified").value(r.unverified);
+  json.key("trusted_unproved").value(r.trusted_unproved);
   json.key("unverified_reasons").begin_object();
   for (int i = 0; i < k_unverified_reasons; ++i)
     json.key(unverified_reason_name(static_cast<Unverified>(i))).value(r.unverified_by[i]);

@@ -297,6 +297,8 @@ class CheckVisitor final : public WalkVisitor {
     ++m_report.checked;
     ++m_report.counts[static_cast<int>(v.cls)];
     m_report.verified += v.verification == Verification::compiled;
+    m_report.trusted_unproved +=
+        v.cls == CacheClass::ok && !v.proved && v.verification == Verification::none;
     if (v.verification == Verification::unverified) {
       ++m_report.unverified;
       ++m_report.unverified_by[static_cast<int>(v.unverified)];
@@ -614,6 +616,7 @@ CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJu
   switch (c.result) {
     case Result::same:
       v.cls = CacheClass::ok;
+      v.proved = true;
       v.reason = "compiled: the same code as " + f.source.name;
       break;
     case Result::differs:
@@ -720,7 +723,11 @@ CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& na
                   ? !trusted.proved_by_hash
                   : judge.verify == VerifyMode::changed && trusted.sign_of_change;
   // pytest's caches hold assertion-rewritten code, which compile() does not make.
-  if (!want || name.pytest || name.opt < 0 || !judge.verifier) return trusted.verdict;
+  if (!want || name.pytest || name.opt < 0 || !judge.verifier) {
+    CacheVerdict v = trusted.verdict;
+    v.proved = trusted.proved_by_hash;
+    return v;
+  }
   return verify_by_compiling(fs, f, trusted, judge);
 }
 

@@ -833,3 +833,28 @@ def test_links_to_caches_are_named_and_fail_strict(tmp_path, exe):
     assert r.err.count("a symbolic link, not followed") == 3, r.err
     r = expect(run("check", "--strict", proj, env=py_env(exe)), rc=1)
     assert r.out.splitlines()[-1].endswith("; 3 links not followed"), r.out
+
+
+@pytest.mark.parametrize("exe", INTERPRETERS)
+def test_a_cache_copied_from_a_sibling_is_counted_as_trusted_without_proof(tmp_path, exe):
+    """a.py and b.py of one size and mtime; b's cache copied over a's with
+    `cp -p`: its header fits a.py, and its inode changed after a.py's, so
+    nothing hints at a change. CPython runs b's code for `import a`; auto
+    trusts it (and says how many caches it trusted without proof), all
+    proves it wrong."""
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.py").write_text(f"X = '{name}'\n")
+    st = os.stat(tmp_path / "a.py")
+    os.utime(tmp_path / "b.py", ns=(st.st_atime_ns, st.st_mtime_ns))
+    py(exe, "import a, b", tmp_path)
+    a_cache, b_cache = cache_of(tmp_path, "a"), cache_of(tmp_path, "b")
+    time.sleep(0.01)
+    subprocess.run(["cp", "-p", b_cache, a_cache], check=True)
+    assert import_value(exe, "a", tmp_path) == "b"  # CPython loads the sibling's code
+    r = expect(run("check", "--json", tmp_path, env=py_env(exe)))
+    doc = json.loads(r.out)
+    assert doc["counts"]["ok"] == 2 and doc["trusted_unproved"] == 2, r.out
+    r = expect(run("check", tmp_path, env=py_env(exe)))
+    assert "; 2 trusted without proof (no sign of change)" in r.out.splitlines()[-1], r.out
+    r = expect(run("check", "--verify", "all", tmp_path, env=py_env(exe)), rc=1)
+    assert "suspect" in r.out and "constants of <module>" in r.out, r.out
