@@ -16,12 +16,14 @@
 #include <pycache_clean/stale_check.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -158,7 +160,11 @@ struct MirrorRoot {
 class CheckVisitor final : public WalkVisitor {
  public:
   CheckVisitor(FsOps& fs, const CheckOptions& options, JudgeOptions judge, CheckReport& report)
-      : m_fs(fs), m_options(options), m_judge(judge), m_report(report) {}
+      : m_fs(fs),
+        m_options(options),
+        m_judge(judge),
+        m_report(report),
+        m_jobs(options.walk.jobs == 0 ? default_jobs() : options.walk.jobs) {}
 
   void set_mirror_roots(std::vector<MirrorRoot> roots) { m_mirror_roots = std::move(roots); }
 
@@ -179,29 +185,50 @@ class CheckVisitor final : public WalkVisitor {
       return;
     }
     DirListing entries;  // one bounded batch at a time
-    SourceMemo sources;  // as bounded: cleared with each batch
-    bool removed_any = false;
+    std::atomic<bool> removed_any{false};
     do {
-      sources.clear();
       if ((err = m_fs.read_dir(dir.get(), entries)) != 0) {
         if (err != ENOENT) on_unreadable(path, err);
         break;
       }
-      for (std::size_t i = 0; i < entries.size(); ++i) {
+      judge_batch(parent, dir.get(), path, entries, removed_any);
+    } while (!entries.at_end());
+    if (removed_any) remove_emptied_directory(m_fs, parent, name);  // fails unless empty
+  }
+
+  // Judges the caches of one listing batch of the `__pycache__` `dir`. When
+  // their sources are compiled (--verify), on as many threads as the walk
+  // has: compiling dominates, and the walk hands out whole directories, so
+  // one large `__pycache__` (a package's top, the standard library's) would
+  // otherwise keep one interpreter busy while the others wait.
+  void judge_batch(Handle parent, Handle dir, const std::string& path, const DirListing& entries,
+                   std::atomic<bool>& removed_any) {
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      SourceMemo sources;  // bounded by the batch
+      for (std::size_t i = next++; i < entries.size(); i = next++) {
         std::string_view file = entries.name_view(i);
         if (file.size() < 5 || file.substr(file.size() - 4) != ".pyc") continue;
         if (entries.type(i) == EntryType::symlink) {  // a cache CPython reads through a link
-          on_link(dir.get(), entries.name(i), join_path(path, file));
+          on_link(dir, entries.name(i), join_path(path, file));
           continue;
         }
         if (entries.type(i) != EntryType::file && entries.type(i) != EntryType::unknown) continue;
         std::string file_path = join_path(path, file);
-        CacheSite site{parent,    dir.get(), entries.name(i), CacheFileKind::in_pycache,
-                       file_path, {},        &sources};
-        removed_any |= record(classify_cache(m_fs, site, m_judge), site, m_options.remove_not_ok);
+        CacheSite site{parent,    dir, entries.name(i), CacheFileKind::in_pycache,
+                       file_path, {},  &sources};
+        if (record(classify_cache(m_fs, site, m_judge), site, m_options.remove_not_ok))
+          removed_any = true;
       }
-    } while (!entries.at_end());
-    if (removed_any) remove_emptied_directory(m_fs, parent, name);  // fails unless empty
+    };
+    constexpr std::size_t k_min_shared = 16;  // fewer: not worth a thread
+    unsigned helpers =
+        m_judge.verify == VerifyMode::none || entries.size() < k_min_shared ? 0 : m_jobs - 1;
+    std::vector<std::thread> threads;
+    threads.reserve(helpers);
+    for (unsigned t = 0; t < helpers; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
   }
 
   bool wants_stray() const override { return true; }  // legacy caches are judged too
@@ -322,6 +349,7 @@ class CheckVisitor final : public WalkVisitor {
   JudgeOptions m_judge;
   CheckReport& m_report;
   std::vector<MirrorRoot> m_mirror_roots;
+  unsigned m_jobs;  // threads a large batch is judged on, with --verify
   std::mutex m_mutex;
 };
 
