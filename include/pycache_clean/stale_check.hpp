@@ -73,16 +73,22 @@ class SourceMemo {
   bool is_package(FsOps& fs, Handle dir, const std::string& module);
   void clear() {
     m_entries.clear();
-    m_packages.clear();
+    m_last_key = nullptr;
+    m_last = nullptr;
   }
 
  private:
   struct Entry {
     std::string name;  // empty: no source
     FileStat stat;
+    int package = -1;  // a regular package of the module's name beside it: -1 not looked
   };
+  Entry& entry(FsOps& fs, Handle dir, const std::string& module);
   std::unordered_map<std::string, Entry> m_entries;
-  std::unordered_map<std::string, bool> m_packages;
+  // The last entry looked up (find, then is_package, ask for one module in
+  // turn): no second hash. Elements of an unordered_map never move.
+  const std::string* m_last_key = nullptr;
+  Entry* m_last = nullptr;
 };
 
 // Where a cache lies: file `name` in `cache_dir`, its source (if any) in

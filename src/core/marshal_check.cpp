@@ -113,20 +113,49 @@ enum class Kind : std::uint8_t {
   slice,
 };
 
-// What the containers of an object need to know of it.
-struct Value {
-  Kind kind = Kind::none;
-  bool hashable : 1;
-  bool all_str : 1;        // a tuple: every item is a str
-  bool filled : 1;         // a reference slot: registered (not a placeholder)
-  bool crashes : 1;        // bytes: as co_code, an opcode this CPython crashes on
-  std::uint32_t size = 0;  // a tuple's items, a bytes object's length
-  std::uint32_t at = 0;    // a bytes object: where its payload starts in the stream
-  Value() : hashable(true), all_str(true), filled(true), crashes(false) {}
-  Value(Kind k, bool h, bool a, bool f, std::uint32_t n, std::uint32_t l)
-      : kind(k), hashable(h), all_str(a), filled(f), crashes(false), size(n), at(l) {}
+// What the containers of an object need to know of it, in one 64-bit word
+// (it is made and copied once per object: in a register, never rebuilt from
+// pieces in memory, and eight bytes a reference): the kind in bits 0-3,
+// four flags, a 28-bit size and a 28-bit stream offset. A size beyond 28
+// bits saturates (to an even number: an absurd co_code is not called odd);
+// an offset beyond is unknown (its locals kinds are then not counted).
+class Value {
+ public:
+  static constexpr std::uint32_t k_max_size = (1u << 28) - 2;
+  static constexpr std::uint32_t k_unknown_at = (1u << 28) - 1;
+  Value() = default;  // None: a hashable singleton
+  Value(Kind k, bool hashable, bool all_str, bool filled, std::uint32_t size, std::uint32_t at)
+      : m_bits(static_cast<std::uint64_t>(k) | (hashable ? k_hashable : 0) |
+               (all_str ? k_all_str : 0) | (filled ? k_filled : 0) |
+               (std::uint64_t{std::min(size, k_max_size)} << 8) |
+               (std::uint64_t{at < k_unknown_at ? at : k_unknown_at} << 36)) {}
+  Kind kind() const { return static_cast<Kind>(m_bits & 0xF); }
+  bool hashable() const { return (m_bits & k_hashable) != 0; }
+  bool all_str() const { return (m_bits & k_all_str) != 0; }  // a tuple: every item a str
+  bool filled() const { return (m_bits & k_filled) != 0; }    // a reference slot: registered
+  bool crashes() const { return (m_bits & k_crashes) != 0; }  // bytes: an opcode CPython crashes on
+  std::uint32_t size() const { return static_cast<std::uint32_t>((m_bits >> 8) & 0xFFFFFFF); }
+  std::uint32_t at() const { return static_cast<std::uint32_t>(m_bits >> 36); }  // bytes' payload
+  void set_kind(Kind k) { m_bits = (m_bits & ~std::uint64_t{0xF}) | static_cast<std::uint64_t>(k); }
+  void set_at(std::uint64_t at) {
+    m_bits =
+        (m_bits & ((std::uint64_t{1} << 36) - 1)) |
+        (std::uint64_t{at < k_unknown_at ? static_cast<std::uint32_t>(at) : k_unknown_at} << 36);
+  }
+  void and_flags(bool hashable, bool all_str) {
+    if (!hashable) m_bits &= ~k_hashable;
+    if (!all_str) m_bits &= ~k_all_str;
+  }
+  void set_crashes(bool crashes) { m_bits = crashes ? m_bits | k_crashes : m_bits & ~k_crashes; }
+
+ private:
+  static constexpr std::uint64_t k_hashable = 1 << 4;
+  static constexpr std::uint64_t k_all_str = 1 << 5;
+  static constexpr std::uint64_t k_filled = 1 << 6;
+  static constexpr std::uint64_t k_crashes = 1 << 7;
+  std::uint64_t m_bits = k_hashable | k_all_str | k_filled;
 };
-static_assert(sizeof(Value) == 12, "a reference costs twelve bytes");
+static_assert(sizeof(Value) == 8, "a reference costs eight bytes");
 
 // The roles of a code object's object fields, in stream order per version.
 enum class Field : std::uint8_t {
@@ -167,11 +196,14 @@ struct Frame {
   const char* step = nullptr;    // code: the next field of the layout
   int field = 0;                 // code: objects read so far
   int ints = 0;                  // code: ints read so far
-  std::int32_t int_fields[7] = {};
-  std::uint32_t plus_names = 0;  // code 3.11+: localsplusnames' size
-  std::uint32_t kinds = 0;       // code 3.11+: localspluskinds' size
-  std::uint32_t local_kinds = 0;
-  std::uint32_t varnames = 0;  // code 3.6-3.10
+  // A code object's: each written before check_code reads it, so left
+  // unset here (zeroing them for every tuple and list costs).
+  std::int32_t int_fields[7];
+  std::uint32_t plus_names;   // 3.11+: localsplusnames' size
+  std::uint32_t kinds;        // 3.11+: localspluskinds' size
+  std::uint32_t local_kinds;  // 3.11+
+  std::uint32_t varnames;     // 3.6-3.10
+  Frame() {}                  // NOLINT: the code object's fields are set as they are read
 };
 
 // The stream, read through a window: the caller's head first, then what
@@ -298,7 +330,7 @@ class Walker {
   MarshalCheck run() {
     Value top;
     if (!read_tree(top)) return m_result;
-    if (top.kind != Kind::code) bad("the body is not a code object (importlib: Non-code object)");
+    if (top.kind() != Kind::code) bad("the body is not a code object (importlib: Non-code object)");
     return m_result;
   }
 
@@ -361,8 +393,7 @@ class Walker {
     out = Value{
         kind, true, true, true, static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX)),
         0};
-    out.at =
-        m_in.offset() > UINT32_MAX ? k_locals_unknown : static_cast<std::uint32_t>(m_in.offset());
+    out.set_at(m_in.offset());
     bool opcodes = kind == Kind::bytes && (m_minor == 12 || m_minor == 13);
     if (!opcodes && n <= k_window / 2) {  // the common case: at hand in the window
       const unsigned char* s = m_in.peek(static_cast<std::size_t>(n));
@@ -402,7 +433,7 @@ class Walker {
       return true;
     });
     if (!whole) return ended();
-    out.crashes = crashes;
+    out.set_crashes(crashes);
     if (utf8 && !(valid && decoder.complete())) return bad("string is not UTF-8");
     return true;
   }
@@ -441,20 +472,20 @@ class Walker {
       case '.':
         return true;
       case 'i':
-        out.kind = Kind::number;
+        out.set_kind(Kind::number);
         return take(4);
       case 'g':
-        out.kind = Kind::number;
+        out.set_kind(Kind::number);
         return take(8);
       case 'y':
-        out.kind = Kind::number;
+        out.set_kind(Kind::number);
         return take(16);
       case 'f':
       case 'x':
-        out.kind = Kind::number;
+        out.set_kind(Kind::number);
         return read_float_text() && (type == 'f' || read_float_text());
       case 'l':
-        out.kind = Kind::number;
+        out.set_kind(Kind::number);
         return read_long();
       case 'z':
       case 'Z':
@@ -511,65 +542,69 @@ class Walker {
     return i == s.size();
   }
 
-  bool push(const Frame& f) {
-    m_stack.push_back(f);
-    return true;
-  }
-
   // The frame of a container whose items follow; `known` false when `type`
   // is no container's code.
   bool open_container(char type, bool flagged, bool& known) {
     known = true;
     std::uint32_t n = 0;
     std::uint8_t small = 0;
-    Frame f;
+    Frame::Type frame = Frame::sequence;
+    Kind kind = Kind::tuple;
+    bool hashable = true;
+    bool register_at_end = false;  // frozensets, code objects and slices
     switch (type) {
       case ')':
         if (!byte(small)) return false;
         n = small;
-        f.value = Value{Kind::tuple, true, true, true, n, 0};
         break;
       case '(':
         if (!sized(n)) return false;
-        f.value = Value{Kind::tuple, true, true, true, n, 0};
         break;
       case '[':
         if (!sized(n)) return false;
-        f.value = Value{Kind::list, false, true, true, n, 0};
+        kind = Kind::list;
+        hashable = false;
         break;
       case '<':
       case '>':
         if (!sized(n)) return false;
-        f.type = Frame::set;
-        f.value = Value{type == '<' ? Kind::set : Kind::frozenset, type == '>', true, true, n, 0};
+        frame = Frame::set;
+        kind = type == '<' ? Kind::set : Kind::frozenset;
+        hashable = type == '>';
         // CPython registers a frozenset once built (an empty one at once).
-        f.register_at_end = type == '>' && n > 0;
+        register_at_end = type == '>' && n > 0;
         break;
       case '{':
-        f.type = Frame::dict;
-        f.value = Value{Kind::dict, false, true, true, 0, 0};
+        frame = Frame::dict;
+        kind = Kind::dict;
+        hashable = false;
         break;
       case 'c':
-        f.type = Frame::code;
-        f.value = Value{Kind::code, true, true, true, 0, 0};
-        f.step = code_layout(m_minor);
-        f.register_at_end = true;
+        frame = Frame::code;
+        kind = Kind::code;
+        register_at_end = true;
         break;
       case ':':  // slice (3.14)
         if (m_minor < 14) return bad("unknown type code ':'");
         n = 3;
-        f.value = Value{Kind::slice, true, true, true, 3, 0};
-        f.register_at_end = true;
+        kind = Kind::slice;
+        register_at_end = true;
         break;
       default:
         known = false;
         return true;
     }
+    long ref = reserve(flagged, Value{kind, hashable, true, !register_at_end, n, 0});
+    // Built where it lives: a frame is large, and a copy of one just
+    // written costs the processor a stall.
+    Frame& f = m_stack.emplace_back();
+    f.type = frame;
+    f.value = Value{kind, hashable, true, true, n, 0};
     f.remaining = n;
-    Value slot = f.value;
-    slot.filled = !f.register_at_end;
-    f.ref = reserve(flagged, slot);
-    return push(f);
+    f.register_at_end = register_at_end;
+    f.ref = ref;
+    if (frame == Frame::code) f.step = code_layout(m_minor);
+    return true;
   }
 
   // Reads one object. Leaves complete at once (`out`, `complete`); a
@@ -586,7 +621,7 @@ class Walker {
       std::int32_t index = 0;
       if (!int32(index)) return false;
       if (index < 0 || static_cast<std::size_t>(index) >= m_refs.size() ||
-          !m_refs[static_cast<std::size_t>(index)].filled)
+          !m_refs[static_cast<std::size_t>(index)].filled())
         return bad("invalid reference");
       out = m_refs[static_cast<std::size_t>(index)];
       return true;  // a reference is never registered itself
@@ -596,7 +631,7 @@ class Walker {
     if (known) {
       // Singletons are never registered, flag or not (r_object returns them
       // before R_REF).
-      if (out.kind != Kind::none) reserve(flagged, out);
+      if (out.kind() != Kind::none) reserve(flagged, out);
       return true;
     }
     complete = false;
@@ -656,15 +691,14 @@ class Walker {
   bool accept(Frame& f, const Value& v) {
     switch (f.type) {
       case Frame::sequence:
-        f.value.hashable = f.value.hashable && v.hashable;
-        f.value.all_str = f.value.all_str && v.kind == Kind::str;
+        f.value.and_flags(v.hashable(), v.kind() == Kind::str);
         --f.remaining;
         return true;
       case Frame::set:
         --f.remaining;
-        return v.hashable || bad("unhashable type in a set");
+        return v.hashable() || bad("unhashable type in a set");
       case Frame::dict:
-        if (f.expect_key && !v.hashable) return bad("unhashable type as a dict key");
+        if (f.expect_key && !v.hashable()) return bad("unhashable type as a dict key");
         f.expect_key = !f.expect_key;
         return true;
       case Frame::code:
@@ -682,29 +716,29 @@ class Walker {
     };
     switch (role) {
       case Field::code:
-        if (v.kind != Kind::bytes) return wrong("bytes");
-        if (m_minor >= 11 && v.size % 2 != 0) return bad("code: co_code is malformed");
-        if (v.crashes) return bad("co_code holds an opcode that crashes this CPython");
+        if (v.kind() != Kind::bytes) return wrong("bytes");
+        if (m_minor >= 11 && v.size() % 2 != 0) return bad("code: co_code is malformed");
+        if (v.crashes()) return bad("co_code holds an opcode that crashes this CPython");
         return true;
       case Field::consts:
-        return v.kind == Kind::tuple || wrong("a tuple");
+        return v.kind() == Kind::tuple || wrong("a tuple");
       case Field::names:
       case Field::varnames:
       case Field::plusnames:
-        if (v.kind != Kind::tuple) return wrong("a tuple");
-        if (!v.all_str) return bad("non-string found in code slot");
-        if (role == Field::varnames) f.varnames = v.size;
-        if (role == Field::plusnames) f.plus_names = v.size;
+        if (v.kind() != Kind::tuple) return wrong("a tuple");
+        if (!v.all_str()) return bad("non-string found in code slot");
+        if (role == Field::varnames) f.varnames = v.size();
+        if (role == Field::plusnames) f.plus_names = v.size();
         return true;
       case Field::kinds:
-        if (v.kind != Kind::bytes) return wrong("bytes");
-        f.kinds = v.size;
+        if (v.kind() != Kind::bytes) return wrong("bytes");
+        f.kinds = v.size();
         f.local_kinds = count_kinds(v);
         return true;
       case Field::text:
-        return v.kind == Kind::str || wrong("a str");
+        return v.kind() == Kind::str || wrong("a str");
       case Field::table:
-        return v.kind == Kind::bytes || wrong("bytes");
+        return v.kind() == Kind::bytes || wrong("bytes");
     }
     return true;
   }
@@ -712,8 +746,8 @@ class Walker {
   // How many of the locals kinds `v` (a bytes object) mark a local, counted
   // where its payload still is at hand; k_locals_unknown where it is not.
   std::uint32_t count_kinds(const Value& v) {
-    const unsigned char* s = v.at == k_locals_unknown ? nullptr : m_in.at(v.at, v.size);
-    return s ? count_fast_locals(s, v.size) : k_locals_unknown;
+    const unsigned char* s = v.at() == Value::k_unknown_at ? nullptr : m_in.at(v.at(), v.size());
+    return s ? count_fast_locals(s, v.size()) : k_locals_unknown;
   }
 
   // Consumes the raw ints of a code object up to its next object field.
@@ -776,8 +810,7 @@ class Walker {
                  m_stack.back().remaining > 1) {
         // The commonest case, inline: an item of a tuple or list, not its last.
         Frame& seq = m_stack.back();
-        seq.value.hashable = seq.value.hashable && v.hashable;
-        seq.value.all_str = seq.value.all_str && v.kind == Kind::str;
+        seq.value.and_flags(v.hashable(), v.kind() == Kind::str);
         --seq.remaining;
         continue;
       } else if (!deliver(v)) {

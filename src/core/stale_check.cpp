@@ -84,22 +84,29 @@ bool is_regular_package(FsOps& fs, Handle dir, const std::string& name) {
 
 }  // namespace
 
-bool SourceMemo::is_package(FsOps& fs, Handle dir, const std::string& module) {
-  auto it = m_packages.find(module);
-  if (it == m_packages.end())
-    it = m_packages.emplace(module, is_regular_package(fs, dir, module)).first;
-  return it->second;
-}
-
-std::string SourceMemo::find(FsOps& fs, Handle dir, const std::string& module, FileStat& st) {
+SourceMemo::Entry& SourceMemo::entry(FsOps& fs, Handle dir, const std::string& module) {
+  if (m_last && *m_last_key == module) return *m_last;
   auto it = m_entries.find(module);
   if (it == m_entries.end()) {
     Entry e;
     e.name = find_source(fs, dir, module, e.stat);
     it = m_entries.emplace(module, std::move(e)).first;
   }
-  st = it->second.stat;
-  return it->second.name;
+  m_last_key = &it->first;
+  m_last = &it->second;
+  return it->second;
+}
+
+bool SourceMemo::is_package(FsOps& fs, Handle dir, const std::string& module) {
+  Entry& e = entry(fs, dir, module);
+  if (e.package < 0) e.package = is_regular_package(fs, dir, module) ? 1 : 0;
+  return e.package == 1;
+}
+
+std::string SourceMemo::find(FsOps& fs, Handle dir, const std::string& module, FileStat& st) {
+  const Entry& e = entry(fs, dir, module);
+  st = e.stat;
+  return e.name;
 }
 
 namespace {
@@ -109,28 +116,30 @@ namespace {
 // frozen modules on, the default of every installed build, the frozen
 // importer, ahead of the path finder, imports these.
 bool is_frozen_module(int minor, const std::string& module) {
-  static const char* const names[] = {"__hello__",
-                                      "__hello_alias__",
-                                      "__hello_only__",
-                                      "__phello__",
-                                      "__phello_alias__",
-                                      "_collections_abc",
-                                      "_frozen_importlib",
-                                      "_frozen_importlib_external",
-                                      "_sitebuiltins",
-                                      "abc",
-                                      "codecs",
-                                      "genericpath",
-                                      "io",
-                                      "ntpath",
-                                      "os",
-                                      "posixpath",
-                                      "runpy",
-                                      "site",
-                                      "stat",
-                                      "zipimport"};
-  return minor >= 11 && std::any_of(std::begin(names), std::end(names),
-                                    [&](const char* n) { return module == n; });
+  static constexpr std::string_view names[] = {"__hello__",
+                                               "__hello_alias__",
+                                               "__hello_only__",
+                                               "__phello__",
+                                               "__phello_alias__",
+                                               "_collections_abc",
+                                               "_frozen_importlib",
+                                               "_frozen_importlib_external",
+                                               "_sitebuiltins",
+                                               "abc",
+                                               "codecs",
+                                               "genericpath",
+                                               "io",
+                                               "ntpath",
+                                               "os",
+                                               "posixpath",
+                                               "runpy",
+                                               "site",
+                                               "stat",
+                                               "zipimport"};
+  if (minor < 11) return false;
+  std::string_view m(module);
+  return std::any_of(std::begin(names), std::end(names),
+                     [&](std::string_view n) { return n.size() == m.size() && n == m; });
 }
 
 // Why CPython never imports module `module` from `dir` although its source
@@ -197,7 +206,7 @@ class CheckVisitor final : public WalkVisitor {
   }
 
   // Judges the caches of one listing batch of the `__pycache__` `dir`. When
-  // their sources are compiled (--verify), on as many threads as the walk
+  // their sources are compiled (--verify all), on as many threads as the walk
   // has: compiling dominates, and the walk hands out whole directories, so
   // one large `__pycache__` (a package's top, the standard library's) would
   // otherwise keep one interpreter busy while the others wait.
@@ -222,8 +231,9 @@ class CheckVisitor final : public WalkVisitor {
       }
     };
     constexpr std::size_t k_min_shared = 16;  // fewer: not worth a thread
+    // Only where every trusted cache is compiled: auto compiles a few, if any.
     unsigned helpers =
-        m_judge.verify == VerifyMode::none || entries.size() < k_min_shared ? 0 : m_jobs - 1;
+        m_judge.verify != VerifyMode::all || entries.size() < k_min_shared ? 0 : m_jobs - 1;
     std::vector<std::thread> threads;
     threads.reserve(helpers);
     for (unsigned t = 0; t < helpers; ++t) threads.emplace_back(work);
@@ -736,8 +746,6 @@ CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& na
                    site.source_dir_path.empty()
                        ? "no " + name.module + ".py beside __pycache__"
                        : "no " + name.module + ".py in " + std::string(site.source_dir_path));
-  std::string unused = why_not_used(fs, site.source_dir, name.module, name.tag_minor, site.sources);
-  if (!unused.empty()) return verdict(path, CacheClass::orphan, unused);
   if (auto v = unusable_header(path, name, cache, f.header, f.minor)) return *v;
   if (int err = hash_source(fs, f); err != 0) return unreadable(path, err);
   TrustJudgement trusted = judge_trust(path, f.header, f.minor, cache.stat, f.source);
@@ -773,7 +781,17 @@ CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions
   bool header_only = judge.verify == VerifyMode::none;
   if (int err = read_cache(fs, site, header_only, cache); err != 0)
     return unreadable(site.path, err);
-  if (parsed) return judge_pycache(fs, site, *parsed, cache, judge);
+  if (parsed) {
+    CacheVerdict v = judge_pycache(fs, site, *parsed, cache, judge);
+    // A cache CPython never uses is harmless whatever it holds: said so for
+    // one that would be blamed (an ok one costs no look for a package).
+    if (v.cls == CacheClass::ok || v.cls == CacheClass::orphan || v.error != 0 ||
+        site.source_dir == k_no_handle)
+      return v;
+    std::string unused =
+        why_not_used(fs, site.source_dir, parsed->module, parsed->tag_minor, site.sources);
+    return unused.empty() ? v : verdict(site.path, CacheClass::orphan, unused);
+  }
   std::string module(name.substr(0, name.size() - 4));  // legacy foo.pyc / foo.pyo
   return judge_legacy(fs, site, module, cache);
 }

@@ -39,6 +39,23 @@ def repo(tmp_path):
     return path
 
 
+_STARTED = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_holders():
+    """Whatever a test does, the holders it started end with it (a failed
+    assertion must not leave a loop running for the next test to meet)."""
+    yield
+    while _STARTED:
+        p = _STARTED.pop()
+        try:
+            os.killpg(p.pid, signal.SIGKILL)  # the wrapper's session: its command too
+        except ProcessLookupError:
+            pass
+        p.wait()
+
+
 def start(repo, *argv, name):
     """`pycache-clean ARGV -- sh` whose command touches NAME.held, then runs
     until NAME.stop exists and touches NAME.done; in a session of its own."""
@@ -46,6 +63,7 @@ def start(repo, *argv, name):
     p = subprocess.Popen([BIN, *argv, "--", "sh", "-c", script], cwd=repo, env=env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
+    _STARTED.append(p)
     wait_for_file(repo / f"{name}.held", timeout=30)
     return p
 
