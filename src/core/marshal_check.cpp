@@ -34,7 +34,7 @@ namespace {
 
 constexpr unsigned char k_flag_ref = 0x80;
 constexpr std::size_t k_max_depth = 2000;  // MAX_MARSHAL_STACK_DEPTH
-constexpr std::size_t k_window = 64 * 1024;
+constexpr std::size_t k_window = std::size_t{64} * 1024;
 constexpr std::uint8_t k_fast_local = 0x20;  // CO_FAST_LOCAL (3.11+ locals kinds)
 // Where a bytes object's payload lies in the stream is kept instead of
 // counting its CO_FAST_LOCAL bytes (co_code and line tables, most of a body,
@@ -558,12 +558,10 @@ class Walker {
         n = small;
         break;
       case '(':
-        if (!sized(n)) return false;
-        break;
       case '[':
         if (!sized(n)) return false;
-        kind = Kind::list;
-        hashable = false;
+        kind = type == '[' ? Kind::list : Kind::tuple;
+        hashable = type == '(';
         break;
       case '<':
       case '>':
