@@ -62,21 +62,21 @@ _pycache_clean() {
       _pycache_clean_add -d -- "$cur"
       return 0
       ;;
-    --exclude | --wait | -j | --jobs | --conflict-exit-code | --skip-exit-code | --fixer-wait | --verify-timeout) return 0 ;;
+    --exclude | --wait | -j | --jobs | --conflict-exit-code | --skip-exit-code | --fixer-wait | --verify-timeout | --written-since) return 0 ;;
   esac
   local common="-v --verbose -q --quiet --color -h --help"
   local walk="--exclude --no-default-excludes -x --one-file-system -j --jobs"
   local opts
   case $sub in
     "" | clean)
-      opts="$common $walk --json -n --dry-run --strict --stray --stale-only --verify --verify-timeout --pycache-prefix"
+      opts="$common $walk --json -n --dry-run --strict --stray --stale-only --verify --verify-timeout --written-since --pycache-prefix"
       [[ -z $sub ]] && opts="$opts -V --version"
       ;;
-    check) opts="$common $walk --json --strict --verify --verify-timeout --pycache-prefix" ;;
+    check) opts="$common $walk --json --strict --verify --verify-timeout --written-since --pycache-prefix" ;;
     lock) opts="$common --wait --file --conflict-exit-code --" ;;
     pytest-running) opts="$common --scope --json" ;;
     unless-pytest) opts="$common --scope --wait --fixer-wait --skip-exit-code --" ;;
-    test) opts="$common --no-clean --wait --" ;;
+    test) opts="$common --no-clean --no-bytecode --wait --" ;;
     pytest-session) opts="$common --wait" ;;
     help) opts="" ;;
   esac

@@ -56,6 +56,7 @@ complete -c pycache-clean -n __pycache_clean_walks -s j -l jobs -x -d 'Worker th
 complete -c pycache-clean -n __pycache_clean_walks -l pycache-prefix -x -a '(__fish_complete_directories)' -d 'PYTHONPYCACHEPREFIX mirror'
 complete -c pycache-clean -n __pycache_clean_walks -l verify -x -a 'auto all none' -d 'Prove trusted caches by compiling'
 complete -c pycache-clean -n __pycache_clean_walks -l verify-timeout -x -d 'Seconds one compile may take'
+complete -c pycache-clean -n __pycache_clean_walks -l written-since -x -d 'Only caches written since (epoch seconds)'
 complete -c pycache-clean -n __pycache_clean_default -s n -l dry-run -d 'List, remove nothing'
 complete -c pycache-clean -n __pycache_clean_default -l strict -d 'Exit 1 if anything was kept'
 complete -c pycache-clean -n "__pycache_clean_in check" -l strict -d 'Exit 1 also for what was not read or followed'
@@ -72,3 +73,4 @@ complete -c pycache-clean -n "__pycache_clean_in unless-pytest" -l skip-exit-cod
 complete -c pycache-clean -n "__pycache_clean_in unless-pytest" -l fixer-wait -x -d 'Wait for another fixer'
 complete -c pycache-clean -n "__pycache_clean_in test pytest-session" -l wait -x -d 'Wait for a fixer'
 complete -c pycache-clean -n "__pycache_clean_in test" -l no-clean -d 'Do not sweep first'
+complete -c pycache-clean -n "__pycache_clean_in test" -l no-bytecode -d 'Write no caches'

@@ -3,7 +3,8 @@
 run see code that differs from the file on disk, and does any cache that
 CPython would load lie about its source?
 
-  race.py [--seconds 60] [--mode guard|control|both] [--fixers 2] [--runs 2] BIN
+  race.py [--seconds 60] [--mode guard|control|both] [--writers guarded|unguarded]
+          [--fixers 2] [--runs 2] BIN
 
 Fixers, each on its own modules, in a loop:
   * black: the module is un-formatted (same value), then Debian's `black`
@@ -16,7 +17,12 @@ its VALUE with the one the file on disk holds.
 
 `guard`: fixers run through `pycache-clean unless-pytest --wait`; test runs
 alternate between `pycache-clean test` and plain `python3 -m pytest -p
-pycache_clean` (the plugin). `control`: what people write by hand today --
+pycache_clean` (the plugin). With `--writers unguarded` the fixers run bare,
+as an editor's save does, racing the guarded test runs; those then sweep
+before they start (`test` without --no-clean, the plugin with
+`pycache_clean = stale`) and drop, when they end, the caches they wrote that
+a writer outdated. The writers stop first, then each test loop runs once
+more, so that what counts is what is left once the sessions have ended. `control`: what people write by hand today --
 fixers behind a `pgrep -f pytest` check, test runs with an environment
 variable set in conftest.py, caches written as usual.
 
@@ -111,8 +117,9 @@ def make_repo(root, modules):
 
 
 class Race:
-    def __init__(self, binary, mode, root, fixers, runs, gap=0.3):
+    def __init__(self, binary, mode, root, fixers, runs, gap=0.3, writers="guarded"):
         self.binary, self.mode, self.root, self.gap = binary, mode, root, gap
+        self.unguarded = writers == "unguarded"
         self.fixers, self.runs = fixers, runs
         self.tools = make_repo(root, fixers * MODULES_PER_FIXER)
         if mode == "control":
@@ -124,6 +131,7 @@ class Race:
                     if k not in ("PYTHONDONTWRITEBYTECODE", "PYTEST_RUNNING", "PYCACHE_CLEAN_LOCKS")}
         self.env["PATH"] = os.path.dirname(binary) + ":/usr/local/bin:/usr/bin:/bin"
         self.env["PYTHONPATH"] = PLUGIN_DIR
+        self.env["PYCACHE_CLEAN_BINARY"] = binary
 
     def count(self, key, n=1):
         with self.lock:
@@ -135,8 +143,10 @@ class Race:
         else:
             fix = ["sh", "-c", f'"{PY}" "{self.tools}/unformat.py" "$1" && black -q "$1"', "fix",
                    path]
-        if self.mode == "guard":
+        if self.mode == "guard" and not self.unguarded:
             return [self.binary, "unless-pytest", "--wait", "120", "--", *fix]
+        if self.unguarded:
+            return fix
         return [os.path.join(self.tools, "pgrep-guard.sh"), *fix]
 
     def fixer(self, index, deadline):
@@ -161,12 +171,17 @@ class Race:
         if self.mode == "control":
             return pytest
         if n % 2 == 0:
-            return [self.binary, "test", "--no-clean", "--wait", "120", "--", *pytest]
-        return pytest[:3] + ["-p", "pycache_clean"] + pytest[3:]
+            sweep = [] if self.unguarded else ["--no-clean"]
+            return [self.binary, "test", *sweep, "--wait", "120", "--", *pytest]
+        plugin = ["-p", "pycache_clean"] + (["-o", "pycache_clean=stale"] if self.unguarded else [])
+        return pytest[:3] + plugin + pytest[3:]
 
-    def tester(self, index, deadline):
+    def tester(self, index, deadline, writers_done):
         n = index
-        while time.monotonic() < deadline:
+        last = False
+        while not last:
+            # Once the writers have stopped, one last run: its end is the end.
+            last = time.monotonic() >= deadline and writers_done.is_set()
             r = subprocess.run(self.test_command(n), cwd=self.root, env=self.env,
                                capture_output=True, text=True)
             n += 1
@@ -177,13 +192,17 @@ class Race:
 
     def run(self, seconds):
         deadline = time.monotonic() + seconds
-        threads = [threading.Thread(target=self.fixer, args=(i, deadline))
-                   for i in range(self.fixers)]
-        threads += [threading.Thread(target=self.tester, args=(i, deadline))
-                    for i in range(self.runs)]
-        for t in threads:
+        writers_done = threading.Event()
+        fixers = [threading.Thread(target=self.fixer, args=(i, deadline))
+                  for i in range(self.fixers)]
+        testers = [threading.Thread(target=self.tester, args=(i, deadline, writers_done))
+                   for i in range(self.runs)]
+        for t in fixers + testers:
             t.start()
-        for t in threads:
+        for t in fixers:
+            t.join()
+        writers_done.set()
+        for t in testers:
             t.join()
         r = subprocess.run([self.binary, "check", "--verify", "all", "--json", self.root],
                            env=self.env, capture_output=True, text=True)
@@ -198,6 +217,8 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--mode", choices=["guard", "control", "both"], default="both")
+    ap.add_argument("--writers", choices=["guarded", "unguarded"], default="guarded",
+                    help="guard mode: fixers through unless-pytest, or bare (an editor's save)")
     ap.add_argument("--fixers", type=int, default=2)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--json", action="store_true", help="one JSON object per mode")
@@ -210,14 +231,16 @@ def main():
     for mode in modes:
         root = tempfile.mkdtemp(prefix=f"race-{mode}-")
         try:
-            counts = Race(binary, mode, root, args.fixers, args.runs).run(args.seconds)
+            counts = Race(binary, mode, root, args.fixers, args.runs,
+                          writers=args.writers).run(args.seconds)
         finally:
             if args.keep:
                 print(f"kept {root}", file=sys.stderr)
             else:
                 shutil.rmtree(root, ignore_errors=True)
         if args.json:
-            print(json.dumps({"mode": mode, "seconds": args.seconds, **counts}))
+            print(json.dumps({"mode": mode, "writers": args.writers, "seconds": args.seconds,
+                              **counts}))
         else:
             print(f"{mode:8} " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
         sys.stdout.flush()

@@ -103,6 +103,10 @@ struct TestRunOptions {
   bool quiet = false;
   // Called once the marker is held, before the command (the sweep).
   std::function<void()> prepare;
+  // Called once the command has ended, the marker still held.
+  std::function<void()> finish;
+  // Give the command PYTHONDONTWRITEBYTECODE=1 (no cache written at all).
+  bool no_bytecode = false;
 };
 
 struct TestRunOutcome {
@@ -113,7 +117,8 @@ struct TestRunOutcome {
 
 // Runs `command` as a test run: holds the marker shared for its whole life
 // (the command inherits it, and learns so through $PYCACHE_CLEAN_LOCKS),
-// with PYTHONDONTWRITEBYTECODE=1 and PYTEST_RUNNING=1 in its environment.
+// with PYTEST_RUNNING=1 (and with no_bytecode PYTHONDONTWRITEBYTECODE=1) in
+// its environment.
 // Throws Error when the marker cannot be opened or locked.
 TestRunOutcome run_test_command(const TestRunOptions& options);
 

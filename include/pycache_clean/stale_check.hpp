@@ -59,6 +59,8 @@ struct CacheVerdict {
   // Its trust is proved: by compiling, or by a source hash equal to the
   // header's. An ok cache not proved was trusted on its header and times.
   bool proved = false;
+  // Not judged at all: written before JudgeOptions::written_since.
+  bool skipped = false;
 };
 
 // The sources of one directory, each looked up once for all its caches
@@ -111,6 +113,10 @@ struct JudgeOptions {
   VerifyMode verify = VerifyMode::none;
   CodeVerifier* verifier = nullptr;  // required unless verify is none
   int verify_timeout_ms = CodeVerifier::k_default_verify_timeout_ms;  // 0: none
+  // Judge only caches whose inode changed (they were written) at or after
+  // this time, seconds since the epoch; negative: all. For a test run that
+  // drops, when it ends, what it wrote and its sources then outdated.
+  double written_since = -1;
 };
 
 // Judges one bytecode file, as CPython would when importing its source.
@@ -166,6 +172,8 @@ struct CheckOptions {
   VerifyMode verify = VerifyMode::changed;
   // How long one compile may take (0: no limit); then it is not verified.
   int verify_timeout_ms = CodeVerifier::k_default_verify_timeout_ms;
+  // JudgeOptions::written_since.
+  double written_since = -1;
   // Each cache not judged ok, as it is found (one call at a time, from any
   // worker). Nothing keeps them: memory does not grow with their number.
   std::function<void(const CacheVerdict&)> on_finding;

@@ -22,8 +22,15 @@ def _candidates():
 
 
 def find_binary():
-    """The path of the pycache-clean executable: beside this package's
-    installation, else on PATH. Raises FileNotFoundError naming where it looked."""
+    """The path of the pycache-clean executable: $PYCACHE_CLEAN_BINARY when
+    set, else beside this package's installation, else on PATH. Raises
+    FileNotFoundError naming where it looked."""
+    chosen = os.environ.get("PYCACHE_CLEAN_BINARY")
+    if chosen:
+        if os.path.isfile(chosen) and os.access(chosen, os.X_OK):
+            return chosen
+        raise FileNotFoundError("pycache-clean: $PYCACHE_CLEAN_BINARY (%s) is not an executable "
+                                "file" % chosen)
     looked = []
     for path in _candidates():
         looked.append(path)

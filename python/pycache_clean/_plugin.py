@@ -4,13 +4,24 @@ In the controlling process only (never in an xdist worker), the plugin starts
 `pycache-clean pytest-session`, which takes the pytest marker lock shared as
 `pycache-clean test` does (waiting while a fixer holds it) and keeps it until
 this process closes its stdin: however the session ends, the lock goes with
-it. Every process of the session stops writing bytecode caches; with the ini
-option `pycache_clean = stale` (or `all`) the caches are swept before
-collection.
+it. With the ini option `pycache_clean = stale` (or `all`) the caches are
+swept before collection.
+
+Caches are written as usual, so the next run imports at full speed. What a
+guard cannot stop is a writer it does not know of (an editor's save) changing
+a source while the session imports it; the cache written then would outlive
+the session. So when the session ends, still holding the marker, the caches
+written since it started whose source changed after they were written are
+dropped (`clean --stale-only --verify none --written-since START`: one stat a
+cache), and a line says how many. `pycache_clean_no_bytecode = true` brings
+back the older protection, no cache written at all, at the cost of compiling
+every module on every run.
 """
+import json
 import os
 import subprocess
 import sys
+import time
 
 from ._binary import find_binary
 
@@ -23,6 +34,9 @@ def pytest_addoption(parser):
                   "not call ok) or all (every __pycache__)", default="off")
     parser.addini("pycache_clean_wait", "seconds to wait for a fixer that holds the marker "
                   "(-1: for ever)", default="120")
+    parser.addini("pycache_clean_no_bytecode", "write no bytecode caches during the session "
+                  "(every run then compiles every module it imports)", type="bool",
+                  default=False)
 
 
 def _is_worker(config):
@@ -30,8 +44,9 @@ def _is_worker(config):
 
 
 def pytest_configure(config):
-    sys.dont_write_bytecode = True
-    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # for the session's own children
+    if config.getini("pycache_clean_no_bytecode"):
+        sys.dont_write_bytecode = True
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # for the session's own children
     if _is_worker(config):
         return
     import pytest
@@ -57,6 +72,9 @@ def pytest_configure(config):
                          "exit status %d)\n" % status)
         return
     config._pycache_clean_helper = helper
+    config._pycache_clean_binary = binary
+    # Two seconds of slack for file systems with whole-second times.
+    config._pycache_clean_start = time.time() - 2
     token = line[len("held"):].strip()
     if token:
         os.environ[_ENV] = (os.environ[_ENV] + ";" + token) if os.environ.get(_ENV) else token
@@ -65,10 +83,31 @@ def pytest_configure(config):
         subprocess.run(argv + [str(config.rootpath)], check=False)
 
 
+def _drop_what_the_session_outdated(config):
+    """Drops the caches written since the session started whose source
+    changed after they were written; says how many, when any."""
+    if config.getini("pycache_clean_no_bytecode"):
+        return
+    argv = [config._pycache_clean_binary, "clean", "--stale-only", "--verify", "none",
+            "--written-since", "%.3f" % config._pycache_clean_start, "--json",
+            str(config.rootpath)]
+    r = subprocess.run(argv, stdout=subprocess.PIPE, check=False)
+    try:
+        dropped = json.loads(r.stdout)["removed"]
+    except (ValueError, KeyError):
+        return  # its error is on stderr
+    if dropped:
+        sys.stderr.write("pycache-clean: dropped %d %s this session wrote whose source changed "
+                         "meanwhile\n" % (dropped, "cache" if dropped == 1 else "caches"))
+
+
 def pytest_unconfigure(config):
     helper = getattr(config, "_pycache_clean_helper", None)
     if helper is None:
         return
     config._pycache_clean_helper = None
-    helper.stdin.close()  # the marker is released as the helper exits
-    helper.wait()
+    try:
+        _drop_what_the_session_outdated(config)  # the marker still held: no fixer meanwhile
+    finally:
+        helper.stdin.close()  # the marker is released as the helper exits
+        helper.wait()

@@ -84,6 +84,7 @@ int run_check(const CheckCliOptions& o) {
   options.walk = o.walk.walk_options();
   options.verify = o.judge.verify_mode();
   options.verify_timeout_ms = o.judge.verify_timeout_ms();
+  options.written_since = o.judge.written_since_seconds();
   options.pycache_prefix = o.judge.prefix();
   // Gate failures are always listed: they are what the user must act on.
   CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);

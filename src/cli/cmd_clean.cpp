@@ -90,8 +90,10 @@ int run_clean(const CLI::App& app, const CleanOptions& o) {
     judge.pycache_prefix = o.pycache_prefix;
     return clean_stale_only(o.walk, o.common, o.strict, o.stray, judge);
   }
-  if (o.judge.verify != "auto" || o.judge.verify_timeout != "10")
-    throw Error("--verify and --verify-timeout apply to --stale-only (and check)", k_exit_usage);
+  if (o.judge.verify != "auto" || o.judge.verify_timeout != "10" ||
+      !o.judge.written_since.empty())
+    throw Error("--verify, --verify-timeout and --written-since apply to --stale-only (and check)",
+                k_exit_usage);
   SweepOptions options;
   options.dry_run = o.dry_run;
   options.remove_stray = o.stray;
@@ -112,6 +114,7 @@ int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bo
   options.walk = walk.walk_options();
   options.verify = judge.verify_mode();
   options.verify_timeout_ms = judge.verify_timeout_ms();
+  options.written_since = judge.written_since_seconds();
   options.pycache_prefix = judge.prefix();
   options.remove_not_ok = true;
   options.remove_stray = stray;

@@ -1,10 +1,13 @@
-// `pycache-clean test -- [CMD]`: take the marker, sweep, run_test_command().
+// `pycache-clean test -- [CMD]`: take the marker, sweep, run_test_command(),
+// drop what the run wrote and saw outdated.
+#include <chrono>
 
 #include <pycache_clean/command_line.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/git_dir.hpp>
 #include <pycache_clean/logging.hpp>
 #include <pycache_clean/pytest_guard.hpp>
+#include <pycache_clean/stale_check.hpp>
 #include "command.hpp"
 #include "help.hpp"
 
@@ -15,9 +18,32 @@ namespace {
 struct TestCliOptions {
   CommonOptions common;
   bool no_clean = false;
+  bool no_bytecode = false;
   std::string wait = "120";
   std::vector<std::string> command;
 };
+
+double seconds_since_epoch() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+// After the run: the caches it wrote whose source changed after they were
+// written (an editor's save, a writer no guard knows of) are dropped, so
+// that none outlives the run to be loaded later; one line says how many.
+// Headers and inode times judge (--verify none): one stat a cache. Two
+// seconds of slack for file systems with whole-second times.
+void drop_what_the_run_outdated(const std::string& root, double start,
+                                const CommonOptions& common) {
+  CheckOptions options;
+  options.verify = VerifyMode::none;
+  options.remove_not_ok = true;
+  options.written_since = start - 2;
+  CheckReport report = check_caches(real_fs(), {root}, options);
+  if (report.removed > 0 && !common.quiet)
+    log_info("dropped {} {} this run wrote whose source changed meanwhile", report.removed,
+             report.removed == 1 ? "cache" : "caches");
+}
 
 int run_test(const TestCliOptions& o) {
   start_command(o.common);
@@ -32,6 +58,15 @@ int run_test(const TestCliOptions& o) {
       sweep_and_report({dirs && !dirs->worktree.empty() ? dirs->worktree : "."}, SweepOptions{},
                        o.common, false);
     };
+  options.no_bytecode = o.no_bytecode;
+  std::string root;
+  double start = 0;
+  if (!o.no_bytecode) {
+    auto dirs = find_git_dirs(".");
+    root = dirs && !dirs->worktree.empty() ? dirs->worktree : ".";
+    start = seconds_since_epoch();
+    options.finish = [&] { drop_what_the_run_outdated(root, start, o.common); };
+  }
   TestRunOutcome outcome = run_test_command(options);
   if (outcome.timed_out) {
     log_error("gave up after {}s waiting for {} to finish; tests not run: {}", o.wait,
@@ -48,6 +83,9 @@ Command add_test_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "test", "Clear caches, then run the tests without writing new ones, marked as running");
   sub->add_flag("--no-clean", o->no_clean, "Do not sweep before running");
+  sub->add_flag("--no-bytecode", o->no_bytecode,
+                "Run CMD with PYTHONDONTWRITEBYTECODE=1: no cache written at all (every run "
+                "then compiles every module it imports)");
   sub->add_option("--wait", o->wait,
                   "Wait up to SECS (-1 or inf: for ever) for a fixer that unless-pytest runs "
                   "(default 120)")
@@ -63,11 +101,13 @@ Command add_test_command(CLI::App& app) {
 shared, waiting while a fixer run by `unless-pytest` holds it (`[WAIT] waiting
 for pid N (ruff check --fix)`); sweeps the current repository's worktree (or
 the current directory outside a repository) as `clean` does; then runs CMD
-with PYTHONDONTWRITEBYTECODE=1 and PYTEST_RUNNING=1, holding the marker for
-its whole life, so that `pytest-running` and `unless-pytest` see it from any
-process and no fixer starts until it ends. Started by a process that holds the
-marker already (a fixer's command, another test run), it runs at once.
-Signals are passed on.
+with PYTEST_RUNNING=1, holding the marker for its whole life, so that
+`pytest-running` and `unless-pytest` see it from any process and no fixer
+starts until it ends. Caches are written as usual (the next run imports at
+full speed); when CMD ends, those it wrote whose source changed after they
+were written (a save no guard knows of) are dropped, and a line says how
+many. Started by a process that holds the marker already (a fixer's command,
+another test run), it runs at once. Signals are passed on.
 
 Examples:
   pycache-clean test

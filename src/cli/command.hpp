@@ -57,9 +57,11 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options);
 struct JudgeCliOptions {
   std::string verify = "auto";
   std::string verify_timeout = "10";  // seconds per compile; 0: no limit
+  std::string written_since;          // seconds since the epoch; empty: every cache
   std::string pycache_prefix;  // empty: $PYTHONPYCACHEPREFIX
   VerifyMode verify_mode() const;
   int verify_timeout_ms() const;
+  double written_since_seconds() const;  // -1 when not given
   std::string prefix() const;
 };
 // `with_prefix`: also --pycache-prefix (clean has its own).

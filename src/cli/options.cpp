@@ -140,6 +140,19 @@ int JudgeCliOptions::verify_timeout_ms() const {
       k_exit_usage);
 }
 
+double JudgeCliOptions::written_since_seconds() const {
+  if (written_since.empty()) return -1;
+  try {
+    std::size_t used = 0;
+    double seconds = std::stod(written_since, &used);
+    if (used == written_since.size() && seconds >= 0) return seconds;
+  } catch (const std::exception&) {
+  }
+  throw Error("--written-since '" + written_since +
+                  "': expected seconds since the epoch (as `date +%s` prints them)",
+              k_exit_usage);
+}
+
 std::string JudgeCliOptions::prefix() const {
   if (!pycache_prefix.empty()) return pycache_prefix;
   const char* env = std::getenv("PYTHONPYCACHEPREFIX");
@@ -155,6 +168,10 @@ void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix
                  "Seconds one compile may take (default 10; 0: no limit); then the interpreter "
                  "is stopped and the cache counted unverified")
       ->type_name("SECS");
+  sub.add_option("--written-since", options.written_since,
+                 "Judge only caches written at or after EPOCH (seconds since the epoch, as "
+                 "`date +%s` prints them): what one test run wrote")
+      ->type_name("EPOCH");
   if (with_prefix)
     sub.add_option("--pycache-prefix", options.pycache_prefix,
                    "Also judge the mirror tree CPython writes under DIR "

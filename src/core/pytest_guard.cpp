@@ -314,7 +314,8 @@ TestRunOutcome run_test_command(const TestRunOptions& options) {
   if (command.empty()) command = {"python3", "-m", "pytest"};
   PytestMarker marker;
   if (marker.open() != 0) throw Error("marker lock " + marker.open_problem(), k_exit_usage);
-  EnvChanges env = {{"PYTHONDONTWRITEBYTECODE", "1"}, {"PYTEST_RUNNING", "1"}};
+  EnvChanges env = {{"PYTEST_RUNNING", "1"}};
+  if (options.no_bytecode) env.emplace_back("PYTHONDONTWRITEBYTECODE", "1");
   if (auto held = marker.held_by_ancestor()) {
     // Inside a test run already, or inside the fixer that holds it: never wait for ourselves.
     log_debug("{} is held by ancestor pid {}: running at once", marker.path(), held->pid);
@@ -331,7 +332,9 @@ TestRunOutcome run_test_command(const TestRunOptions& options) {
       env.push_back(e);
   }
   if (options.prepare) options.prepare();
-  return {false, "", run_logged(command, env).status};
+  int status = run_logged(command, env).status;
+  if (options.finish) options.finish();
+  return {false, "", status};
 }
 
 SessionHold hold_marker_for(PytestMarker& marker, long holder, double wait_seconds, bool quiet) {

@@ -313,6 +313,7 @@ class CheckVisitor final : public WalkVisitor {
 
   // Counts `v`; removes the file when asked and it is not ok. True if removed.
   bool record(const CacheVerdict& v, const CacheSite& site, bool removable) {
+    if (v.skipped) return false;  // written before the time asked for: not judged
     if (v.error == ENOENT) {
       // Removed between listing and reading (a sweep running beside us, as
       // the sweep counts a cache another run removed): nothing to judge.
@@ -781,6 +782,14 @@ CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions
   bool header_only = judge.verify == VerifyMode::none;
   if (int err = read_cache(fs, site, header_only, cache); err != 0)
     return unreadable(site.path, err);
+  if (judge.written_since >= 0 &&
+      static_cast<double>(cache.stat.ctime_sec) + cache.stat.ctime_nsec * 1e-9 <
+          judge.written_since) {
+    CacheVerdict v;
+    v.path = site.path;
+    v.skipped = true;
+    return v;
+  }
   if (parsed) {
     CacheVerdict v = judge_pycache(fs, site, *parsed, cache, judge);
     // A cache CPython never uses is harmless whatever it holds: said so for
@@ -802,7 +811,7 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
   CheckReport report;
   CodeVerifier verifier;
   CheckVisitor visitor(fs, options,
-                       JudgeOptions{options.verify, &verifier, options.verify_timeout_ms}, report);
+                       JudgeOptions{options.verify, &verifier, options.verify_timeout_ms, options.written_since}, report);
   const WalkOptions& walk_options = options.walk;
   walk(fs, roots, walk_options, visitor);
   if (!options.pycache_prefix.empty()) {

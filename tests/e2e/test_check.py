@@ -299,7 +299,7 @@ def test_check_walks_like_clean_and_bad_input(tmp_path):
     expect(run("check", "--bogus"), rc=2, err_has="--bogus")
     expect(run("clean", "--stale-only", "--dry-run", tmp_path), rc=2, err_has="--stale-only")
     expect(run("check", "--verify", "some", tmp_path), rc=2, err_has="--verify 'some'")
-    expect(run("clean", "--verify", "all", tmp_path), rc=2, err_has="--verify and --verify-timeout apply to --stale-only")
+    expect(run("clean", "--verify", "all", tmp_path), rc=2, err_has="--verify, --verify-timeout and --written-since apply to --stale-only")
 
 
 # --- Verification by compiling: the scenario matrix ------------------------

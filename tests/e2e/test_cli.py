@@ -263,7 +263,7 @@ BAD_VALUES = {
     "clean": [(["--jobs", "abc"], "--jobs: 'abc' is not a number"),
               (["-j", "0"], "'0' is out of range"), ([""], "an empty PATH"),
               (["--exclude", "a/b"], "--exclude 'a/b'"),
-              (["--verify", "all"], "--verify and --verify-timeout apply to --stale-only"),
+              (["--verify", "all"], "--verify, --verify-timeout and --written-since apply to --stale-only"),
               (["-n", "--stale-only"], "--stale-only does not combine with --dry-run")],
     "check": [(["--jobs", "abc"], "--jobs: 'abc' is not a number"), ([""], "an empty PATH"),
               (["--verify", "maybe"], "--verify 'maybe'"),

@@ -204,7 +204,8 @@ needs_pytest = pytest.mark.skipif(not has_module("pytest"), reason="needs Debian
 def plugin_env(**extra):
     """The built binary on PATH, the plugin's directory on PYTHONPATH."""
     return env(**{"PATH": os.path.dirname(BIN) + ":" + SYS_PATH,
-                  "PYTHONPATH": os.path.abspath(PLUGIN_DIR), **extra})
+                  "PYTHONPATH": os.path.abspath(PLUGIN_DIR), "PYCACHE_CLEAN_BINARY": BIN,
+                  **extra})
 
 
 SLOW = '''import os, sys, time
@@ -337,7 +338,8 @@ def test_plugin_without_the_binary_says_so(repo, tmp_path):
                    check=True)
     (repo / "test_ok.py").write_text("def test_ok():\n    pass\n")
     r = subprocess.run([venv / "bin/python3", "-m", "pytest", "-q", "-p", "pycache_clean"],
-                       cwd=repo, env=plugin_env(PATH=str(venv / "bin"), HOME=str(tmp_path)),
+                       cwd=repo, env=plugin_env(PATH=str(venv / "bin"), HOME=str(tmp_path),
+                                                PYCACHE_CLEAN_BINARY=None),
                        capture_output=True, text=True)
     assert r.returncode != 0
     assert "pycache-clean: the executable was not found" in r.stderr, r.stderr

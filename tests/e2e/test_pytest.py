@@ -1,6 +1,7 @@
 """End-to-end tests of pytest-running, unless-pytest and test with a real pytest."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -23,6 +24,16 @@ pytestmark = pytest.mark.skipif(not _has_pytest(), reason="needs Debian's python
 
 def env(**extra):
     return base_env(PATH=SYS_PATH, **extra)
+
+
+PLUGIN_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "python")
+
+
+def plugin_env(**extra):
+    """The built binary on PATH, the plugin's directory on PYTHONPATH."""
+    return base_env(**{"PATH": os.path.dirname(BIN) + ":" + SYS_PATH,
+                       "PYTHONPATH": os.path.abspath(PLUGIN_DIR), "PYCACHE_CLEAN_BINARY": BIN,
+                       **extra})
 
 
 SLOW_SUITE = '''
@@ -200,28 +211,81 @@ def test_unless_pytest_wait_runs_after_the_run(repo, background):
     assert (repo / "x").exists()
 
 
-def test_test_sweeps_runs_without_writing_caches_and_passes_status(repo):
+def test_test_sweeps_runs_and_passes_status(repo):
+    """`test` sweeps, runs the tests writing caches as usual (the next run
+    imports at full speed), and passes the status on; --no-bytecode writes
+    none."""
     (repo / "test_slow.py").unlink()
     (repo / "pkg").mkdir()
     (repo / "pkg/__init__.py").write_text("")
     (repo / "pkg/mod.py").write_text("def f():\n    return 1\n")
     (repo / "test_ok.py").write_text(
         "import os\nfrom pkg.mod import f\n\ndef test_ok():\n    assert f() == 1\n"
-        "    assert os.environ['PYTEST_RUNNING'] == '1'\n"
-        "    assert os.environ['PYTHONDONTWRITEBYTECODE'] == '1'\n")
+        "    assert os.environ['PYTEST_RUNNING'] == '1'\n")
     subprocess.run([PY, "-m", "compileall", "-q", str(repo / "pkg")], check=True)
     assert (repo / "pkg/__pycache__").exists()
     r = expect(run("test", "--", PY, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                    cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None)))
     assert r.out.startswith("Cleared 1/1 __pycache__ directory\n"), r.out
-    assert "1 passed" in r.out
-    caches = [d for d, dirs, _ in os.walk(repo) if "__pycache__" in dirs and ".git" not in d]
-    assert caches == [], caches
+    assert "1 passed" in r.out and "dropped" not in r.err, r
+    assert list((repo / "pkg/__pycache__").glob("mod.*.pyc")), "the run wrote no cache"
+    expect(run("test", "-q", "--no-bytecode", "--", PY, "-m", "pytest", "-q", "-p",
+               "no:cacheprovider", cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None)))
+    assert not (repo / "pkg/__pycache__").exists()  # swept, and none written
     (repo / "test_bad.py").write_text("def test_bad():\n    assert False\n")
     expect(run("test", "-q", "--", PY, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                cwd=repo, env=env()), rc=1)
     # The default command is python3 -m pytest.
     expect(run("test", "--no-clean", cwd=repo, env=env()), rc=1, out_has="1 failed, 1 passed")
+
+
+# A test that imports pkg.mod (writing its cache) and then plays an editor no
+# guard knows of: it rewrites mod.py with a same-size edit and puts the mtime
+# back, so CPython would keep trusting the cache it has just written.
+EDITOR_DURING_THE_RUN = """import os, time
+from pkg import mod
+
+def test_edit_behind_the_runs_back():
+    path = mod.__file__
+    st = os.stat(path)
+    time.sleep(0.01)
+    with open(path, "w") as f:
+        f.write("VALUE = 2\\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+"""
+
+
+@pytest.mark.parametrize("how", ["test", "plugin"])
+def test_a_cache_outdated_during_the_run_does_not_outlive_it(repo, how):
+    """The run wrote mod's cache, then its source changed behind its back
+    keeping size and mtime: when the run ends the cache is dropped (it says
+    so), and the next import reads the source. Plain pytest leaves it, and
+    the next import runs the old code."""
+    (repo / "test_slow.py").unlink()
+    (repo / "pkg").mkdir()
+    (repo / "pkg/__init__.py").write_text("")
+    (repo / "test_edit.py").write_text(EDITOR_DURING_THE_RUN)
+    value = [PY, "-c", "from pkg import mod; print(mod.VALUE)"]
+    pytest_argv = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_edit.py"]
+    for guarded in (False, True):
+        (repo / "pkg/mod.py").write_text("VALUE = 1\n")
+        shutil.rmtree(repo / "pkg/__pycache__", ignore_errors=True)
+        if not guarded:
+            argv = pytest_argv
+        elif how == "test":
+            argv = [BIN, "test", "--no-clean", "--", *pytest_argv]
+        else:
+            argv = pytest_argv[:3] + ["-p", "pycache_clean"] + pytest_argv[3:]
+        r = subprocess.run(argv, cwd=repo, env=plugin_env(PYTHONDONTWRITEBYTECODE=None),
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        after = subprocess.run(value, cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None),
+                               capture_output=True, text=True).stdout.strip()
+        if guarded:
+            assert "dropped 1 cache" in r.stderr, r.stderr
+            assert after == "2", "the outdated cache outlived the run"
+        else:
+            assert after == "1", "the control should load the outdated cache"
 
 
 def test_test_exit_status_and_signals(repo, tmp_path):
