@@ -90,8 +90,7 @@ int run_clean(const CLI::App& app, const CleanOptions& o) {
     judge.pycache_prefix = o.pycache_prefix;
     return clean_stale_only(o.walk, o.common, o.strict, o.stray, judge);
   }
-  if (o.judge.verify != "auto" || o.judge.verify_timeout != "10" ||
-      !o.judge.written_since.empty())
+  if (o.judge.verify != "auto" || o.judge.verify_timeout != "10" || !o.judge.written_since.empty())
     throw Error("--verify, --verify-timeout and --written-since apply to --stale-only (and check)",
                 k_exit_usage);
   SweepOptions options;

@@ -58,7 +58,7 @@ struct JudgeCliOptions {
   std::string verify = "auto";
   std::string verify_timeout = "10";  // seconds per compile; 0: no limit
   std::string written_since;          // seconds since the epoch; empty: every cache
-  std::string pycache_prefix;  // empty: $PYTHONPYCACHEPREFIX
+  std::string pycache_prefix;         // empty: $PYTHONPYCACHEPREFIX
   VerifyMode verify_mode() const;
   int verify_timeout_ms() const;
   double written_since_seconds() const;  // -1 when not given

@@ -782,9 +782,9 @@ CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions
   bool header_only = judge.verify == VerifyMode::none;
   if (int err = read_cache(fs, site, header_only, cache); err != 0)
     return unreadable(site.path, err);
-  if (judge.written_since >= 0 &&
-      static_cast<double>(cache.stat.ctime_sec) + cache.stat.ctime_nsec * 1e-9 <
-          judge.written_since) {
+  if (judge.written_since >= 0 && static_cast<double>(cache.stat.ctime_sec) +
+                                          static_cast<double>(cache.stat.ctime_nsec) * 1e-9 <
+                                      judge.written_since) {
     CacheVerdict v;
     v.path = site.path;
     v.skipped = true;
@@ -810,8 +810,10 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
   auto start = std::chrono::steady_clock::now();
   CheckReport report;
   CodeVerifier verifier;
-  CheckVisitor visitor(fs, options,
-                       JudgeOptions{options.verify, &verifier, options.verify_timeout_ms, options.written_since}, report);
+  CheckVisitor visitor(
+      fs, options,
+      JudgeOptions{options.verify, &verifier, options.verify_timeout_ms, options.written_since},
+      report);
   const WalkOptions& walk_options = options.walk;
   walk(fs, roots, walk_options, visitor);
   if (!options.pycache_prefix.empty()) {
