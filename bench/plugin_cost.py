@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the pytest plugin costs a test run.
 
-  plugin_cost.py [--modules 400] [--lines 121000] [--tests 20] [--runs 7] [BIN]
+  plugin_cost.py [--modules 400] [--lines 121000] [--tests 20] [--runs 21] [BIN]
 
 Builds a project of MODULES modules (LINES lines in all: functions, classes,
 constants) and TESTS test files that import all of them, warms its caches
@@ -10,12 +10,15 @@ with one run of each kind, then runs, interleaved, RUNS times each:
   none          python3 -m pytest -q -p no:cacheprovider
   plugin        ... -p pycache_clean              (caches written as usual)
   no-bytecode   ... -p pycache_clean -o pycache_clean_no_bytecode=true
+                (in a copy of the project: no kind's caches help it)
 
 and prints the median user+sys CPU and wall time of each (the interpreter
 and every child it waited for: the plugin's helper and its end-of-session
-`clean --stale-only`), and each one's CPU against `none`.
+`clean --stale-only`), and each one's CPU against `none`: the median of
+the ratios of the runs of one round (each round runs every kind once), so
+that the machine's drift does not move it.
 
-BIN is the pycache-clean binary the plugin runs (default: build/pycache-clean).
+BIN is the pycache-clean binary the plugin runs (default: build/src/pycache-clean).
 """
 import argparse
 import os
@@ -110,12 +113,12 @@ def run_once(argv, cwd, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("binary", nargs="?", default=os.path.join(SOURCE_ROOT, "build",
+    ap.add_argument("binary", nargs="?", default=os.path.join(SOURCE_ROOT, "build", "src",
                                                              "pycache-clean"))
     ap.add_argument("--modules", type=int, default=400)
     ap.add_argument("--lines", type=int, default=121000)
     ap.add_argument("--tests", type=int, default=20)
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=21)
     args = ap.parse_args()
     if args.runs < 5:
         ap.error("--runs: at least 5 (the figure is a median)")
@@ -136,23 +139,31 @@ def main():
             "plugin": base + ["-p", "pycache_clean"],
             "no-bytecode": base + ["-p", "pycache_clean", "-o", "pycache_clean_no_bytecode=true"],
         }
-        for argv in kinds.values():  # warm: caches written, files in the page cache
-            run_once(argv, root, env)
+        # Caches written by the other kinds would be read by no-bytecode
+        # runs: those run in a copy of the project that never gets any.
+        cwd = {"none": root, "plugin": root, "no-bytecode": root + "-no-bytecode"}
+        shutil.copytree(root, cwd["no-bytecode"])
+        for k, argv in kinds.items():  # warm: caches written, files in the page cache
+            run_once(argv, cwd[k], env)
         cpu = {k: [] for k in kinds}
         wall = {k: [] for k in kinds}
         for _ in range(args.runs):
             for k, argv in kinds.items():
-                c, w = run_once(argv, root, env)
+                c, w = run_once(argv, cwd[k], env)
                 cpu[k].append(c)
                 wall[k].append(w)
         print(f"project: {args.modules} modules, {lines} lines, {args.tests} test files; "
               f"{args.runs} warm runs each, interleaved; medians")
-        none = statistics.median(cpu["none"])
         for k in kinds:
             c, w = statistics.median(cpu[k]), statistics.median(wall[k])
-            print(f"{k:12} cpu {c:6.3f} s  wall {w:6.3f} s  cpu vs none {100 * (c / none - 1):+6.1f}%")
+            # Each round runs every kind once: the ratio is taken round by
+            # round, so a drift of the machine's speed does not move it.
+            ratio = statistics.median(a / b for a, b in zip(cpu[k], cpu["none"]))
+            print(f"{k:12} cpu {c:6.3f} s  wall {w:6.3f} s  cpu vs none {100 * (ratio - 1):+6.1f}%"
+                  f"  (median of {args.runs} paired ratios)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root + "-no-bytecode", ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,16 @@ struct FileStat {
   std::int64_t ctime_nsec = 0;
 };
 
+// The file system a directory lies on, as far as the width of a walk depends
+// on it. `latency_bound`: each operation is a round trip to a server or to a
+// daemon in user space (NFS, SMB, FUSE such as sshfs or virtiofs, 9p such as
+// WSL2's /mnt/c, cluster file systems), so the number of requests in flight,
+// not the number of cores, decides the speed.
+struct FileSystemKind {
+  const char* name = nullptr;  // "nfs", "fuse", ...; null when not known
+  bool latency_bound = false;
+};
+
 // Low-level operations return 0 or an errno value; expected failures (EACCES,
 // EBUSY, ENOENT) are results, never exceptions.
 class FsOps {
@@ -109,6 +119,8 @@ class FsOps {
   virtual int read_dir(Handle dir, DirListing& out) = 0;
   // Where directory `dir` lives. Returns 0 or errno.
   virtual int identify(Handle dir, DirIdentity& out) = 0;
+  // What file system `dir` lies on; unknown (not latency-bound) by default.
+  virtual FileSystemKind file_system_kind(Handle dir);
   // Removes `name` inside `parent`: a directory (must be empty) when `directory`.
   virtual int remove(Handle parent, const char* name, bool directory) = 0;
   // lstat of `name` inside `parent` (never follows a symlink).

@@ -7,6 +7,8 @@
 
 namespace pycache_clean {
 
+class WidthShare;
+
 enum class RemoveOutcome {
   removed,         // gone (or vanished before we got to it: ENOENT counts as removed)
   failed,          // something was kept; see the failure
@@ -17,8 +19,13 @@ enum class RemoveOutcome {
 // throughout, never following a symlink and never entering another mount. Removes as much as it can
 // when an entry is locked, retries when the directory refills while being emptied, and reports the
 // first entry it had to keep in `failure`.
+// Removes the directory `name` in `parent` and everything in it, never
+// leaving its file system or following a link. With `share`, the files of
+// a large listing batch are unlinked on the helper threads it grants (on a
+// file system where each removal is a round trip).
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
-                                    const std::string& path, PathProblem& failure);
+                                    const std::string& path, PathProblem& failure,
+                                    WidthShare* share = nullptr);
 
 // What a single file is removed as; each kind has its own name rule.
 enum class CacheFileKind {

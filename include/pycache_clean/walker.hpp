@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -47,6 +48,11 @@ struct WalkOptions {
 class WalkVisitor {
  public:
   virtual ~WalkVisitor() = default;
+  // Once the roots are open, before anything below them is visited: the
+  // walk's worker threads and what its first latency-bound root lies on
+  // (unknown when none is). Where each operation is a round trip, a visitor
+  // may spread the work of one large directory over that many threads.
+  virtual void on_walk_start(unsigned jobs, const FileSystemKind& kind);
   // A real directory (never a symlink) named `__pycache__` inside `parent`.
   virtual void on_cache_dir(Handle parent, const char* name, const std::string& path) = 0;
   // Whether the walk reports `*.pyc`/`*.pyo` files outside `__pycache__`
@@ -73,6 +79,48 @@ class WalkVisitor {
   virtual void on_bad_root(const std::string& path, int err) = 0;
 };
 
+// Helper threads for the large directories of a walk on a latency-bound
+// file system, where one directory's entries are worth working on at once
+// (each operation waits on a round trip; the walk itself hands out whole
+// directories). A directory takes up to jobs - 1 helpers for as long as it
+// works, from a pool of 2 x jobs shared by the whole walk, so the threads in
+// flight stay a small multiple of jobs. Nothing is taken on a file system
+// that is not latency-bound.
+class WidthShare {
+ public:
+  // From WalkVisitor::on_walk_start, before any worker runs.
+  void start(unsigned jobs, const FileSystemKind& kind) {
+    m_jobs = kind.latency_bound ? jobs : 1;
+    m_spare = kind.latency_bound ? static_cast<int>(2 * jobs) : 0;
+  }
+  // Helpers for `wanted` threads' worth of work, given back when it ends.
+  class Taken {
+   public:
+    Taken(WidthShare& share, std::size_t wanted) : m_share(share) {
+      int want = static_cast<int>(std::min<std::size_t>(wanted, share.m_jobs)) - 1;
+      int spare = share.m_spare.load(std::memory_order_relaxed);
+      int take = 0;
+      do {
+        take = std::max(0, std::min(want, spare));
+      } while (take > 0 && !share.m_spare.compare_exchange_weak(spare, spare - take));
+      m_helpers = take;
+    }
+    Taken(const Taken&) = delete;
+    Taken& operator=(const Taken&) = delete;
+    ~Taken() { m_share.m_spare += m_helpers; }
+    // This thread and its helpers.
+    unsigned width() const { return 1 + static_cast<unsigned>(m_helpers); }
+
+   private:
+    WidthShare& m_share;
+    int m_helpers = 0;
+  };
+
+ private:
+  unsigned m_jobs = 1;
+  std::atomic<int> m_spare{0};
+};
+
 // Walks every root in `roots`, in parallel, never following a symlink below a
 // root and never re-resolving a path: each directory is opened relative to its
 // parent's handle. Memory stays bounded by the width of the pending frontier,
@@ -80,8 +128,21 @@ class WalkVisitor {
 void walk(FsOps& fs, const std::vector<std::string>& roots, const WalkOptions& options,
           WalkVisitor& visitor);
 
-// The worker threads of a walk with `jobs = 0`: one per core, at most 4.
+// The worker threads of a walk with `jobs = 0` on a local file system: one
+// per core, at most 4.
 unsigned default_jobs();
+
+// Where each operation waits on a round trip (FileSystemKind::latency_bound),
+// a walk with `jobs = 0` keeps this many requests in flight: waiting, not
+// computing, is what takes the time there.
+inline constexpr unsigned k_latency_jobs = 32;
+// Each worker may hold up to this many directories open.
+inline constexpr std::uint64_t k_fds_per_job = 64;
+
+// The worker threads of a walk: `requested` (-j) when not 0; otherwise
+// default_jobs(), or k_latency_jobs where `kind` is latency-bound; either
+// way at most one per k_fds_per_job of `fd_limit` open files (0: no limit).
+unsigned walk_jobs(unsigned requested, const FileSystemKind& kind, std::uint64_t fd_limit);
 
 // Walks the PYTHONPYCACHEPREFIX mirror below `prefix`: for each of
 // `relatives` (a root made absolute, its anchor dropped: `home/u/proj`, see

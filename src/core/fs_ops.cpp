@@ -4,6 +4,10 @@
 
 namespace pycache_clean {
 
+FileSystemKind FsOps::file_system_kind(Handle) {
+  return {};
+}
+
 EntryType resolve_entry_type(FsOps& fs, Handle parent, const char* name, EntryType listed,
                              int& err) {
   err = 0;

@@ -19,9 +19,18 @@
 // removed anyway, so a single busy .pyc costs one kept directory, not a kept
 // tree. When the final rmdir finds the directory refilled (a concurrent
 // writer), it is emptied again a few times before giving up with ENOTEMPTY.
+//
+// Where each removal waits on a round trip (NFS, SMB, FUSE), the files of a
+// large batch are unlinked on several threads at once: the same
+// handle-relative unlink of the same listed names, only overlapped; whatever
+// is not plainly a file (a directory, an unknown type, a file that became a
+// directory) is then handled one at a time as above.
 #include <pycache_clean/remove.hpp>
 
+#include <atomic>
 #include <cerrno>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include <pycache_clean/walker.hpp>
@@ -31,6 +40,8 @@ namespace pycache_clean {
 namespace {
 
 constexpr int k_refill_attempts = 4;
+// Fewer files in a batch than this are not worth a thread.
+constexpr std::size_t k_min_overlapped = 16;
 
 struct Frame {
   Handle handle;
@@ -38,16 +49,18 @@ struct Frame {
   DirListing entries;
   std::size_t next = 0;
   bool ok = true;
+  std::vector<bool> done;  // entries already removed by the overlapped pass
 };
 
 class TreeEmptier {
  public:
-  TreeEmptier(FsOps& fs, PathProblem& failure) : m_fs(fs), m_failure(failure) {}
+  TreeEmptier(FsOps& fs, PathProblem& failure, WidthShare* share)
+      : m_fs(fs), m_failure(failure), m_share(share) {}
 
   // Empties the directory open as `root` (not closed here). Returns true when
   // every entry was removed.
   bool run(Handle root, const std::string& root_path) {
-    m_stack.push_back(Frame{root, root_path, {}, 0, true});
+    m_stack.push_back(Frame{root, root_path, {}, 0, true, {}});
     if (!read_batch(m_stack.back())) return false;
     bool root_ok = true;
     while (!m_stack.empty()) {
@@ -73,6 +86,7 @@ class TreeEmptier {
 
   bool failed() const { return m_have_failure; }
   void fail(const std::string& path, int err) {
+    std::lock_guard<std::mutex> lock(m_mutex);
     if (!m_have_failure) m_failure = PathProblem{path, err};
     m_have_failure = true;
   }
@@ -81,14 +95,51 @@ class TreeEmptier {
   // The next batch of `frame`; false (noted) when it cannot be read.
   bool read_batch(Frame& frame) {
     frame.next = 0;
+    frame.done.clear();
     int err = m_fs.read_dir(frame.handle, frame.entries);
-    if (err == 0) return true;
+    if (err == 0) {
+      if (m_share && frame.entries.size() >= k_min_overlapped) {
+        WidthShare::Taken width(*m_share, frame.entries.size() / k_min_overlapped);
+        if (width.width() > 1) remove_files_overlapped(frame, width.width());
+      }
+      return true;
+    }
     frame.entries.clear();
     frame.entries.set_at_end();
     if (err == ENOENT) return true;  // removed meanwhile by someone else
     fail(frame.path, err);
     frame.ok = false;
     return false;
+  }
+
+  // Unlinks the entries of the batch listed as files, links or others on
+  // `width` threads; marks each one that needs nothing more in frame.done.
+  void remove_files_overlapped(Frame& frame, unsigned width) {
+    frame.done.assign(frame.entries.size(), false);
+    std::vector<std::uint8_t> gone(frame.entries.size(), 0);  // written by one thread each
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i = next++; i < frame.entries.size(); i = next++) {
+        EntryType type = frame.entries.type(i);
+        if (type == EntryType::directory || type == EntryType::unknown) continue;
+        int err = m_fs.remove(frame.handle, frame.entries.name(i), false);
+        if (err == EISDIR) continue;  // a directory now, or a link to one: one at a time
+        gone[i] = 1;
+        if (err != 0 && err != ENOENT) {
+          fail(join_path(frame.path, frame.entries.name_view(i)), err);
+          gone[i] = 2;
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    threads.reserve(width - 1);
+    for (unsigned t = 1; t < width; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    for (std::size_t i = 0; i < gone.size(); ++i) {
+      frame.done[i] = gone[i] != 0;
+      if (gone[i] == 2) frame.ok = false;
+    }
   }
 
   // Done with the top level: close it and remove it from its parent.
@@ -111,6 +162,7 @@ class TreeEmptier {
 
   void visit(Frame& top) {
     std::size_t i = top.next++;
+    if (!top.done.empty() && top.done[i]) return;
     const char* name = top.entries.name(i);
     int err = 0;
     EntryType type = resolve_entry_type(m_fs, top.handle, name, top.entries.type(i), err);
@@ -157,7 +209,7 @@ class TreeEmptier {
       return;
     }
     std::string child_path = join_path(top.path, name);
-    Frame frame{child, std::move(child_path), {}, 0, true};
+    Frame frame{child, std::move(child_path), {}, 0, true, {}};
     if (!read_batch(frame)) {
       m_fs.close(child);
       top.ok = false;
@@ -168,6 +220,8 @@ class TreeEmptier {
 
   FsOps& m_fs;
   PathProblem& m_failure;
+  WidthShare* m_share;  // null: one thread
+  std::mutex m_mutex;   // guards m_failure and m_have_failure
   bool m_have_failure = false;
   std::vector<Frame> m_stack;
 };
@@ -175,7 +229,8 @@ class TreeEmptier {
 }  // namespace
 
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
-                                    const std::string& path, PathProblem& failure) {
+                                    const std::string& path, PathProblem& failure,
+                                    WidthShare* share) {
   for (int attempt = 0; attempt < k_refill_attempts; ++attempt) {
     int err = 0;
     // A cache directory that is itself a mount point: nothing in it is ours.
@@ -186,7 +241,7 @@ RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
       failure = PathProblem{path, err};
       return RemoveOutcome::failed;
     }
-    TreeEmptier emptier(fs, failure);
+    TreeEmptier emptier(fs, failure, share);
     bool emptied = emptier.run(dir, path);
     fs.close(dir);
     if (!emptied) return RemoveOutcome::failed;

@@ -177,6 +177,10 @@ class CheckVisitor final : public WalkVisitor {
 
   void set_mirror_roots(std::vector<MirrorRoot> roots) { m_mirror_roots = std::move(roots); }
 
+  void on_walk_start(unsigned jobs, const FileSystemKind& kind) override {
+    m_latency_width.start(jobs, kind);
+  }
+
   void on_cache_dir(Handle parent, const char* name, const std::string& path) override {
     int err = 0;
     // Removing, a cache is opened as the sweep opens it: a mount point (a
@@ -206,10 +210,11 @@ class CheckVisitor final : public WalkVisitor {
   }
 
   // Judges the caches of one listing batch of the `__pycache__` `dir`. When
-  // their sources are compiled (--verify all), on as many threads as the walk
-  // has: compiling dominates, and the walk hands out whole directories, so
-  // one large `__pycache__` (a package's top, the standard library's) would
-  // otherwise keep one interpreter busy while the others wait.
+  // their sources are compiled (--verify all), or each read waits on a round
+  // trip (NFS, FUSE), on as many threads as the walk has: compiling or
+  // waiting dominates, and the walk hands out whole directories, so one large
+  // `__pycache__` (a package's top, the standard library's) would otherwise
+  // keep one thread busy while the others wait.
   void judge_batch(Handle parent, Handle dir, const std::string& path, const DirListing& entries,
                    std::atomic<bool>& removed_any) {
     std::atomic<std::size_t> next{0};
@@ -231,9 +236,14 @@ class CheckVisitor final : public WalkVisitor {
       }
     };
     constexpr std::size_t k_min_shared = 16;  // fewer: not worth a thread
-    // Only where every trusted cache is compiled: auto compiles a few, if any.
-    unsigned helpers =
-        m_judge.verify != VerifyMode::all || entries.size() < k_min_shared ? 0 : m_jobs - 1;
+    // Where every trusted cache is compiled (auto compiles a few, if any), or
+    // where each read is a round trip.
+    WidthShare::Taken latency(m_latency_width, entries.size() / k_min_shared);
+    unsigned width = m_judge.verify == VerifyMode::all ? m_jobs : latency.width();
+    unsigned helpers = entries.size() < k_min_shared
+                           ? 0
+                           : static_cast<unsigned>(
+                                 std::min<std::size_t>(width, entries.size() / k_min_shared) - 1);
     std::vector<std::thread> threads;
     threads.reserve(helpers);
     for (unsigned t = 0; t < helpers; ++t) threads.emplace_back(work);
@@ -360,7 +370,8 @@ class CheckVisitor final : public WalkVisitor {
   JudgeOptions m_judge;
   CheckReport& m_report;
   std::vector<MirrorRoot> m_mirror_roots;
-  unsigned m_jobs;  // threads a large batch is judged on, with --verify
+  unsigned m_jobs;             // threads a large batch is judged on, with --verify all
+  WidthShare m_latency_width;  // or where each read is a round trip
   std::mutex m_mutex;
 };
 

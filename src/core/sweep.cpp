@@ -38,6 +38,12 @@ class SweepVisitor final : public WalkVisitor {
   SweepVisitor(FsOps& fs, const SweepOptions& options, SweepListener* listener, SweepReport& report)
       : m_fs(fs), m_options(options), m_listener(listener), m_report(report) {}
 
+  // Where each removal is a round trip, the files of one large cache go on
+  // as many threads as the walk has (the walk hands out whole directories).
+  void on_walk_start(unsigned jobs, const FileSystemKind& kind) override {
+    m_width.start(jobs, kind);
+  }
+
   void on_cache_dir(Handle parent, const char* name, const std::string& path) override {
     if (m_options.dry_run) {
       std::lock_guard<std::mutex> lock(m_mutex);
@@ -47,7 +53,7 @@ class SweepVisitor final : public WalkVisitor {
     }
     log_trace("{}: a cache directory, removing it and all it holds", path);
     PathProblem failure;
-    RemoveOutcome outcome = remove_directory_tree(m_fs, parent, name, path, failure);
+    RemoveOutcome outcome = remove_directory_tree(m_fs, parent, name, path, failure, &m_width);
     std::lock_guard<std::mutex> lock(m_mutex);
     switch (outcome) {
       case RemoveOutcome::removed:
@@ -129,6 +135,7 @@ class SweepVisitor final : public WalkVisitor {
   SweepListener* m_listener;
   SweepReport& m_report;
   std::mutex m_mutex;
+  WidthShare m_width;  // threads a large cache is emptied on
 };
 
 // "/a/./b/../c" as "/a/c": the directory CPython's sys.path entries name

@@ -4,7 +4,9 @@
 // open handle plus its own name; a worker opens it with open_dir(parent, name)
 // (openat with O_NOFOLLOW on POSIX), reads a batch of entries, hands
 // `__pycache__` directories to the visitor while the handle is still open, and
-// pushes the remaining subdirectories as new tasks. Nothing re-resolves a path
+// pushes the remaining subdirectories as new tasks (on a file system where
+// each operation is a round trip, a `__pycache__` is a task too, so that one
+// slow cache never holds up the rest of a listing). Nothing re-resolves a path
 // string, so a directory swapped for a symlink mid-walk is seen as a symlink
 // and skipped, and a tree deeper than PATH_MAX walks like any other. Below a
 // PYTHONPYCACHEPREFIX mirror root every directory is opened as -x opens it:
@@ -45,7 +47,6 @@ namespace pycache_clean {
 namespace {
 
 constexpr std::string_view k_cache_dir_name = "__pycache__";
-constexpr std::uint64_t k_fds_per_job = 64;
 
 class ParallelWalk;
 
@@ -80,6 +81,7 @@ struct Task {
   std::size_t root = 0;             // index of the root it lies below
   Handle preopened = k_no_handle;   // a root, opened before the walk
   std::shared_ptr<DirNode> resume;  // the next batch of this directory
+  bool cache = false;               // a `__pycache__` in parent, for the visitor
 };
 
 bool is_excluded(const std::vector<std::string>& excludes, std::string_view name) {
@@ -91,10 +93,16 @@ bool is_fd_exhaustion(int err) {
   return err == EMFILE || err == ENFILE;
 }
 
+// How many workers a walk has, and whether its file system is latency-bound.
+struct WalkWidth {
+  unsigned jobs = 1;
+  bool latency_bound = false;
+};
+
 class ParallelWalk {
  public:
   ParallelWalk(FsOps& fs, const WalkOptions& options, WalkVisitor& visitor,
-               std::vector<DirIdentity> root_ids, bool mirror, bool dry_run)
+               std::vector<DirIdentity> root_ids, bool mirror, bool dry_run, WalkWidth width)
       : m_fs(fs),
         m_options(options),
         m_visitor(visitor),
@@ -102,21 +110,9 @@ class ParallelWalk {
         m_mirror(mirror),
         m_dry_run(dry_run),
         m_want_stray(visitor.wants_stray()),
-        m_want_links(visitor.wants_links()) {
-    unsigned jobs = options.jobs == 0 ? default_jobs() : options.jobs;
-    // Each worker may hold a chain of directories open: under a low limit on
-    // descriptors fewer workers search more of the tree (what still cannot be
-    // opened is reported, never skipped silently).
-    std::uint64_t limit = open_file_limit();
-    if (limit != 0 && jobs > 1) {
-      auto affordable = static_cast<unsigned>(std::max<std::uint64_t>(1, limit / k_fds_per_job));
-      if (affordable < jobs) {
-        log_debug("open-file limit {}: {} worker(s) instead of {}", limit, affordable, jobs);
-        jobs = affordable;
-      }
-    }
-    m_jobs = jobs;
-  }
+        m_want_links(visitor.wants_links()),
+        m_jobs(width.jobs),
+        m_caches_as_tasks(width.latency_bound) {}
 
   void run(std::vector<Task> roots) {
     std::reverse(roots.begin(), roots.end());  // first root first
@@ -278,6 +274,10 @@ class ParallelWalk {
   }
 
   void process(Task& task, DirListing& listing, std::vector<Task>& children) {
+    if (task.cache) {
+      m_visitor.on_cache_dir(task.parent->m_handle, task.name.c_str(), task.path);
+      return;
+    }
     bool first_batch = !task.resume;
     std::shared_ptr<DirNode> self = first_batch ? open_node(task) : std::move(task.resume);
     if (!self) return;
@@ -314,7 +314,13 @@ class ParallelWalk {
       if (name_view == k_cache_dir_name && !m_mirror) {
         if (m_options.counters)
           m_options.counters->caches_found.fetch_add(1, std::memory_order_relaxed);
-        m_visitor.on_cache_dir(h, name, join_path(task.path, name_view));
+        if (m_caches_as_tasks)
+          // A task of its own, as a directory is: another worker may take it
+          // while this one goes on (one slow cache never holds up the rest).
+          children.push_back(Task{self, std::string(name_view), join_path(task.path, name_view),
+                                  task.root, k_no_handle, nullptr, true});
+        else
+          m_visitor.on_cache_dir(h, name, join_path(task.path, name_view));
       } else if (!is_excluded(m_options.excludes, name_view)) {
         children.push_back(Task{self, std::string(name_view), join_path(task.path, name_view),
                                 task.root, k_no_handle, nullptr});
@@ -348,7 +354,10 @@ class ParallelWalk {
   bool m_dry_run;
   bool m_want_stray;  // the visitor's wants_stray(), asked once
   bool m_want_links;  // and wants_links()
-  unsigned m_jobs = 1;
+  unsigned m_jobs;
+  // Where each operation is a round trip, a `__pycache__` is a task of its
+  // own; elsewhere the worker that lists it takes it at once (cheaper).
+  bool m_caches_as_tasks;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::vector<Task> m_stack;
@@ -377,16 +386,15 @@ std::pair<std::string, std::string> split_last(std::string path) {
 // Opens each root, drops a root met before, and returns the tasks with their
 // identities. A named `__pycache__` goes to the visitor once every root was
 // opened: a missing PATH is said before anything is removed.
-std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots,
-                             const WalkOptions& options, WalkVisitor& visitor,
-                             std::vector<DirIdentity>& ids) {
+struct NamedCache {
+  std::unique_ptr<ScopedHandle> parent;
+  std::string base;
+  std::string root;
+};
+
+std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots, WalkVisitor& visitor,
+                             std::vector<DirIdentity>& ids, std::vector<NamedCache>& named_caches) {
   std::vector<Task> tasks;
-  struct NamedCache {
-    std::unique_ptr<ScopedHandle> parent;
-    std::string base;
-    std::string root;
-  };
-  std::vector<NamedCache> named_caches;
   for (const auto& root : roots) {
     auto [dir, base] = split_last(root);
     if (base == k_cache_dir_name) {
@@ -420,11 +428,40 @@ std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots,
     ids.push_back(id);
     tasks.push_back(Task{nullptr, root, root, ids.size() - 1, h, nullptr});
   }
-  for (auto& cache : named_caches) {
-    if (options.counters) options.counters->caches_found.fetch_add(1);
-    visitor.on_cache_dir(cache.parent->get(), cache.base.c_str(), cache.root);
-  }
   return tasks;
+}
+
+// The walk's width, from -j or from what the roots lie on (`roots`: each
+// open directory a root is, or a named cache lies in, and its path), told to
+// the visitor before anything else; -v says which and why.
+WalkWidth start_walk(FsOps& fs, const WalkOptions& options, WalkVisitor& visitor,
+                     const std::vector<std::pair<Handle, const std::string*>>& roots) {
+  FileSystemKind kind;
+  const std::string* where = nullptr;
+  for (const auto& [handle, path] : roots) {
+    FileSystemKind k = fs.file_system_kind(handle);
+    if (k.latency_bound) {
+      kind = k;
+      where = path;
+      break;
+    }
+  }
+  unsigned wanted = walk_jobs(options.jobs, kind, 0);
+  if (options.jobs != 0)
+    log_debug("{} worker thread(s), as -j asks", wanted);
+  else if (where)
+    log_debug(
+        "{}: on {}, where each operation waits on a round trip: {} worker threads, "
+        "to keep that many requests in flight (-j sets the number)",
+        *where, kind.name, wanted);
+  else
+    log_debug("{} worker thread(s): one per core, at most 4", wanted);
+  std::uint64_t limit = open_file_limit();
+  unsigned jobs = walk_jobs(options.jobs, kind, limit);
+  if (jobs < wanted)
+    log_debug("open-file limit {}: {} worker(s) instead of {}", limit, jobs, wanted);
+  visitor.on_walk_start(jobs, kind);
+  return WalkWidth{jobs, kind.latency_bound};
 }
 
 bool is_implementation_tag(std::string_view tag) {
@@ -446,11 +483,22 @@ bool WalkVisitor::wants_stray() const {
 bool WalkVisitor::wants_links() const {
   return false;
 }
+void WalkVisitor::on_walk_start(unsigned, const FileSystemKind&) {}
 void WalkVisitor::on_link(Handle, const char*, const std::string&) {}
 void WalkVisitor::on_stray_file(Handle, const char*, const std::string&) {}
 
 unsigned default_jobs() {
   return std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+}
+
+unsigned walk_jobs(unsigned requested, const FileSystemKind& kind, std::uint64_t fd_limit) {
+  unsigned jobs = requested != 0 ? requested : kind.latency_bound ? k_latency_jobs : default_jobs();
+  // Each worker may hold a chain of directories open: under a low limit on
+  // descriptors fewer workers search more of the tree (what still cannot be
+  // opened is reported, never skipped silently).
+  if (fd_limit != 0 && jobs > 1)
+    jobs = static_cast<unsigned>(std::clamp<std::uint64_t>(fd_limit / k_fds_per_job, 1, jobs));
+  return jobs;
 }
 bool WalkVisitor::on_mirror_file(Handle, const char*, const std::string&) {
   return false;
@@ -490,9 +538,22 @@ void walk(FsOps& fs, const std::vector<std::string>& roots, const WalkOptions& o
           WalkVisitor& visitor) {
   raise_open_file_limit();
   std::vector<DirIdentity> ids;
-  std::vector<Task> tasks = open_roots(fs, roots, options, visitor, ids);
+  std::vector<NamedCache> named_caches;
+  std::vector<Task> tasks = open_roots(fs, roots, visitor, ids, named_caches);
+  if (tasks.empty() && named_caches.empty()) return;
+  std::vector<std::pair<Handle, const std::string*>> where;
+  where.reserve(named_caches.size() + tasks.size());
+  for (const auto& cache : named_caches) where.emplace_back(cache.parent->get(), &cache.root);
+  for (const auto& task : tasks) where.emplace_back(task.preopened, &task.path);
+  WalkWidth width = start_walk(fs, options, visitor, where);
+  // A named `__pycache__` goes to the visitor once every root was opened: a
+  // missing PATH is said before anything is removed.
+  for (auto& cache : named_caches) {
+    if (options.counters) options.counters->caches_found.fetch_add(1);
+    visitor.on_cache_dir(cache.parent->get(), cache.base.c_str(), cache.root);
+  }
   if (tasks.empty()) return;
-  ParallelWalk(fs, options, visitor, std::move(ids), false, false).run(std::move(tasks));
+  ParallelWalk(fs, options, visitor, std::move(ids), false, false, width).run(std::move(tasks));
 }
 
 void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::string>& relatives,
@@ -536,7 +597,11 @@ void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::st
     tasks.push_back(Task{nullptr, path, path, ids.size() - 1, h, nullptr});
   }
   if (tasks.empty()) return;
-  ParallelWalk(fs, options, visitor, std::move(ids), true, dry_run).run(std::move(tasks));
+  std::vector<std::pair<Handle, const std::string*>> where;
+  where.reserve(tasks.size());
+  for (const auto& task : tasks) where.emplace_back(task.preopened, &task.path);
+  WalkWidth width = start_walk(fs, options, visitor, where);
+  ParallelWalk(fs, options, visitor, std::move(ids), true, dry_run, width).run(std::move(tasks));
 }
 
 std::string mirror_path(const std::string& prefix, const std::string& relative) {

@@ -82,6 +82,8 @@ class MemFs final : public FsOps {
   void before(Event event, const std::string& path, std::function<void()> hook);
   // At most `n` entries per read_dir batch (DirListing's own bound otherwise).
   void set_batch(std::size_t n) { m_batch = n; }
+  // What file_system_kind() says of every directory (unknown by default).
+  void set_kind(FileSystemKind kind) { m_kind = kind; }
 
   // Every removed path, in order.
   std::vector<std::string> removed() const;
@@ -98,6 +100,7 @@ class MemFs final : public FsOps {
   void close(Handle h) override;
   int read_dir(Handle dir, DirListing& out) override;
   int identify(Handle dir, DirIdentity& out) override;
+  FileSystemKind file_system_kind(Handle) override { return m_kind; }
   int remove(Handle parent, const char* name, bool directory) override;
   int stat(Handle parent, const char* name, FileStat& out) override;
   int stat_follow(Handle parent, const char* name, FileStat& out) override;
@@ -139,6 +142,7 @@ class MemFs final : public FsOps {
   Handle m_next_handle = 3;
   std::uint64_t m_next_inode = 2;
   std::size_t m_batch = DirListing::k_batch_entries;
+  FileSystemKind m_kind;
   std::vector<Hook> m_hooks;
   std::vector<std::string> m_removed;
 };

@@ -3,14 +3,18 @@
 // opening, a listing whose types are wrong, a mount point without root, a
 // ctime to the nanosecond). After every test, the removal log must hold
 // nothing outside a `__pycache__` directory and every handle must be closed.
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <tuple>
 
 #include <pycache_clean/error.hpp>
+#include <pycache_clean/process.hpp>
 #include <pycache_clean/stale_check.hpp>
 #include <pycache_clean/sweep.hpp>
+#include <pycache_clean/walker.hpp>
 
 #include "mem_fs.hpp"
 #include "test_support.hpp"
@@ -36,9 +40,16 @@ class OnMemFs : public ::testing::Test {
   std::function<bool(const std::string&)> m_allowed;
 };
 
-class MemSweep : public OnMemFs, public ::testing::WithParamInterface<std::size_t> {
+// Each sweep test runs with one entry per batch and the default batch, and
+// on a file system that is local and one that is latency-bound (FUSE: 32
+// workers, a large cache's files removed by several threads at once).
+class MemSweep : public OnMemFs,
+                 public ::testing::WithParamInterface<std::tuple<std::size_t, bool>> {
  protected:
-  void SetUp() override { m_fs.set_batch(GetParam()); }
+  void SetUp() override {
+    m_fs.set_batch(std::get<0>(GetParam()));
+    if (std::get<1>(GetParam())) m_fs.set_kind(FileSystemKind{"fuse", true});
+  }
 };
 
 TEST_P(MemSweep, RemovesCachesAndNothingElse) {
@@ -276,9 +287,88 @@ TEST_P(MemSweep, UnreadableDirectoryIsReportedAndTheRestSwept) {
   EXPECT_EQ(r.unreadable[0].error, EACCES);
 }
 
+// A large cache on a latency-bound file system: its files go on several
+// threads at once, each by the same handle-relative unlink. A link among
+// them goes as a link, a directory, one swapped for a link mid-removal and a
+// mount point are handled one at a time as ever, a locked file costs only
+// itself.
+TEST_P(MemSweep, LargeCacheRemovedByManyThreadsLosesNothingElse) {
+  for (int i = 0; i < 100; ++i) m_fs.file("/p/__pycache__/f" + std::to_string(i) + ".pyc");
+  m_fs.symlink("/p/__pycache__/link.pyc", "/p/keep");
+  m_fs.symlink("/p/__pycache__/dirlink", "/p/keepdir");
+  m_fs.file("/p/__pycache__/sub/s.pyc");
+  m_fs.file("/p/__pycache__/swapped/t.pyc");
+  m_fs.before(Event::open_dir, "/p/__pycache__/swapped",
+              [&] { m_fs.swap_for_symlink("/p/__pycache__/swapped", "/p/keepdir"); });
+  m_fs.dir("/p/__pycache__/mnt").mount_root = true;
+  m_fs.file("/p/__pycache__/mnt/other.txt");
+  m_fs.file("/p/__pycache__/f7.pyc").deny_remove = EBUSY;
+  precious("/p/keep");
+  precious("/p/keepdir/x");
+  SweepReport r = sweep_of("/p");
+  EXPECT_EQ(r.found, 1u);
+  EXPECT_EQ(r.removed, 0u);
+  ASSERT_EQ(r.kept.size(), 1u);  // the first failure of the cache
+  EXPECT_EQ(r.kept[0].path, "/p/__pycache__/f7.pyc");
+  EXPECT_EQ(r.kept[0].error, EBUSY);
+  EXPECT_TRUE(m_fs.exists("/p/__pycache__/f7.pyc"));
+  EXPECT_TRUE(m_fs.exists("/p/__pycache__/mnt/other.txt"));
+  EXPECT_TRUE(m_fs.exists("/p/keep"));
+  EXPECT_TRUE(m_fs.exists("/p/keepdir/x"));
+  for (const char* gone :
+       {"/p/__pycache__/f0.pyc", "/p/__pycache__/f99.pyc", "/p/__pycache__/link.pyc",
+        "/p/__pycache__/dirlink", "/p/__pycache__/sub", "/p/__pycache__/swapped"})
+    EXPECT_FALSE(m_fs.exists(gone)) << gone;
+}
+
+TEST(WalkJobs, ChosenByTheFileSystemUnlessAsked) {
+  FileSystemKind local;
+  FileSystemKind fuse{"fuse", true};
+  EXPECT_EQ(walk_jobs(0, local, 0), default_jobs());
+  EXPECT_EQ(walk_jobs(0, fuse, 0), k_latency_jobs);
+  EXPECT_EQ(walk_jobs(3, fuse, 0), 3u);  // -j decides
+  EXPECT_EQ(walk_jobs(5, local, 1u << 20), 5u);
+  EXPECT_EQ(walk_jobs(0, fuse, 4 * k_fds_per_job), 4u);  // the open-file limit bounds it
+  EXPECT_EQ(walk_jobs(0, fuse, 10), 1u);
+}
+
+// The walk asks the file system what the root lies on and tells the visitor.
+class WidthVisitor final : public WalkVisitor {
+ public:
+  void on_walk_start(unsigned jobs, const FileSystemKind& kind) override {
+    m_jobs = jobs;
+    m_name = kind.name ? kind.name : "";
+  }
+  void on_cache_dir(Handle, const char*, const std::string&) override { ++m_caches; }
+  void on_unreadable(const std::string&, int) override {}
+  void on_bad_root(const std::string&, int) override {}
+  unsigned m_jobs = 0;
+  std::string m_name;
+  std::atomic<int> m_caches{0};
+};
+
+TEST(WalkJobs, TheVisitorHearsTheWidthBeforeAnyCache) {
+  MemFs fs;
+  fs.file("/p/a/__pycache__/m.pyc");
+  fs.set_kind(FileSystemKind{"nfs", true});
+  WidthVisitor latency;
+  walk(fs, {"/p"}, WalkOptions{}, latency);
+  EXPECT_EQ(latency.m_name, "nfs");
+  EXPECT_EQ(latency.m_jobs, walk_jobs(0, FileSystemKind{"nfs", true}, open_file_limit()));
+  EXPECT_EQ(latency.m_caches, 1);
+  fs.set_kind(FileSystemKind{});
+  WidthVisitor local;
+  walk(fs, {"/p/a/__pycache__"}, WalkOptions{}, local);  // a named cache too
+  EXPECT_EQ(local.m_name, "");
+  EXPECT_EQ(local.m_jobs, walk_jobs(0, FileSystemKind{}, open_file_limit()));
+  EXPECT_EQ(local.m_caches, 1);
+}
+
 // One entry per batch exercises every continuation of the walk and of the
 // removal; the default batch, the common case.
-INSTANTIATE_TEST_SUITE_P(Batches, MemSweep, ::testing::Values(1, DirListing::k_batch_entries));
+INSTANTIATE_TEST_SUITE_P(Batches, MemSweep,
+                         ::testing::Combine(::testing::Values(1, DirListing::k_batch_entries),
+                                            ::testing::Bool()));
 
 // A CPython 3.11 timestamp pyc for a source of `mtime` and `size`.
 std::string pyc311(std::uint32_t mtime, std::uint32_t size) {

@@ -26,6 +26,8 @@
 
 #include "win32.hpp"
 
+#include <wnnc.h>
+
 namespace pycache_clean {
 
 namespace {
@@ -236,6 +238,15 @@ class WindowsFs final : public FsOps {
     out.device = info.dwVolumeSerialNumber;
     out.inode = (static_cast<std::uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
     return 0;
+  }
+
+  // Only a file on a remote share answers FileRemoteProtocolInfo (SMB, and
+  // the redirectors of NFS and WebDAV); a local volume refuses it.
+  FileSystemKind file_system_kind(Handle dir) override {
+    FILE_REMOTE_PROTOCOL_INFO info{};
+    if (!GetFileInformationByHandleEx(handle_of(dir), FileRemoteProtocolInfo, &info, sizeof info))
+      return {};
+    return {info.Protocol == WNNC_NET_SMB ? "smb" : "a network share", true};
   }
 
   int remove(Handle parent, const char* name, bool directory) override {
