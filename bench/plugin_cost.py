@@ -16,7 +16,9 @@ and prints the median user+sys CPU and wall time of each (the interpreter
 and every child it waited for: the plugin's helper and its end-of-session
 `clean --stale-only`), and each one's CPU against `none`: the median of
 the ratios of the runs of one round (each round runs every kind once), so
-that the machine's drift does not move it.
+that the machine's drift does not move it. Where valgrind is installed, each
+kind also runs once under callgrind, which counts the instructions of the
+run and its children: a figure that a busy machine does not move.
 
 BIN is the pycache-clean binary the plugin runs (default: build/src/pycache-clean).
 """
@@ -111,6 +113,23 @@ def run_once(argv, cwd, env):
     return cpu, wall
 
 
+def instructions(argv, cwd, env, scratch):
+    """Instructions a run executes, its children included, by callgrind."""
+    out = os.path.join(scratch + "-callgrind")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    env = dict(env, PYTHONHASHSEED="0")
+    subprocess.run(["valgrind", "--tool=callgrind", "--trace-children=yes",
+                    f"--callgrind-out-file={out}/cg.%p"] + argv, cwd=cwd, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    total = 0
+    for name in os.listdir(out):
+        with open(os.path.join(out, name)) as f:
+            total += sum(int(line.split()[1]) for line in f if line.startswith("summary:"))
+    shutil.rmtree(out)
+    return total
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("binary", nargs="?", default=os.path.join(SOURCE_ROOT, "build", "src",
@@ -161,6 +180,13 @@ def main():
             ratio = statistics.median(a / b for a, b in zip(cpu[k], cpu["none"]))
             print(f"{k:12} cpu {c:6.3f} s  wall {w:6.3f} s  cpu vs none {100 * (ratio - 1):+6.1f}%"
                   f"  (median of {args.runs} paired ratios)")
+        if shutil.which("valgrind"):
+            print("instructions (callgrind, every process of the run, PYTHONHASHSEED=0; "
+                  "the same on a busy machine):")
+            counts = {k: instructions(argv, cwd[k], env, root) for k, argv in kinds.items()}
+            for k, n in counts.items():
+                print(f"{k:12} {n / 1e9:7.3f} G instructions  vs none "
+                      f"{100 * (n / counts['none'] - 1):+6.1f}%")
     finally:
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(root + "-no-bytecode", ignore_errors=True)

@@ -11,8 +11,9 @@
 # 4. latency-bound file systems: bench/fuse/latency.sh at 0, 200 and 1000 µs
 #    per operation (root and /dev/fuse), and sshfs over loopback when
 #    `ssh localhost` works without a password;
-# 5. the pytest plugin's cost: bench/plugin_cost.py.
-# Takes about 15 minutes; needs hyperfine, fd-find, libfuse3-dev, fuse3 (and
+# 5. the pytest plugin's cost: bench/plugin_cost.py;
+# 6. unguarded writers racing guarded test runs: bench/race/race.py.
+# Takes about 20 minutes; needs hyperfine, fd-find, libfuse3-dev, fuse3 (and
 # sshfs for the loopback run). Quote ratios, with the date and load it prints.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -69,4 +70,10 @@ fi
 
 echo; echo "## 5. The pytest plugin"
 /usr/bin/python3 "$here/plugin_cost.py" --runs 21 "$bin"
+echo; echo "## 6. Unguarded writers against guarded test runs"
+if command -v black >/dev/null; then
+  /usr/bin/python3 "$here/race/race.py" --seconds 60 --writers unguarded "$bin"
+else
+  echo "skipped: needs black (apt-get install black)"
+fi
 echo; echo "load average at the end: $(load)"

@@ -15,7 +15,9 @@
 # it is copied for each sweep beside the mount, not through it, so only the
 # timed commands pay the delay. Runs: $RUNS (default 3). With sshd
 # listening on localhost and a key for root, the same three run on sshfs
-# over loopback too (SSHFS=1).
+# over loopback too (SSHFS=1). pycache-clean skips .git and node_modules,
+# which the others walk: "no excludes" walks them too, the like-for-like
+# figure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(readlink -f "${1:-$here/../../build/src/pycache-clean}")
@@ -73,13 +75,15 @@ run_all() {
   hyperfine -N -w 1 -r "$runs" --style none --export-json "$dir/sweep.json" \
     --prepare "bash -c 'rm -rf $low/work; cp -a $low/full $low/work'" \
     -n pycache-clean "$bin clean -q $m/work" \
-    -n "pycache-clean -j2" "$bin clean -q -j2 $m/work" "${sweep[@]}" \
+    -n "pycache-clean -j2" "$bin clean -q -j2 $m/work" \
+    -n "pycache-clean, no excludes" "$bin clean -q --no-default-excludes $m/work" "${sweep[@]}" \
     -n find "bash -c 'cd $m/work && find . -type d -name __pycache__ -prune -exec rm -rf {} +'" \
     -n fd "bash -c 'cd $m/work && fdfind -u -t d ^__pycache__\$ -X rm -rf'" >/dev/null
   rm -rf "$low/work"
   hyperfine -N -w 1 -r "$runs" --style none --export-json "$dir/noop.json" \
     -n pycache-clean "$bin clean -q $m/bare" \
-    -n "pycache-clean -j2" "$bin clean -q -j2 $m/bare" "${noop[@]}" \
+    -n "pycache-clean -j2" "$bin clean -q -j2 $m/bare" \
+    -n "pycache-clean, no excludes" "$bin clean -q --no-default-excludes $m/bare" "${noop[@]}" \
     -n find "find $m/bare -type d -name __pycache__ -prune -exec rm -rf {} +" \
     -n fd "fdfind -u -t d ^__pycache__\$ $m/bare -X rm -rf" >/dev/null
   hyperfine -N -i -w 1 -r "$runs" --style none --export-json "$dir/check.json" \

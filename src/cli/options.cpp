@@ -105,9 +105,10 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
                "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");
   sub.add_flag("-x,--one-file-system", options.one_file_system,
                "Stay on the file system (mount) of each PATH, as find -xdev");
-  sub.add_option(
-         "-j,--jobs", options.jobs,
-         fmt::format("Worker threads (default: one per core, at most 4; here {})", default_jobs()))
+  sub.add_option("-j,--jobs", options.jobs,
+                 fmt::format("Worker threads (default: one per core, at most 4, here {}; {} on a "
+                             "network or FUSE file system)",
+                             default_jobs(), k_latency_jobs))
       ->option_text("N")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {

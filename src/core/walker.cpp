@@ -488,7 +488,8 @@ void WalkVisitor::on_link(Handle, const char*, const std::string&) {}
 void WalkVisitor::on_stray_file(Handle, const char*, const std::string&) {}
 
 unsigned default_jobs() {
-  return std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+  static const unsigned jobs = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+  return jobs;
 }
 
 unsigned walk_jobs(unsigned requested, const FileSystemKind& kind, std::uint64_t fd_limit) {
