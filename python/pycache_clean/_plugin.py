@@ -4,8 +4,9 @@ In the controlling process only (never in an xdist worker), the plugin starts
 `pycache-clean pytest-session`, which takes the pytest marker lock shared as
 `pycache-clean test` does (waiting while a fixer holds it) and keeps it until
 this process closes its stdin: however the session ends, the lock goes with
-it. With the ini option `pycache_clean = stale` (or `all`) the caches are
-swept before collection.
+it. Before collection the caches whose source changed after they were
+written are dropped; with the ini option `pycache_clean = stale` (or `all`)
+the caches are swept instead.
 
 Caches are written as usual, so the next run imports at full speed. What a
 guard cannot stop is a writer it does not know of (an editor's save) changing
@@ -78,9 +79,12 @@ def pytest_configure(config):
     token = line[len("held"):].strip()
     if token:
         os.environ[_ENV] = (os.environ[_ENV] + ";" + token) if os.environ.get(_ENV) else token
-    if mode != "off":
-        argv = [binary, "clean", "-q"] + (["--stale-only"] if mode == "stale" else [])
-        subprocess.run(argv + [str(config.rootpath)], check=False)
+    # Before collection: with `stale` or `all`, the sweep asked for; otherwise
+    # the caches whose source changed after they were written (one stat a
+    # cache): a guarded fixer may have rewritten a module keeping its size
+    # and its second, which CPython cannot tell from the cached one.
+    sweep = {"off": ["--stale-only", "--verify", "none"], "stale": ["--stale-only"], "all": []}
+    subprocess.run([binary, "clean", "-q"] + sweep[mode] + [str(config.rootpath)], check=False)
 
 
 def _drop_what_the_session_outdated(config):

@@ -28,21 +28,38 @@ double seconds_since_epoch() {
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
-// After the run: the caches it wrote whose source changed after they were
-// written (an editor's save, a writer no guard knows of) are dropped, so
-// that none outlives the run to be loaded later; one line says how many.
-// Headers and inode times judge (--verify none): one stat a cache. Two
-// seconds of slack for file systems with whole-second times.
-void drop_what_the_run_outdated(const std::string& root, double start,
-                                const CommonOptions& common) {
+// Drops the caches below `root` whose source changed after they were
+// written (headers and inode times judge, --verify none: one stat a cache);
+// with `since` (seconds since the epoch; -1: none), only those written
+// after it. Returns how many went.
+std::uint64_t drop_outdated(const std::string& root, double since) {
   CheckOptions options;
   options.verify = VerifyMode::none;
   options.remove_not_ok = true;
-  options.written_since = start - 2;
-  CheckReport report = check_caches(real_fs(), {root}, options);
-  if (report.removed > 0 && !common.quiet)
-    log_info("dropped {} {} this run wrote whose source changed meanwhile", report.removed,
-             report.removed == 1 ? "cache" : "caches");
+  options.written_since = since;
+  return check_caches(real_fs(), {root}, options).removed;
+}
+
+// Before a run that does not sweep (--no-clean): a cache whose source a
+// guarded fixer rewrote since, keeping its size and its second (CPython
+// cannot tell), would be loaded; it goes, and one line says so.
+void drop_outdated_before(const std::string& root, const CommonOptions& common) {
+  std::uint64_t n = drop_outdated(root, -1);
+  if (n > 0 && !common.quiet)
+    log_info("dropped {} {} whose source changed after {} written", n, n == 1 ? "cache" : "caches",
+             n == 1 ? "it was" : "they were");
+}
+
+// After the run: the caches it wrote whose source changed after they were
+// written (an editor's save, a writer no guard knows of) are dropped, so
+// that none outlives the run to be loaded later; one line says how many.
+// Two seconds of slack for file systems with whole-second times.
+void drop_what_the_run_outdated(const std::string& root, double start,
+                                const CommonOptions& common) {
+  std::uint64_t n = drop_outdated(root, start - 2);
+  if (n > 0 && !common.quiet)
+    log_info("dropped {} {} this run wrote whose source changed meanwhile", n,
+             n == 1 ? "cache" : "caches");
 }
 
 int run_test(const TestCliOptions& o) {
@@ -52,18 +69,15 @@ int run_test(const TestCliOptions& o) {
   options.command = o.command;
   options.wait_seconds = parse_wait_seconds(o.wait);
   options.quiet = o.common.quiet;
+  auto dirs = find_git_dirs(".");
+  std::string root = dirs && !dirs->worktree.empty() ? dirs->worktree : ".";
   if (!o.no_clean)
-    options.prepare = [&o] {
-      auto dirs = find_git_dirs(".");
-      sweep_and_report({dirs && !dirs->worktree.empty() ? dirs->worktree : "."}, SweepOptions{},
-                       o.common, false);
-    };
+    options.prepare = [&] { sweep_and_report({root}, SweepOptions{}, o.common, false); };
+  else if (!o.no_bytecode)
+    options.prepare = [&] { drop_outdated_before(root, o.common); };
   options.no_bytecode = o.no_bytecode;
-  std::string root;
   double start = 0;
   if (!o.no_bytecode) {
-    auto dirs = find_git_dirs(".");
-    root = dirs && !dirs->worktree.empty() ? dirs->worktree : ".";
     start = seconds_since_epoch();
     options.finish = [&] { drop_what_the_run_outdated(root, start, o.common); };
   }
@@ -80,9 +94,10 @@ int run_test(const TestCliOptions& o) {
 
 Command add_test_command(CLI::App& app) {
   auto o = std::make_shared<TestCliOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "test", "Clear caches, then run the tests without writing new ones, marked as running");
-  sub->add_flag("--no-clean", o->no_clean, "Do not sweep before running");
+  CLI::App* sub = app.add_subcommand("test", "Clear caches, then run the tests, marked as running");
+  sub->add_flag("--no-clean", o->no_clean,
+                "Do not sweep before running (caches whose source changed after they were "
+                "written still go)");
   sub->add_flag("--no-bytecode", o->no_bytecode,
                 "Run CMD with PYTHONDONTWRITEBYTECODE=1: no cache written at all (every run "
                 "then compiles every module it imports)");

@@ -295,8 +295,10 @@ def test_plugin_session_waits_for_a_running_fixer(repo):
 
 @needs_pytest
 def test_plugin_sweeps_stale_caches_before_collection(repo):
-    """ini `pycache_clean = stale`: a cache that lies is gone before the
-    tests import the module, so they run the code on disk."""
+    """A cache that lies (its source rewritten keeping size and mtime) is
+    gone before the tests import the module, so they run the code on disk:
+    by default (the caches whose source changed after they were written)
+    and with ini `pycache_clean = stale`. Plain pytest runs the old code."""
     (repo / "mod.py").write_text("X = 'old'\n")
     subprocess.run([PY, "-c", "import mod"], cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None),
                    check=True)
@@ -305,9 +307,19 @@ def test_plugin_sweeps_stale_caches_before_collection(repo):
     (repo / "mod.py").write_text("X = 'new'\n")
     os.utime(repo / "mod.py", ns=(st.st_atime_ns, st.st_mtime_ns))
     (repo / "test_mod.py").write_text("import mod\n\ndef test_new():\n    assert mod.X == 'new'\n")
+    control = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    r = subprocess.run(control, cwd=repo, env=plugin_env(), capture_output=True, text=True)
+    assert r.returncode == 1, r.stdout  # without the plugin the stale cache runs
     argv = [PY, "-m", "pytest", "-q", "-p", "pycache_clean", "-p", "no:cacheprovider"]
     r = subprocess.run(argv, cwd=repo, env=plugin_env(), capture_output=True, text=True)
-    assert r.returncode == 1, r.stdout  # off (the default): the stale cache runs
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
+    subprocess.run([PY, "-c", "import mod"], cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None),
+                   check=True)
+    st = os.stat(repo / "mod.py")
+    time.sleep(0.01)
+    (repo / "mod.py").write_text("X = 'NEW'\n")
+    os.utime(repo / "mod.py", ns=(st.st_atime_ns, st.st_mtime_ns))
+    (repo / "test_mod.py").write_text("import mod\n\ndef test_new():\n    assert mod.X == 'NEW'\n")
     (repo / "pytest.ini").write_text("[pytest]\npycache_clean = stale\n")
     r = subprocess.run(argv, cwd=repo, env=plugin_env(), capture_output=True, text=True)
     assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr

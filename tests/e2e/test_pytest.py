@@ -288,6 +288,55 @@ def test_a_cache_outdated_during_the_run_does_not_outlive_it(repo, how):
             assert after == "1", "the control should load the outdated cache"
 
 
+VALUE_TEST = """from pkg import mod
+import re
+
+def test_value_is_the_files():
+    with open(mod.__file__) as f:
+        assert mod.VALUE == int(re.search(r"VALUE = (\\d+)", f.read()).group(1))
+"""
+
+
+@pytest.mark.parametrize("how", ["test", "plugin"])
+def test_a_fix_between_runs_keeping_size_and_second_is_never_imported_stale(repo, how):
+    """A run writes mod's cache; between runs a (guarded) fixer rewrites mod.py
+    keeping its size and its mtime (a rollback, a fix in the same second):
+    CPython would trust the cache. The next guarded run drops it before it
+    starts (test --no-clean, the plugin's default) and says so; the control,
+    plain pytest, runs the old code."""
+    (repo / "test_slow.py").unlink()
+    (repo / "pkg").mkdir()
+    (repo / "pkg/__init__.py").write_text("")
+    (repo / "test_value.py").write_text(VALUE_TEST)
+    pytest_argv = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_value.py"]
+    for guarded in (False, True):
+        if not guarded:
+            argv = pytest_argv
+        elif how == "test":
+            argv = [BIN, "test", "--no-clean", "--", *pytest_argv]
+        else:
+            argv = pytest_argv[:3] + ["-p", "pycache_clean"] + pytest_argv[3:]
+        mod = repo / "pkg/mod.py"
+        mod.write_text("VALUE = 1000\n")
+        shutil.rmtree(repo / "pkg/__pycache__", ignore_errors=True)
+        first = subprocess.run(argv, cwd=repo, env=plugin_env(PYTHONDONTWRITEBYTECODE=None),
+                               capture_output=True, text=True)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert list((repo / "pkg/__pycache__").glob("mod.*.pyc")), "no cache was written"
+        st = mod.stat()
+        mod.write_text("VALUE = 2000\n")
+        os.utime(mod, ns=(st.st_atime_ns, st.st_mtime_ns))
+        second = subprocess.run(argv, cwd=repo, env=plugin_env(PYTHONDONTWRITEBYTECODE=None),
+                                capture_output=True, text=True)
+        if guarded:
+            assert second.returncode == 0, second.stdout + second.stderr
+            if how == "test":
+                assert "dropped 1 cache whose source changed after it was written" in \
+                    second.stderr, second.stderr
+        else:
+            assert second.returncode == 1, "the control should run the old code"
+
+
 def test_test_exit_status_and_signals(repo, tmp_path):
     expect(run("test", "--no-clean", "--", "sh", "-c", "exit 3", cwd=repo, env=env()), rc=3)
     expect(run("test", "--no-clean", "--", "sh", "-c", "kill -TERM $$", cwd=repo, env=env()),
