@@ -240,10 +240,7 @@ class CheckVisitor final : public WalkVisitor {
     // where each read is a round trip.
     WidthShare::Taken latency(m_latency_width, entries.size() / k_min_shared);
     unsigned width = m_judge.verify == VerifyMode::all ? m_jobs : latency.width();
-    unsigned helpers = entries.size() < k_min_shared
-                           ? 0
-                           : static_cast<unsigned>(
-                                 std::min<std::size_t>(width, entries.size() / k_min_shared) - 1);
+    unsigned helpers = entries.size() < k_min_shared ? 0 : width - 1;
     std::vector<std::thread> threads;
     threads.reserve(helpers);
     for (unsigned t = 0; t < helpers; ++t) threads.emplace_back(work);

@@ -293,6 +293,19 @@ def test_plugin_session_waits_for_a_running_fixer(repo):
     fixer.wait(timeout=30)
 
 
+def cache_then_rewrite_keeping_size_and_mtime(repo, value):
+    """Caches mod.py, then rewrites it to X = `value` (the same size) with its
+    old mtime, so that CPython trusts the cache; test_mod.py expects `value`."""
+    subprocess.run([PY, "-c", "import mod"], cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None),
+                   check=True)
+    st = os.stat(repo / "mod.py")
+    time.sleep(0.01)
+    (repo / "mod.py").write_text(f"X = {value!r}\n")
+    os.utime(repo / "mod.py", ns=(st.st_atime_ns, st.st_mtime_ns))
+    (repo / "test_mod.py").write_text(
+        f"import mod\n\ndef test_new():\n    assert mod.X == {value!r}\n")
+
+
 @needs_pytest
 def test_plugin_sweeps_stale_caches_before_collection(repo):
     """A cache that lies (its source rewritten keeping size and mtime) is
@@ -300,26 +313,14 @@ def test_plugin_sweeps_stale_caches_before_collection(repo):
     by default (the caches whose source changed after they were written)
     and with ini `pycache_clean = stale`. Plain pytest runs the old code."""
     (repo / "mod.py").write_text("X = 'old'\n")
-    subprocess.run([PY, "-c", "import mod"], cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None),
-                   check=True)
-    st = os.stat(repo / "mod.py")
-    time.sleep(0.01)
-    (repo / "mod.py").write_text("X = 'new'\n")
-    os.utime(repo / "mod.py", ns=(st.st_atime_ns, st.st_mtime_ns))
-    (repo / "test_mod.py").write_text("import mod\n\ndef test_new():\n    assert mod.X == 'new'\n")
+    cache_then_rewrite_keeping_size_and_mtime(repo, "new")
     control = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     r = subprocess.run(control, cwd=repo, env=plugin_env(), capture_output=True, text=True)
     assert r.returncode == 1, r.stdout  # without the plugin the stale cache runs
     argv = [PY, "-m", "pytest", "-q", "-p", "pycache_clean", "-p", "no:cacheprovider"]
     r = subprocess.run(argv, cwd=repo, env=plugin_env(), capture_output=True, text=True)
     assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
-    subprocess.run([PY, "-c", "import mod"], cwd=repo, env=env(PYTHONDONTWRITEBYTECODE=None),
-                   check=True)
-    st = os.stat(repo / "mod.py")
-    time.sleep(0.01)
-    (repo / "mod.py").write_text("X = 'NEW'\n")
-    os.utime(repo / "mod.py", ns=(st.st_atime_ns, st.st_mtime_ns))
-    (repo / "test_mod.py").write_text("import mod\n\ndef test_new():\n    assert mod.X == 'NEW'\n")
+    cache_then_rewrite_keeping_size_and_mtime(repo, "NEW")
     (repo / "pytest.ini").write_text("[pytest]\npycache_clean = stale\n")
     r = subprocess.run(argv, cwd=repo, env=plugin_env(), capture_output=True, text=True)
     assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr

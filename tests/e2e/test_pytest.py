@@ -255,6 +255,13 @@ def test_edit_behind_the_runs_back():
 """
 
 
+def guarded_argv(how, pytest_argv):
+    """`pytest_argv` guarded by `test --no-clean` or by the plugin."""
+    if how == "test":
+        return [BIN, "test", "--no-clean", "--", *pytest_argv]
+    return pytest_argv[:3] + ["-p", "pycache_clean"] + pytest_argv[3:]
+
+
 @pytest.mark.parametrize("how", ["test", "plugin"])
 def test_a_cache_outdated_during_the_run_does_not_outlive_it(repo, how):
     """The run wrote mod's cache, then its source changed behind its back
@@ -270,12 +277,7 @@ def test_a_cache_outdated_during_the_run_does_not_outlive_it(repo, how):
     for guarded in (False, True):
         (repo / "pkg/mod.py").write_text("VALUE = 1\n")
         shutil.rmtree(repo / "pkg/__pycache__", ignore_errors=True)
-        if not guarded:
-            argv = pytest_argv
-        elif how == "test":
-            argv = [BIN, "test", "--no-clean", "--", *pytest_argv]
-        else:
-            argv = pytest_argv[:3] + ["-p", "pycache_clean"] + pytest_argv[3:]
+        argv = guarded_argv(how, pytest_argv) if guarded else pytest_argv
         r = subprocess.run(argv, cwd=repo, env=plugin_env(PYTHONDONTWRITEBYTECODE=None),
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -310,12 +312,7 @@ def test_a_fix_between_runs_keeping_size_and_second_is_never_imported_stale(repo
     (repo / "test_value.py").write_text(VALUE_TEST)
     pytest_argv = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_value.py"]
     for guarded in (False, True):
-        if not guarded:
-            argv = pytest_argv
-        elif how == "test":
-            argv = [BIN, "test", "--no-clean", "--", *pytest_argv]
-        else:
-            argv = pytest_argv[:3] + ["-p", "pycache_clean"] + pytest_argv[3:]
+        argv = guarded_argv(how, pytest_argv) if guarded else pytest_argv
         mod = repo / "pkg/mod.py"
         mod.write_text("VALUE = 1000\n")
         shutil.rmtree(repo / "pkg/__pycache__", ignore_errors=True)
