@@ -45,7 +45,7 @@ complete -c pycache-clean -n "__pycache_clean_in help" -a "clean check lock pyte
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -s v -l verbose -d 'Explain each decision (-vv: each step)'
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -s q -l quiet -d 'Warnings and errors only'
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -s h -l help -d 'Print the help'
-complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -l color -x -a 'auto always never' -d 'Colour on stderr'
+complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -l color -x -a 'auto always never' -d 'Colour: auto, always, never'
 
 complete -c pycache-clean -n __pycache_clean_walks -a '(__fish_complete_directories)'
 complete -c pycache-clean -n __pycache_clean_walks -l json -d 'One JSON object'

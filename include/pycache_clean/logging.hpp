@@ -52,8 +52,12 @@ void configure_logging(int verbosity, ColourChoice colour = ColourChoice::automa
 // erases it and it is redrawn afterwards. `redraw` may be empty to unhook.
 void set_status_line_hooks(void (*erase)(), void (*redraw)());
 
-// Writes `text` (made terminal_safe: one line, whatever names it holds) and a
+// Writes `lead` as it is (the program's own words, colour escapes included),
+// then `text` made terminal_safe (one line, whatever names it holds) and a
 // newline to stdout, erasing the status line around it.
-void write_stdout_line(const std::string& text);
+void write_stdout_line(const std::string& text, const std::string& lead = {});
+// Writes `text` (terminal_safe) to stdout with no newline: a piece of a
+// document streamed on one line.
+void write_stdout(const std::string& text);
 
 }  // namespace pycache_clean

@@ -166,6 +166,9 @@ struct CheckOptions {
   bool remove_not_ok = false;
   // With remove_not_ok: also legacy *.pyc/*.pyo outside __pycache__ (--stray).
   bool remove_stray = false;
+  // With remove_not_ok: decide as if removing, through the same opens, and
+  // remove nothing (removable counts what would go).
+  bool dry_run = false;
   // PYTHONPYCACHEPREFIX: also judge the caches CPython mirrors there for each root.
   std::string pycache_prefix;
   // Which trusted caches to prove by compiling their source.
@@ -175,8 +178,9 @@ struct CheckOptions {
   // JudgeOptions::written_since.
   double written_since = -1;
   // Each cache not judged ok, as it is found (one call at a time, from any
-  // worker). Nothing keeps them: memory does not grow with their number.
-  std::function<void(const CacheVerdict&)> on_finding;
+  // worker), and whether remove_not_ok removes it (or, dry, would). Nothing
+  // keeps them: memory does not grow with their number.
+  std::function<void(const CacheVerdict&, bool removable)> on_finding;
   // Each entry kept, unreadable or a missing PATH, as it happens (one call
   // at a time): the report keeps them too, in bounded memory.
   std::function<void(ProblemKind, const PathProblem&)> on_problem;
@@ -190,6 +194,7 @@ struct CheckReport : WalkReport {
   std::uint64_t counts[k_cache_class_count] = {};
   std::uint64_t removable = 0;   // not ok, and removable with remove_not_ok
   std::uint64_t removed = 0;     // with remove_not_ok
+  bool dry_run = false;          // remove_not_ok with dry_run: nothing removed
   std::uint64_t verified = 0;    // caches whose source was compiled and compared
   std::uint64_t unverified = 0;  // wanted verification, not done
   std::uint64_t unverified_by[k_unverified_reasons] = {};  // ... by Unverified reason

@@ -2,13 +2,17 @@
 // default subcommand (`clean`), and the single error boundary that turns an
 // Error or a parse failure into a message and a documented exit status.
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
+#include <optional>
 
 #include <pycache_clean/edit_distance.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/fs_ops.hpp>
 #include <pycache_clean/logging.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/terminal.hpp>
@@ -21,17 +25,22 @@ namespace pycache_clean::cli {
 namespace {
 
 const char* const k_footer =
-    R"(Without a subcommand, `clean` runs: `pycache-clean` sweeps the current
-directory.
+    R"(Global options (before or after the subcommand):
+  -v, --verbose               Say what was skipped and why; -vv: every step
+  -q, --quiet                 No report line: warnings and errors only
+  --json                      One JSON document on stdout (clean, check,
+                              pytest-running)
+  --color WHEN                auto (a terminal; NO_COLOR, FORCE_COLOR and
+                              CLICOLOR_FORCE respected), always, never
 
--v, -q, --color and --json may come before or after the subcommand. A bare
-word that is both a subcommand and a directory is the subcommand
-(`pycache-clean test` runs the tests; `pycache-clean ./test` sweeps the
-directory).
+Without a subcommand, `clean` runs: `pycache-clean` sweeps the current
+directory. A bare word that is both a subcommand and a directory is the
+subcommand (`pycache-clean test` runs the tests; `pycache-clean ./test` sweeps
+the directory).
 
 Run `pycache-clean help SUBCOMMAND` (or `SUBCOMMAND --help`) for a
-subcommand's options and examples.
-
+subcommand's options, examples and exit statuses, and
+`pycache-clean help exit-status` for every exit status.
 )";
 
 bool is_top_level_word(const std::string& arg, const std::vector<Command>& commands) {
@@ -55,6 +64,33 @@ bool is_subcommand(const std::string& word, const std::vector<Command>& commands
                      [&](const Command& c) { return c.app->get_name() == word; });
 }
 
+// `help exit-status`: the topic that prints every exit status.
+const char* const k_exit_status_topic = "exit-status";
+
+std::vector<std::string> subcommand_names(const std::vector<Command>& commands) {
+  std::vector<std::string> names;
+  for (const auto& c : commands)
+    if (!c.app->get_group().empty()) names.push_back(c.app->get_name());
+  names.emplace_back("help");
+  return names;
+}
+
+// The first word of an implicit `clean` that names nothing on disk but is a
+// subcommand's name mistyped (`chek`): a usage error, not a missing PATH.
+void reject_mistyped_subcommand(const std::string& word, const std::vector<Command>& commands) {
+  if (word.empty() || word[0] == '-' || std::any_of(word.begin(), word.end(), is_path_separator))
+    return;
+  std::error_code ec;
+  if (std::filesystem::symlink_status(std::filesystem::u8path(word), ec).type() !=
+      std::filesystem::file_type::not_found)
+    return;
+  std::string guess = closest_match(word, subcommand_names(commands));
+  if (!guess.empty())
+    throw Error(
+        "'" + word + "' is neither a subcommand nor a directory; did you mean '" + guess + "'?",
+        k_exit_usage);
+}
+
 // The arguments as CLI11 is to see them: `help [SUB]` as `[SUB] --help`;
 // options given before the subcommand moved after it; `clean` inserted when
 // no subcommand is named. A bare word that is both a subcommand and a
@@ -74,11 +110,19 @@ std::vector<std::string> normalise_arguments(std::vector<std::string> args,
   std::vector<std::string> rest(args.begin() + static_cast<long>(lead), args.end());
   if (!rest.empty() && rest.front() == "help") {
     if (rest.size() == 1) return {"--help"};
-    if (!is_subcommand(rest[1], commands))
-      throw Error("help: no subcommand named '" + rest[1] + "'", k_exit_usage);
+    if (rest[1] == k_exit_status_topic) return {k_exit_status_topic};
+    if (!is_subcommand(rest[1], commands)) {
+      std::vector<std::string> topics = subcommand_names(commands);
+      topics.emplace_back(k_exit_status_topic);
+      std::string guess = closest_match(rest[1], topics);
+      throw Error("help: no subcommand or topic named '" + rest[1] + "'" +
+                      (guess.empty() ? "" : "; did you mean '" + guess + "'?"),
+                  k_exit_usage);
+    }
     return {rest[1], "--help"};
   }
   if (rest.empty() || !is_top_level_word(rest.front(), commands)) {
+    if (!rest.empty()) reject_mistyped_subcommand(rest.front(), commands);
     rest.insert(rest.begin(), "clean");
   } else if (rest.front() != "clean" && is_subcommand(rest.front(), commands)) {
     std::error_code ec;
@@ -115,43 +159,62 @@ std::string suggest_option(const std::vector<std::string>& args,
       std::string word = a.substr(0, a.find('='));
       if (std::find(known.begin(), known.end(), word) != known.end()) continue;
       std::string guess = closest_match(word, known);
+      if (guess.empty()) {  // `--dry` for `--dry-run`: the one option it begins
+        std::vector<std::string> longer;
+        std::copy_if(known.begin(), known.end(), std::back_inserter(longer),
+                     [&](const std::string& k) { return k.compare(0, word.size(), word) == 0; });
+        if (longer.size() == 1) guess = longer.front();
+      }
       if (!guess.empty()) return "; did you mean " + guess + "?";
     }
   }
   return {};
 }
 
-}  // namespace
+// CLI11's words in the tool's style: lowercase, the culprit quoted
+// (`unexpected argument '--verfy'`).
+std::string parse_error_text(const CLI::ParseError& e) {
+  std::string text = e.what();
+  for (const char* head : {"The following argument was not expected: ",
+                           "The following arguments were not expected: "}) {
+    std::string h = head;
+    if (text.compare(0, h.size(), h) != 0) continue;
+    std::string words = text.substr(h.size());
+    return (words.find(' ') == std::string::npos ? "unexpected argument '"
+                                                 : "unexpected arguments '") +
+           words + "'";
+  }
+  if (text.size() > 1 && std::isupper(static_cast<unsigned char>(text[0])) &&
+      std::islower(static_cast<unsigned char>(text[1])))
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
 
-int run(int argc, char** argv) {
-  prepare_terminal();
-  configure_logging(0);
-  CLI::App app{"Clear Python bytecode caches safely and fast, and keep them from going stale.",
-               "pycache-clean"};
+// The top-level app and its subcommands, in the order people reach for them;
+// the plugin's helper is not listed.
+std::vector<Command> set_up(CLI::App& app) {
   app.set_version_flag("-V,--version", "pycache-clean " PYCACHE_CLEAN_VERSION);
   app.require_subcommand(0, 1);
   use_help_formatter(app);
-  app.footer(k_footer + exit_status_help(""));
+  app.footer(k_footer);
   set_usage(app, "pycache-clean [SUBCOMMAND] [OPTIONS] [ARG...]");
   std::vector<Command> commands;
   commands.push_back(add_clean_command(app));
-  commands.push_back(add_lock_command(app));
-  commands.push_back(add_pytest_running_command(app));
+  commands.push_back(add_check_command(app));
   commands.push_back(add_unless_pytest_command(app));
   commands.push_back(add_test_command(app));
+  commands.push_back(add_lock_command(app));
+  commands.push_back(add_pytest_running_command(app));
   commands.push_back(add_pytest_session_command(app));
-  commands.push_back(add_check_command(app));
+  commands.back().app->group("");
+  return commands;
+}
 
-  std::vector<std::string> args = process_arguments(argc, argv);
-  if (!args.empty()) args.erase(args.begin());
-  try {
-    args = normalise_arguments(std::move(args), commands);
-  } catch (const Error& e) {
-    log_error("{}", e.what());
-    return e.exit_status();
-  }
+// Parses `args` (normalised); a status when that ends the run (help,
+// version, a usage error), else nothing.
+std::optional<int> parse(CLI::App& app, const std::vector<std::string>& args,
+                         const std::vector<Command>& commands) {
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes it reversed
-
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp& e) {
@@ -161,11 +224,36 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    log_error("{}{}", e.what(), suggest_option(args, commands));
+    log_error("{}{}", parse_error_text(e), suggest_option(args, commands));
     std::fprintf(stderr, "Run 'pycache-clean %s--help' for usage.\n",
                  is_subcommand(args.front(), commands) ? (args.front() + " ").c_str() : "");
     return k_exit_usage;
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  prepare_terminal();
+  configure_logging(0);
+  CLI::App app{"Clear Python bytecode caches safely and fast, and keep them from going stale.",
+               "pycache-clean"};
+  std::vector<Command> commands = set_up(app);
+  std::vector<std::string> args = process_arguments(argc, argv);
+  if (!args.empty()) args.erase(args.begin());
+  try {
+    args = normalise_arguments(std::move(args), commands);
+  } catch (const Error& e) {
+    log_error("{}", e.what());
+    std::fprintf(stderr, "Run 'pycache-clean --help' for usage.\n");
+    return e.exit_status();
+  }
+  if (args.size() == 1 && args.front() == k_exit_status_topic) {
+    std::printf("%s\n", exit_status_help("").c_str());
+    return k_exit_ok;
+  }
+  if (auto status = parse(app, args, commands)) return *status;
   try {
     for (auto& c : commands)
       if (c.app->parsed()) return c.run();

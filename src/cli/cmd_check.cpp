@@ -1,4 +1,5 @@
 // `pycache-clean check` (and clean --stale-only): options -> check_caches() -> report.
+#include <algorithm>
 #include <cstdlib>
 
 #include <pycache_clean/error.hpp>
@@ -56,25 +57,34 @@ const char* fix_hint(const CacheVerdict& f) {
   }
 }
 
-// Prints findings as they come: JSON array elements, or one line each (all of
-// them, or only the gate failures). Called one finding at a time.
+// Which findings get a line of text.
+struct FindingLines {
+  bool all = false;        // every one (-v)
+  bool gate = false;       // those that fail the gate (check)
+  bool removable = false;  // those removed, or with -n to be (clean --stale-only -n)
+};
+
+// Prints findings as they come: JSON array elements, or one line each (those
+// `lines` asks for). Called one finding at a time.
 class FindingPrinter {
  public:
-  FindingPrinter(bool json, bool all, bool gate) : m_json(json), m_all(all), m_gate(gate) {}
-  void operator()(const CacheVerdict& f) {
+  FindingPrinter(bool json, FindingLines lines, bool colour)
+      : m_json(json), m_lines(lines), m_colour(colour) {}
+  void operator()(const CacheVerdict& f, bool removable) {
     if (m_json) {
-      print_line(format_check_json_finding(f, m_first));
+      print_json_piece(format_check_json_finding(f, m_first));
       m_first = false;
-    } else if (m_all || (m_gate && is_gate_failure(f.cls))) {
-      print_line(
-          fmt::format("{:<17} {}: {}{}", cache_class_name(f.cls), f.path, f.reason, fix_hint(f)));
+    } else if (m_lines.all || (m_lines.gate && is_gate_failure(f.cls)) ||
+               (m_lines.removable && removable)) {
+      print_styled_line(class_word(f.cls, m_colour, 17) + " ",
+                        fmt::format("{}: {}{}", f.path, f.reason, fix_hint(f)));
     }
   }
 
  private:
   bool m_json;
-  bool m_all;
-  bool m_gate;
+  FindingLines m_lines;
+  bool m_colour;
   bool m_first = true;
 };
 
@@ -88,7 +98,14 @@ int run_check(const CheckCliOptions& o) {
   options.pycache_prefix = o.judge.prefix();
   // Gate failures are always listed: they are what the user must act on.
   CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
-  if (!o.common.json && !o.common.quiet) print_line(format_check_summary(report));
+  if (!o.common.json && !o.common.quiet) {
+    std::string summary = format_check_summary(report, o.common.colour_stdout());
+    for (std::size_t start = 0; start <= summary.size();) {
+      std::size_t end = std::min(summary.find('\n', start), summary.size());
+      print_styled_line(summary.substr(start, end - start));
+      start = end + 1;
+    }
+  }
   if (report.gate_failed()) return k_exit_failure;
   if (o.strict && !report.links.empty()) return k_exit_failure;
   return walk_exit_status(report, o.strict);
@@ -100,9 +117,12 @@ int run_check(const CheckCliOptions& o) {
 CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions options,
                             const CommonOptions& common, bool list_all) {
   bool stale_clean = options.remove_not_ok;
-  if (common.json) print_line(format_check_json_head(stale_clean));
-  auto printer = std::make_shared<FindingPrinter>(common.json, list_all, !stale_clean);
-  options.on_finding = [printer](const CacheVerdict& f) { (*printer)(f); };
+  if (common.json) print_json_piece(format_check_json_head(stale_clean));
+  FindingLines lines{list_all, !stale_clean, stale_clean && options.dry_run};
+  auto printer = std::make_shared<FindingPrinter>(common.json, lines, common.colour_stdout());
+  options.on_finding = [printer](const CacheVerdict& f, bool removable) {
+    (*printer)(f, removable);
+  };
   options.on_problem = warn_problem;
   WalkCounters counters;
   options.walk.counters = &counters;
@@ -111,8 +131,10 @@ CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions 
     Progress progress(counters, show_progress(common), Progress::Counts::cache_files);
     report = check_caches(real_fs(), roots, options);
   }
-  if (common.json)
-    write_check_json_tail(report, stale_clean, [](const std::string& piece) { print_line(piece); });
+  if (common.json) {
+    write_check_json_tail(report, stale_clean, print_json_piece);
+    end_json_document();
+  }
   return report;
 }
 

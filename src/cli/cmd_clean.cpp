@@ -1,9 +1,7 @@
 // `pycache-clean [clean]`: options -> SweepOptions -> sweep() -> report.
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 
-#include <pycache_clean/edit_distance.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
 #include <pycache_clean/fs_ops.hpp>
@@ -39,7 +37,7 @@ class PrintingListener final : public SweepListener {
   PrintingListener(bool list_removed, bool json) : m_list(list_removed), m_json(json) {}
   void on_removed(const std::string& path, bool) override {
     if (m_json) {
-      print_line((m_first ? "" : ",") + json_quote(path));
+      print_json_piece((m_first ? "" : ",") + json_quote(path));
       m_first = false;
     } else if (m_list) {
       print_line(path);
@@ -61,34 +59,12 @@ class PrintingListener final : public SweepListener {
   bool m_first = true;
 };
 
-// A lone missing PATH that looks like a mistyped subcommand is a usage error.
-void reject_mistyped_subcommand(const CLI::App& app, const std::vector<std::string>& paths) {
-  if (paths.size() != 1 || std::any_of(paths[0].begin(), paths[0].end(), is_path_separator)) return;
-  std::error_code ec;
-  if (std::filesystem::symlink_status(std::filesystem::u8path(paths[0]), ec).type() !=
-      std::filesystem::file_type::not_found)
-    return;
-  std::vector<std::string> names;
-  for (const auto* sub : app.get_parent()->get_subcommands([](const CLI::App*) { return true; }))
-    names.push_back(sub->get_name());
-  std::string guess = closest_match(paths[0], names);
-  if (!guess.empty())
-    throw Error(paths[0] + ": no such directory or subcommand; did you mean '" + guess + "'?",
-                k_exit_usage);
-}
-
-int run_clean(const CLI::App& app, const CleanOptions& o) {
+int run_clean(const CleanOptions& o) {
   start_command(o.common);
-  reject_mistyped_subcommand(app, o.walk.paths);
   if (o.stale_only) {
-    if (o.dry_run)
-      throw Error(
-          "--stale-only does not combine with --dry-run "
-          "(use `pycache-clean check -v` to see what it would remove)",
-          k_exit_usage);
     JudgeCliOptions judge = o.judge;
     judge.pycache_prefix = o.pycache_prefix;
-    return clean_stale_only(o.walk, o.common, o.strict, o.stray, judge);
+    return clean_stale_only(o.walk, o.common, {o.strict, o.stray, o.dry_run}, judge);
   }
   if (o.judge.verify != "auto" || o.judge.verify_timeout != "10" || !o.judge.written_since.empty())
     throw Error("--verify, --verify-timeout and --written-since apply to --stale-only (and check)",
@@ -107,8 +83,8 @@ int run_clean(const CLI::App& app, const CleanOptions& o) {
 
 }  // namespace
 
-int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict,
-                     bool stray, const JudgeCliOptions& judge) {
+int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common,
+                     const StaleCleanFlags& flags, const JudgeCliOptions& judge) {
   CheckOptions options;
   options.walk = walk.walk_options();
   options.verify = judge.verify_mode();
@@ -116,10 +92,11 @@ int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bo
   options.written_since = judge.written_since_seconds();
   options.pycache_prefix = judge.prefix();
   options.remove_not_ok = true;
-  options.remove_stray = stray;
+  options.remove_stray = flags.stray;
+  options.dry_run = flags.dry_run;
   CheckReport report = check_and_print(walk.roots(), options, common, common.verbose > 0);
   if (!common.json && !common.quiet) print_line(format_stale_clean_summary(report));
-  return walk_exit_status(report, strict);
+  return walk_exit_status(report, flags.strict);
 }
 
 int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& options,
@@ -129,14 +106,15 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
   SweepOptions with_counters = options;
   with_counters.walk.counters = &counters;
   SweepReport report;
-  if (common.json) print_line(format_sweep_json_head(options.dry_run));
+  if (common.json) print_json_piece(format_sweep_json_head(options.dry_run));
   {
     Progress progress(counters, show_progress(common));
     report = sweep(real_fs(), roots, with_counters, &listener);
   }
-  if (common.json)
-    write_sweep_json_tail(report, [](const std::string& piece) { print_line(piece); });
-  else if (!common.quiet)
+  if (common.json) {
+    write_sweep_json_tail(report, print_json_piece);
+    end_json_document();
+  } else if (!common.quiet)
     print_lines(format_sweep_summary(report, options.remove_stray));
   std::fflush(stdout);
   return walk_exit_status(report, strict);
@@ -181,7 +159,7 @@ Examples:
 
 )" + exit_status_help("clean"));
   set_usage(*sub, "pycache-clean [clean] [OPTIONS] [PATH...]");
-  return Command{sub, [o, sub] { return run_clean(*sub, *o); }};
+  return Command{sub, [o] { return run_clean(*o); }};
 }
 
 }  // namespace pycache_clean::cli

@@ -31,6 +31,8 @@ struct CommonOptions {
   std::string color = "auto";  // --color auto|always|never
   // -1 quiet, 0 normal, 1 debug, 2+ trace.
   int verbosity() const { return quiet ? -1 : verbose; }
+  // Whether stdout is coloured: --color, else the environment and the terminal.
+  bool colour_stdout() const;
 };
 // What -v, -q and --json do for one subcommand, in its help; `json` null: no --json.
 struct CommonHelp {
@@ -85,6 +87,13 @@ bool show_progress(const CommonOptions& options);
 void print_line(const std::string& text);
 // Writes each line of our own multi-line `text` with print_line.
 void print_lines(const std::string& text);
+// --json: one document on one line, streamed in pieces (head, each finding or
+// path, tail), then its newline.
+void print_json_piece(const std::string& piece);
+void end_json_document();
+// Writes our own `styled` words (colour escapes kept) and then `text` as
+// print_line does.
+void print_styled_line(const std::string& styled, const std::string& text = {});
 
 Command add_clean_command(CLI::App& app);
 Command add_lock_command(CLI::App& app);
@@ -112,8 +121,13 @@ int walk_exit_status(const WalkReport& report, bool strict);
 // clean --stale-only: removes the caches `check` does not call ok inside
 // __pycache__ (and, with `stray`, legacy *.pyc/*.pyo outside it) and prints
 // `Cleared N/Total stale caches`; returns clean's exit status.
-int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common, bool strict,
-                     bool stray, const JudgeCliOptions& judge);
+struct StaleCleanFlags {
+  bool strict = false;
+  bool stray = false;
+  bool dry_run = false;  // -n: list what would go (each finding), remove nothing
+};
+int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common,
+                     const StaleCleanFlags& flags, const JudgeCliOptions& judge);
 
 // A validator accepting one of `words`, refusing anything else with
 // "'x' is not one of a, b, c".

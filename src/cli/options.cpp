@@ -18,7 +18,8 @@ void add_common_options(CLI::App& sub, CommonOptions& options, const CommonHelp&
   sub.add_flag("-q,--quiet", options.quiet, help.quiet);
   if (help.json) sub.add_flag("--json", options.json, help.json);
   sub.add_option("--color", options.color,
-                 "Colour on stderr: auto (on a terminal, unless NO_COLOR is set), always, never")
+                 "Colour: auto (a terminal that takes it; FORCE_COLOR and CLICOLOR_FORCE "
+                 "force it, NO_COLOR forbids it), always, never")
       ->option_text("WHEN")
       ->check(one_of({"auto", "always", "never"}));
 }
@@ -48,11 +49,30 @@ void refuse_empty_command(const std::vector<std::string>& command, const char* s
 }
 
 bool show_progress(const CommonOptions& options) {
-  return !options.quiet && is_terminal(Stream::err);
+  // Not between the pieces of a JSON line on the same terminal.
+  return !options.quiet && is_terminal(Stream::err) && !(options.json && is_terminal(Stream::out));
 }
 
 void print_line(const std::string& text) {
   write_stdout_line(text);
+}
+
+void print_json_piece(const std::string& piece) {
+  write_stdout(piece);
+}
+
+void end_json_document() {
+  write_stdout_line("");
+}
+
+void print_styled_line(const std::string& styled, const std::string& text) {
+  write_stdout_line(text, styled);
+}
+
+bool CommonOptions::colour_stdout() const {
+  if (color == "always") return true;
+  if (color == "never") return false;
+  return use_colour(Stream::out);
 }
 
 void print_lines(const std::string& text) {

@@ -3,6 +3,8 @@
 // what the program says.
 #include "summary.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace pycache_clean::cli {
@@ -55,31 +57,92 @@ std::string why_unverified(const CheckReport& r) {
   return out;
 }
 
+constexpr std::size_t k_summary_width = 80;
+
+// Breaks `text` at spaces into lines of at most `width`, joined by `joint`.
+std::string wrap_words(const std::string& text, std::size_t width, const std::string& joint) {
+  std::string out;
+  std::size_t line = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    std::size_t len = end - start;
+    if (line > 0 && line + 1 + len > width) {
+      out += joint;
+      line = 0;
+    } else if (line > 0) {
+      out += ' ';
+      ++line;
+    }
+    out.append(text, start, len);
+    line += len;
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
-std::string format_check_summary(const CheckReport& r) {
+std::string class_word(CacheClass c, bool colour, int width) {
+  std::string word = cache_class_name(c);
+  if (width > 0)
+    word.resize(std::max<std::size_t>(word.size(), static_cast<std::size_t>(width)), ' ');
+  if (!colour) return word;
+  const char* style = "\033[2m";  // orphan, foreign: harmless
+  switch (c) {
+    case CacheClass::ok:
+      style = "\033[32m";
+      break;
+    case CacheClass::stale:
+      style = "\033[33m";
+      break;
+    case CacheClass::suspect:
+    case CacheClass::corrupt:
+    case CacheClass::orphan_importable:
+      style = "\033[1;31m";
+      break;
+    default:
+      break;
+  }
+  return style + word + "\033[0m";
+}
+
+std::string format_check_summary(const CheckReport& r, bool colour) {
   std::string out = fmt::format("checked {} {}", r.checked, r.checked == 1 ? "cache" : "caches");
-  for (int i = 0; i < k_cache_class_count; ++i)
-    out += fmt::format("{} {} {}", i == 0 ? ":" : ",", r.counts[i],
-                       cache_class_name(static_cast<CacheClass>(i)));
+  const char* sep = ": ";
+  for (int i = 0; i < k_cache_class_count; ++i) {
+    if (r.counts[i] == 0) continue;
+    out +=
+        fmt::format("{}{} {}", sep, r.counts[i], class_word(static_cast<CacheClass>(i), colour, 0));
+    sep = ", ";
+  }
+  // Each further fact on a line of its own, indented, so that none runs past 80 columns.
+  std::vector<std::string> facts;
   if (r.verified > 0 || r.unverified > 0) {
     std::string with;
     for (const auto& [version, program] : r.interpreters)
       with += (with.empty() ? "" : ", ") + ("python" + version);
-    out += fmt::format("; {} verified by compiling", r.verified);
-    if (!with.empty()) out += " (" + with + ")";
+    std::string fact = fmt::format("{} verified by compiling", r.verified);
+    if (!with.empty()) fact += " (" + with + ")";
+    facts.push_back(fact);
     if (r.unverified > 0)
-      out += fmt::format(", {} unverified ({})", r.unverified, why_unverified(r));
+      facts.push_back(fmt::format("{} unverified ({})", r.unverified, why_unverified(r)));
   }
   if (r.trusted_unproved > 0)
-    out += fmt::format("; {} trusted without proof (no sign of change)", r.trusted_unproved);
+    facts.push_back(
+        fmt::format("{} trusted without proof (no sign of change)", r.trusted_unproved));
   if (!r.links.empty())
-    out +=
-        fmt::format("; {} {} not followed", r.links.size(), r.links.size() == 1 ? "link" : "links");
+    facts.push_back(
+        fmt::format("{} {} not followed", r.links.size(), r.links.size() == 1 ? "link" : "links"));
+  for (const auto& fact : facts) out += "\n  " + wrap_words(fact, k_summary_width - 2, "\n    ");
   return out;
 }
 
 std::string format_stale_clean_summary(const CheckReport& r) {
+  if (r.dry_run)
+    return fmt::format("Would clear {}/{} stale {} (dry run)", r.removable, r.removable,
+                       r.removable == 1 ? "cache" : "caches");
   return fmt::format("Cleared {}/{} stale {}", r.removed, r.removable,
                      r.removable == 1 ? "cache" : "caches");
 }

@@ -1,6 +1,6 @@
 // The stderr logger. A small spdlog sink of our own instead of spdlog's
-// pattern formatter: the level word is left out for plain information
-// (`pycache-clean: [WAIT] ...`) and kept for the rest
+// pattern formatter: the level word is left out for information, -v's
+// included (`pycache-clean: [WAIT] ...`), and kept for the rest
 // (`pycache-clean: warning: src/__pycache__: Permission denied`), coloured only
 // when stderr is a terminal and NO_COLOR is unset; and a live progress line can
 // be erased before a message and redrawn after it.
@@ -44,7 +44,8 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     std::string line = "pycache-clean: ";
-    if (msg.level != spdlog::level::info) {
+    // -v's explanations are information too: no level word, as plain info.
+    if (msg.level != spdlog::level::info && msg.level != spdlog::level::debug) {
       const char* colour = "";
       switch (msg.level) {
         case spdlog::level::warn:
@@ -121,13 +122,18 @@ void configure_logging(int verbosity, ColourChoice colour) {
   spdlog::flush_on(spdlog::level::trace);
 }
 
-void write_stdout_line(const std::string& raw) {
-  std::string text = terminal_safe(raw);
+void write_stdout_line(const std::string& raw, const std::string& lead) {
+  std::string text = lead + terminal_safe(raw);
   around_status_line([&] {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);
     if (g_erase_status.load()) std::fflush(stdout);  // keep order with the status line
   });
+}
+
+void write_stdout(const std::string& raw) {
+  std::string text = terminal_safe(raw);
+  std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
 void set_status_line_hooks(void (*erase)(), void (*redraw)()) {

@@ -112,7 +112,11 @@ void write_check_json_tail(const CheckReport& r, bool stale_clean, const JsonSin
   json.key("interpreters").begin_object();
   for (const auto& [version, program] : r.interpreters) json.key(version).value(program);
   json.end_object();
-  if (stale_clean) json.key("removed").value(r.removed);
+  if (stale_clean) {
+    json.key("removable").value(r.removable);
+    json.key("removed").value(r.removed);
+    json.key("dry_run").value(r.dry_run);
+  }
   json.end_object();
   out("]," + members(json));  // closes the findings, continues the object
   write_problems(r, out);

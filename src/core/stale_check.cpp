@@ -335,7 +335,8 @@ class CheckVisitor final : public WalkVisitor {
               v.reason);
     int err = 0;
     bool remove = removable && v.cls != CacheClass::ok;
-    if (remove) err = remove_cache_file(m_fs, site.cache_dir, site.name, site.kind);
+    if (remove && !m_options.dry_run)
+      err = remove_cache_file(m_fs, site.cache_dir, site.name, site.kind);
     if (m_options.walk.counters)
       m_options.walk.counters->caches_checked.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(m_mutex);
@@ -351,9 +352,9 @@ class CheckVisitor final : public WalkVisitor {
     if (v.cls != CacheClass::ok) {
       // Handed on at once, never kept: memory does not grow with the findings.
       if (removable) ++m_report.removable;
-      if (m_options.on_finding) m_options.on_finding(v);
+      if (m_options.on_finding) m_options.on_finding(v, removable);
     }
-    if (!remove) return false;
+    if (!remove || m_options.dry_run) return false;
     if (err == 0 || err == ENOENT) {
       ++m_report.removed;
       return true;
@@ -817,6 +818,7 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
                          const CheckOptions& options) {
   auto start = std::chrono::steady_clock::now();
   CheckReport report;
+  report.dry_run = options.remove_not_ok && options.dry_run;
   CodeVerifier verifier;
   CheckVisitor visitor(
       fs, options,

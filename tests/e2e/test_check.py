@@ -71,8 +71,8 @@ def test_same_second_rewrite_is_suspect_and_stale_only_fixes_it(tmp_path, exe):
     assert py(exe, "import mod; print(mod.X)", tmp_path) == "old"
     r = expect(run("check", tmp_path, env=py_env(exe)), rc=1, out_has="suspect")
     assert "CPython loads code that differs from mod.py" in r.out
-    assert r.out.splitlines()[-1].startswith("checked 1 cache: 0 ok, 0 stale, 1 suspect")
-    assert r.out.splitlines()[-1].endswith("; 1 verified by compiling (python%s)" % exe_version(exe))
+    assert r.out.splitlines()[-2:] == ["checked 1 cache: 1 suspect",
+                                       "  1 verified by compiling (python%s)" % exe_version(exe)]
     assert "(fix: pycache-clean clean --stale-only)" in r.out
     # Without compiling, the ctime evidence alone says the same.
     r = expect(run("check", "--verify", "none", tmp_path, env=py_env(exe)), rc=1)
@@ -293,11 +293,10 @@ def test_check_walks_like_clean_and_bad_input(tmp_path):
     (tmp_path / "node_modules/x").mkdir(parents=True)
     (tmp_path / "node_modules/x/__pycache__").mkdir()
     (tmp_path / "node_modules/x/__pycache__/m.cpython-311.pyc").write_bytes(b"")
-    expect(run("check", tmp_path), out="checked 0 caches: 0 ok, 0 stale, 0 suspect, 0 orphan, "
-                                        "0 orphan-importable, 0 foreign, 0 corrupt\n")
+    expect(run("check", tmp_path), out="checked 0 caches\n")
     expect(run("check", tmp_path / "missing"), rc=1, err_has="No such file or directory")
     expect(run("check", "--bogus"), rc=2, err_has="--bogus")
-    expect(run("clean", "--stale-only", "--dry-run", tmp_path), rc=2, err_has="--stale-only")
+    expect(run("clean", "--stale-only", "--dry", tmp_path), rc=2, err_has="did you mean --dry-run?")
     expect(run("check", "--verify", "some", tmp_path), rc=2, err_has="--verify 'some'")
     expect(run("clean", "--verify", "all", tmp_path), rc=2, err_has="--verify, --verify-timeout and --written-since apply to --stale-only")
 
@@ -371,7 +370,7 @@ def test_chmod_and_chown_after_compiling_are_no_alarm(tmp_path, exe):
     assert suspect_modules(tmp_path, exe, "--verify", "none", rc=1) == ["m1", "m2"]
     # ... compiling shows the same code, which is what CPython runs.
     r = expect(run("check", tmp_path, env=py_env(exe)), rc=0)
-    assert "; 2 verified by compiling" in r.out, r.out
+    assert "\n  2 verified by compiling" in r.out, r.out
     assert cpython_loads_other_code(tmp_path, exe) == []
 
 
@@ -429,7 +428,7 @@ def test_optimized_caches_are_compiled_at_their_level(tmp_path, exe):
     names = sorted(os.listdir(tmp_path / "__pycache__"))
     assert [n.split(".")[-2] for n in names] == ["opt-1", "opt-2"], names
     r = expect(run("check", "--verify", "all", tmp_path, env=py_env(exe)), rc=0)
-    assert "; 2 verified by compiling" in r.out, r.out
+    assert "\n  2 verified by compiling" in r.out, r.out
 
 
 def test_missing_interpreter_says_so_once_and_keeps_the_ctime_verdict(tmp_path):
@@ -460,7 +459,7 @@ def test_missing_interpreter_says_so_once_and_keeps_the_ctime_verdict(tmp_path):
     assert all("(unverified: no python3.8 found)" in f["reason"] for f in report["findings"])
     assert r.err.count("no python3.8 found") == 1, r.err
     r = expect(run("check", tmp_path, env=env), rc=1)
-    assert r.out.splitlines()[-1].endswith("; 0 verified by compiling, 2 unverified (no interpreter)")
+    assert r.out.splitlines()[-2:] == ["  0 verified by compiling", "  2 unverified (no interpreter)"]
 
 
 def test_compile_past_the_deadline_is_killed_and_the_check_goes_on(tmp_path):
@@ -497,8 +496,8 @@ def test_compile_past_the_deadline_is_killed_and_the_check_goes_on(tmp_path):
     assert took < 15, f"{took:.1f} s: the compile was not stopped at its deadline"
     r = expect(run("check", "-j1", "--verify", "all", "--verify-timeout", "2", tmp_path,
                    env=py_env(exe), timeout=60))
-    assert r.out.splitlines()[-1].endswith("1 verified by compiling (python%s), "
-                                           "1 unverified (compile timed out)" % exe_version(exe)), r
+    assert r.out.splitlines()[-2:] == ["  1 verified by compiling (python%s)" % exe_version(exe),
+                                       "  1 unverified (compile timed out)"], r
 
 
 PREFIX_INTERPRETERS = [p for p in INTERPRETERS if p.id not in ("py3.6", "py3.7")]
@@ -832,7 +831,7 @@ def test_links_to_caches_are_named_and_fail_strict(tmp_path, exe):
     assert links == ["__pycache__/" + b_cache.name, "pkg", "sub/__pycache__"], r.out
     assert r.err.count("a symbolic link, not followed") == 3, r.err
     r = expect(run("check", "--strict", proj, env=py_env(exe)), rc=1)
-    assert r.out.splitlines()[-1].endswith("; 3 links not followed"), r.out
+    assert r.out.splitlines()[-1] == "  3 links not followed", r.out
 
 
 @pytest.mark.parametrize("exe", INTERPRETERS)
@@ -855,6 +854,6 @@ def test_a_cache_copied_from_a_sibling_is_counted_as_trusted_without_proof(tmp_p
     doc = json.loads(r.out)
     assert doc["counts"]["ok"] == 2 and doc["trusted_unproved"] == 2, r.out
     r = expect(run("check", tmp_path, env=py_env(exe)))
-    assert "; 2 trusted without proof (no sign of change)" in r.out.splitlines()[-1], r.out
+    assert "  2 trusted without proof (no sign of change)" in r.out.splitlines(), r.out
     r = expect(run("check", "--verify", "all", tmp_path, env=py_env(exe)), rc=1)
     assert "suspect" in r.out and "constants of <module>" in r.out, r.out

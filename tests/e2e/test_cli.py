@@ -27,11 +27,28 @@ def test_options_before_the_subcommand(tmp_path):
 
 def test_help_and_help_subcommand():
     top = expect(run("help"), rc=0)
-    assert "Usage: pycache-clean" in top.out and "Exit status:" in top.out
+    assert "Usage: pycache-clean" in top.out and "help exit-status" in top.out
+    assert "Exit status:" in expect(run("help", "exit-status")).out
     sub = expect(run("help", "check"), rc=0)
     assert "Usage: pycache-clean check" in sub.out and "--verify" in sub.out
     assert sub.out == run("check", "--help").out
-    expect(run("help", "nope"), rc=2, err_has="help: no subcommand named 'nope'")
+    expect(run("help", "nope"), rc=2, err_has="help: no subcommand or topic named 'nope'")
+    expect(run("help", "exit-stauts"), rc=2, err_has="did you mean 'exit-status'?")
+
+
+def test_top_level_help_leads_with_the_subcommands_in_use_order():
+    """Subcommands in the order people reach for them, the global options
+    listed, the plugin's helper hidden, no exit-status table (a topic of its own)."""
+    top = expect(run("--help")).out
+    listed = [line.split()[0] for line in
+              top[top.index("Subcommands:"):top.index("Global options")].splitlines()[1:]
+              if line.startswith("  ") and not line.startswith("    ")]
+    assert listed == ["clean", "check", "unless-pytest", "test", "lock", "pytest-running"], listed
+    for option in ("-v, --verbose", "-q, --quiet", "--json", "--color WHEN"):
+        assert option in top, option
+    assert "pytest-session" not in top and "Exit status:" not in top
+    assert top.count("\n") < 45, top  # one screen
+    expect(run("pytest-session", "--help"), rc=0, out_has="Usage:")  # hidden, still there
 
 
 def test_a_word_that_is_both_a_subcommand_and_a_directory(tmp_path):
@@ -144,7 +161,7 @@ def test_help_texts_read_well():
     usage line shows a required command; every line fits 80 columns; each
     subcommand's exit statuses are rows of the one top-level table."""
     top = expect(run("--help")).out
-    table = exit_table(top)
+    table = exit_table(expect(run("help", "exit-status")).out)
     assert ("75", "lock: the lock was not had within --wait (or --conflict-exit-code); "
                   "CMD not run") in table
     words = set()
@@ -171,7 +188,7 @@ def test_help_texts_read_well():
 
 
 def test_exit_status_table_is_the_same_in_help_readme_and_man_page():
-    table = exit_table(expect(run("--help")).out)
+    table = exit_table(expect(run("help", "exit-status")).out)
     readme = (SOURCE_ROOT / "README.md").read_text()
     block = readme[readme.index("| status | subcommands | meaning |"):]
     readme_rows = []
@@ -264,7 +281,7 @@ BAD_VALUES = {
               (["-j", "0"], "'0' is out of range"), ([""], "an empty PATH"),
               (["--exclude", "a/b"], "--exclude 'a/b'"),
               (["--verify", "all"], "--verify, --verify-timeout and --written-since apply to --stale-only"),
-              (["-n", "--stale-only"], "--stale-only does not combine with --dry-run")],
+              (["--stale-only", "--dry"], "did you mean --dry-run?")],
     "check": [(["--jobs", "abc"], "--jobs: 'abc' is not a number"), ([""], "an empty PATH"),
               (["--verify", "maybe"], "--verify 'maybe'"),
               (["--verify-timeout", "-1"], "--verify-timeout '-1'"),
@@ -317,8 +334,8 @@ def test_every_subcommand_with_help_nothing_bad_values_and_options_on_both_sides
 def test_color_option(tmp_path):
     (tmp_path / "x").write_text("")
     for argv, coloured in ((["--color", "always"], True), (["--color=never"], False), ([], False)):
-        r = run(*argv, "check", "-v", tmp_path / "x", env=base_env(NO_COLOR=None))
+        r = run(*argv, "check", "-v", tmp_path / "missing", env=base_env(NO_COLOR=None))
         assert ("\x1b[" in r.err) == coloured, (argv, r)
     (tmp_path / "node_modules").mkdir()
-    r = run("--color", "always", "-v", "check", tmp_path, env=base_env(NO_COLOR="1"))
+    r = run("--color", "always", "-v", "check", tmp_path / "missing", env=base_env(NO_COLOR="1"))
     assert "\x1b[" in r.err  # asked for in so many words

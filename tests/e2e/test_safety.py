@@ -482,6 +482,42 @@ def test_stale_only_keeps_a_bind_mounted_cache(tmp_path, flags):
     assert not (mirror / "other/o.cpython-311.pyc").exists()
 
 
+def test_stale_only_dry_run_names_exactly_what_the_run_then_removes(tmp_path):
+    """`clean --stale-only -n` decides through the same mount-safe opens as
+    the run: the caches of a bind-mounted `__pycache__` are neither listed nor
+    removed, the stale ones beside it are listed, and nothing goes until the
+    real run, which removes exactly the listed ones."""
+    data = tmp_path / "volume"
+    make_tree(data, ["m.cpython-311.pyc"])
+    make_tree(tmp_path / "proj", ["pkg/m.py", "pkg/__pycache__/.mnt", "other/o.py",
+                                  "other/__pycache__/o.cpython-311.pyc",
+                                  "other/__pycache__/p.cpython-311.pyc"])
+    p = in_mount_namespace(f'''
+        mount --bind "{data}" "{tmp_path}/proj/pkg/__pycache__" || exit 77
+        set +e
+        "{BIN}" clean --stale-only -n "{tmp_path}/proj"; echo "rc=$?"
+        "{BIN}" clean --stale-only -n --json "{tmp_path}/proj" > "{tmp_path}/dry.json"
+        find "{tmp_path}/proj" -name "*.pyc" | sort > "{tmp_path}/after-dry.txt"
+        "{BIN}" clean --stale-only --json "{tmp_path}/proj" > "{tmp_path}/real.json"
+    ''')
+    assert "rc=0" in p.stdout, p.stdout + p.stderr
+    listed = [line.split()[1].rstrip(":") for line in p.stdout.splitlines()
+              if line.startswith(("orphan", "stale", "corrupt"))]
+    other = tmp_path / "proj/other/__pycache__"
+    assert sorted(listed) == [f"{other}/o.cpython-311.pyc", f"{other}/p.cpython-311.pyc"], p.stdout
+    assert "Would clear 2/2 stale caches (dry run)" in p.stdout
+    assert f"{tmp_path}/proj/pkg/__pycache__: a mount point" in p.stderr
+    # Nothing was removed by the dry runs.
+    assert len((tmp_path / "after-dry.txt").read_text().splitlines()) == 3
+    dry = json.loads((tmp_path / "dry.json").read_text())
+    real = json.loads((tmp_path / "real.json").read_text())
+    assert dry["dry_run"] is True and dry["removed"] == 0 and dry["removable"] == 2
+    assert real["dry_run"] is False and real["removed"] == 2
+    assert {f["path"] for f in dry["findings"]} == {f["path"] for f in real["findings"]}
+    assert sorted(os.listdir(data)) == ["m.cpython-311.pyc"]
+    assert not other.exists()
+
+
 OLD_KERNEL = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "inject=openat2:error=ENOSYS",
               "-e", "inject=statx:error=ENOSYS"]
 

@@ -132,7 +132,7 @@ TEST(ReportJson, CheckDocumentSharesTheFailureFields) {
   options.remove_not_ok = true;
   options.verify = VerifyMode::none;
   std::vector<CacheVerdict> findings;
-  options.on_finding = [&](const CacheVerdict& v) { findings.push_back(v); };
+  options.on_finding = [&](const CacheVerdict& v, bool) { findings.push_back(v); };
   CheckReport r = check_caches(fs, {"/p"}, options);
   std::string text = format_check_json_head(true);
   for (std::size_t i = 0; i < findings.size(); ++i)

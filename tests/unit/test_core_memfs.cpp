@@ -393,7 +393,7 @@ class MemCheck : public OnMemFs {
     options.verify = VerifyMode::none;
     options.walk.jobs = 2;
     CacheClass cls = CacheClass::ok;
-    options.on_finding = [&](const CacheVerdict& v) { cls = v.cls; };
+    options.on_finding = [&](const CacheVerdict& v, bool) { cls = v.cls; };
     CheckReport r = check_caches(m_fs, {"/p"}, options);
     EXPECT_EQ(r.checked, 1u);
     return cls;

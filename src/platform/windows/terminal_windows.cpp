@@ -40,11 +40,7 @@ bool is_terminal(Stream stream) {
   return GetConsoleMode(h, &mode) != 0 || is_msys_pty(h);
 }
 
-bool use_colour(Stream stream) {
-  const char* no_colour = std::getenv("NO_COLOR");
-  if (no_colour && *no_colour) return false;
-  const char* term = std::getenv("TERM");
-  if (term && std::strcmp(term, "dumb") == 0) return false;
+bool terminal_takes_colour(Stream stream) {
   if (!is_terminal(stream)) return false;
   // A console draws colour only with virtual-terminal processing on
   // (Windows 10 1511+); prepare_terminal asked for it.
