@@ -69,7 +69,7 @@ _pycache_clean() {
   local opts
   case $sub in
     "" | clean)
-      opts="$common $walk --json -n --dry-run --strict --stray --stale-only --verify --verify-timeout --written-since --pycache-prefix"
+      opts="$common $walk --json -n --dry-run --strict --stray --tagged --stale-only --verify --verify-timeout --written-since --pycache-prefix"
       [[ -z $sub ]] && opts="$opts -V --version"
       ;;
     check) opts="$common $walk --json --strict --verify --verify-timeout --written-since --pycache-prefix" ;;

@@ -61,6 +61,7 @@ complete -c pycache-clean -n __pycache_clean_default -s n -l dry-run -d 'List, r
 complete -c pycache-clean -n __pycache_clean_default -l strict -d 'Exit 1 if anything was kept'
 complete -c pycache-clean -n "__pycache_clean_in check" -l strict -d 'Exit 1 also for what was not read or followed'
 complete -c pycache-clean -n __pycache_clean_default -l stray -d 'Also legacy *.pyc'
+complete -c pycache-clean -n __pycache_clean_default -l tagged -d 'Also directories with a CACHEDIR.TAG'
 complete -c pycache-clean -n __pycache_clean_default -l stale-only -d 'Only caches check does not call ok'
 
 complete -c pycache-clean -n "__pycache_clean_in lock" -l wait -x -d 'Seconds to wait'

@@ -11,7 +11,7 @@ packages=(
   cmake ninja-build g++ pkg-config clang-tidy-14
   libcli11-dev libfmt-dev libspdlog-dev libgtest-dev libgmock-dev
   python3 python3-pytest python3-pytest-xdist pre-commit git make util-linux
-  man-db e2fsprogs dpkg dpkg-dev lintian time tar rsync black zsh fish tmux bash-completion
+  man-db e2fsprogs dpkg dpkg-dev lintian time tar rsync black mypy zsh fish tmux bash-completion
   python3-jsonschema strace libfuse3-dev fuse3
   python3-build python3-venv python3-wheel pipx
 )

@@ -149,6 +149,10 @@ class FsOps {
   // read_file_chunks for a source, through a symbolic link as CPython's
   // open does (stat_follow's rule); for facts only.
   virtual int read_source(Handle parent, const char* name, const ChunkSink& sink) = 0;
+  // Whether entry `name` inside `parent` (never followed) belongs to the
+  // user this process runs as: its owner is our effective uid (POSIX), or a
+  // SID our token holds (Windows: the user, or Administrators when elevated).
+  virtual int owned_by_caller(Handle parent, const char* name, bool& mine) = 0;
 };
 
 // The one rule for an entry whose listed type may be stale or unknown, used by

@@ -19,13 +19,18 @@ enum class RemoveOutcome {
 // throughout, never following a symlink and never entering another mount. Removes as much as it can
 // when an entry is locked, retries when the directory refills while being emptied, and reports the
 // first entry it had to keep in `failure`.
-// Removes the directory `name` in `parent` and everything in it, never
-// leaving its file system or following a link. With `share`, the files of
-// a large listing batch are unlinked on the helper threads it grants (on a
-// file system where each removal is a round trip).
+struct TreeRemoval {
+  // The files of a large listing batch are unlinked on the helper threads it
+  // grants (on a file system where each removal is a round trip).
+  WidthShare* share = nullptr;
+  // Only the directory of this identity: one swapped in under the name since
+  // it was judged (a tagged cache, whose name proves nothing) is left
+  // untouched, as not_a_directory.
+  const DirIdentity* expected = nullptr;
+};
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
                                     const std::string& path, PathProblem& failure,
-                                    WidthShare* share = nullptr);
+                                    const TreeRemoval& how = {});
 
 // What a single file is removed as; each kind has its own name rule.
 enum class CacheFileKind {

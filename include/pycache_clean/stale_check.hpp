@@ -184,6 +184,9 @@ struct CheckOptions {
   // Each entry kept, unreadable or a missing PATH, as it happens (one call
   // at a time): the report keeps them too, in bounded memory.
   std::function<void(ProblemKind, const PathProblem&)> on_problem;
+  // With walk.tagged: each directory carrying a valid CACHEDIR.TAG, with the
+  // bytes of its files (`complete` false: some of it could not be read).
+  std::function<void(const std::string& path, std::uint64_t bytes, bool complete)> on_tagged;
 };
 
 struct CheckReport : WalkReport {
@@ -192,11 +195,13 @@ struct CheckReport : WalkReport {
   ProblemLog links;
   std::uint64_t checked = 0;
   std::uint64_t counts[k_cache_class_count] = {};
-  std::uint64_t removable = 0;   // not ok, and removable with remove_not_ok
-  std::uint64_t removed = 0;     // with remove_not_ok
-  bool dry_run = false;          // remove_not_ok with dry_run: nothing removed
-  std::uint64_t verified = 0;    // caches whose source was compiled and compared
-  std::uint64_t unverified = 0;  // wanted verification, not done
+  std::uint64_t removable = 0;     // not ok, and removable with remove_not_ok
+  std::uint64_t removed = 0;       // with remove_not_ok
+  bool dry_run = false;            // remove_not_ok with dry_run: nothing removed
+  std::uint64_t tagged_dirs = 0;   // with walk.tagged: directories with a valid CACHEDIR.TAG
+  std::uint64_t tagged_bytes = 0;  // ... and the bytes of their files
+  std::uint64_t verified = 0;      // caches whose source was compiled and compared
+  std::uint64_t unverified = 0;    // wanted verification, not done
   std::uint64_t unverified_by[k_unverified_reasons] = {};  // ... by Unverified reason
   // ok on the header and inode times alone, no proof (--verify auto or
   // none: what a copy with `cp -p`, a chmod after the edit, or a restore

@@ -24,6 +24,9 @@ struct SweepReport : WalkReport {
   std::uint64_t removed = 0;  // of those, removed (or vanished meanwhile)
   std::uint64_t stray_found = 0;
   std::uint64_t stray_removed = 0;
+  // With walk.tagged: directories carrying a valid CACHEDIR.TAG.
+  std::uint64_t tagged_found = 0;
+  std::uint64_t tagged_removed = 0;
   bool dry_run = false;
 };
 

@@ -40,6 +40,9 @@ struct WalkOptions {
   bool one_file_system = false;
   // Worker threads; 0: default_jobs().
   unsigned jobs = 0;
+  // Look for directories below a root carrying a valid CACHEDIR.TAG
+  // (judge_cache_tag) and report them to on_tagged_dir.
+  bool tagged = false;
   WalkCounters* counters = nullptr;
 };
 
@@ -75,6 +78,10 @@ class WalkVisitor {
   // walk_mirror only: directory `path` below a mirror root was removed, left
   // empty by the removals (in a dry run: every entry of it would go).
   virtual void on_mirror_dir_removed(const std::string& path);
+  // With WalkOptions::tagged: directory `name` inside `parent`, open as `dir`,
+  // carries a valid CACHEDIR.TAG. Returns true when the visitor takes it
+  // (removes it): the walk then does not enter it.
+  virtual bool on_tagged_dir(Handle parent, const char* name, const std::string& path, Handle dir);
   // A PATH named by the user that cannot be walked (missing, not a directory).
   virtual void on_bad_root(const std::string& path, int err) = 0;
 };

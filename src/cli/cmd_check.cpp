@@ -96,6 +96,16 @@ int run_check(const CheckCliOptions& o) {
   options.verify_timeout_ms = o.judge.verify_timeout_ms();
   options.written_since = o.judge.written_since_seconds();
   options.pycache_prefix = o.judge.prefix();
+  options.walk.tagged = true;  // reported with their size; `clean --tagged` removes them
+  if (o.common.verbose > 0 && !o.common.json) {
+    bool colour = o.common.colour_stdout();
+    options.on_tagged = [colour](const std::string& path, std::uint64_t bytes, bool complete) {
+      std::string word = fmt::format("{:<17}", "tagged");
+      print_styled_line(colour ? "\033[2m" + word + "\033[0m " : word + " ",
+                        fmt::format("{}: a cache directory (CACHEDIR.TAG), {}{}", path,
+                                    complete ? "" : "at least ", human_bytes(bytes)));
+    };
+  }
   // Gate failures are always listed: they are what the user must act on.
   CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
   if (!o.common.json && !o.common.quiet) {

@@ -26,6 +26,7 @@ struct CleanOptions {
   bool strict = false;
   bool stray = false;
   bool stale_only = false;
+  bool tagged = false;
   std::string pycache_prefix;
   JudgeCliOptions judge;  // --verify; its prefix is pycache_prefix
 };
@@ -61,6 +62,9 @@ class PrintingListener final : public SweepListener {
 
 int run_clean(const CleanOptions& o) {
   start_command(o.common);
+  if (o.stale_only && o.tagged)
+    throw Error("--tagged removes whole directories; it does not combine with --stale-only",
+                k_exit_usage);
   if (o.stale_only) {
     JudgeCliOptions judge = o.judge;
     judge.pycache_prefix = o.pycache_prefix;
@@ -73,6 +77,7 @@ int run_clean(const CleanOptions& o) {
   options.dry_run = o.dry_run;
   options.remove_stray = o.stray;
   options.walk = o.walk.walk_options();
+  options.walk.tagged = o.tagged;
   options.pycache_prefix = o.pycache_prefix;
   if (options.pycache_prefix.empty()) {
     const char* env = std::getenv("PYTHONPYCACHEPREFIX");
@@ -115,7 +120,7 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
     write_sweep_json_tail(report, print_json_piece);
     end_json_document();
   } else if (!common.quiet)
-    print_lines(format_sweep_summary(report, options.remove_stray));
+    print_lines(format_sweep_summary(report, options.remove_stray, options.walk.tagged));
   std::fflush(stdout);
   return walk_exit_status(report, strict);
 }
@@ -132,6 +137,10 @@ Command add_clean_command(CLI::App& app) {
   sub->add_flag("--stale-only", o->stale_only,
                 "Remove only the caches `check` does not call ok (stale, suspect, orphan, "
                 "foreign, corrupt); report `Cleared N/Total stale caches`");
+  sub->add_flag("--tagged", o->tagged,
+                "Also remove directories that say they are caches: a CACHEDIR.TAG with the "
+                "signature, owned as the directory by you (.pytest_cache, .ruff_cache, "
+                ".mypy_cache)");
   sub->add_option("--pycache-prefix", o->pycache_prefix,
                   "Also clear the mirror tree CPython writes under DIR "
                   "(default: $PYTHONPYCACHEPREFIX)")
@@ -156,6 +165,7 @@ Examples:
   pycache-clean -n                 show what would go
   pycache-clean --strict --json .  machine-readable; exit 1 if anything was kept
   pycache-clean --stale-only       after an auto-fix: drop just the lying caches
+  pycache-clean --tagged -n        also the tool caches that carry CACHEDIR.TAG
 
 )" + exit_status_help("clean"));
   set_usage(*sub, "pycache-clean [clean] [OPTIONS] [PATH...]");

@@ -9,13 +9,22 @@
 
 namespace pycache_clean::cli {
 
-std::string format_sweep_summary(const SweepReport& report, bool with_stray) {
+std::string format_sweep_summary(const SweepReport& report, bool with_stray, bool with_tagged) {
   auto dirs = [](std::size_t n) { return n == 1 ? "directory" : "directories"; };
   auto files = [](std::size_t n) { return n == 1 ? "file" : "files"; };
   std::string out = report.dry_run ? fmt::format("Would clear {}/{} __pycache__ {} (dry run)",
                                                  report.found, report.found, dirs(report.found))
                                    : fmt::format("Cleared {}/{} __pycache__ {}", report.removed,
                                                  report.found, dirs(report.found));
+  if (with_tagged) {
+    auto dirs_tagged = [&](std::size_t n) {
+      return n == 1 ? "tagged cache directory" : "tagged cache directories";
+    };
+    out += report.dry_run ? fmt::format("\nWould clear {}/{} {} (dry run)", report.tagged_found,
+                                        report.tagged_found, dirs_tagged(report.tagged_found))
+                          : fmt::format("\nCleared {}/{} {}", report.tagged_removed,
+                                        report.tagged_found, dirs_tagged(report.tagged_found));
+  }
   if (with_stray) {
     out += report.dry_run
                ? fmt::format("\nWould remove {}/{} stray bytecode {} (dry run)", report.stray_found,
@@ -84,6 +93,18 @@ std::string wrap_words(const std::string& text, std::size_t width, const std::st
 
 }  // namespace
 
+std::string human_bytes(std::uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} {}", bytes, bytes == 1 ? "byte" : "bytes");
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  int unit = 0;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", value, units[unit]);
+}
+
 std::string class_word(CacheClass c, bool colour, int width) {
   std::string word = cache_class_name(c);
   if (width > 0)
@@ -132,6 +153,10 @@ std::string format_check_summary(const CheckReport& r, bool colour) {
   if (r.trusted_unproved > 0)
     facts.push_back(
         fmt::format("{} trusted without proof (no sign of change)", r.trusted_unproved));
+  if (r.tagged_dirs > 0)
+    facts.push_back(fmt::format("{} tagged cache {}, {} (clean --tagged removes them)",
+                                r.tagged_dirs, r.tagged_dirs == 1 ? "directory" : "directories",
+                                human_bytes(r.tagged_bytes)));
   if (!r.links.empty())
     facts.push_back(
         fmt::format("{} {} not followed", r.links.size(), r.links.size() == 1 ? "link" : "links"));

@@ -228,9 +228,19 @@ class TreeEmptier {
 
 }  // namespace
 
+namespace {
+
+// Whether open directory `dir` is the one `expected` names (any, when null).
+bool is_expected(FsOps& fs, Handle dir, const DirIdentity* expected) {
+  DirIdentity id;
+  return !expected || (fs.identify(dir, id) == 0 && id.same_dir(*expected));
+}
+
+}  // namespace
+
 RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
                                     const std::string& path, PathProblem& failure,
-                                    WidthShare* share) {
+                                    const TreeRemoval& how) {
   for (int attempt = 0; attempt < k_refill_attempts; ++attempt) {
     int err = 0;
     // A cache directory that is itself a mount point: nothing in it is ours.
@@ -241,7 +251,11 @@ RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
       failure = PathProblem{path, err};
       return RemoveOutcome::failed;
     }
-    TreeEmptier emptier(fs, failure, share);
+    if (!is_expected(fs, dir, how.expected)) {
+      fs.close(dir);
+      return RemoveOutcome::not_a_directory;
+    }
+    TreeEmptier emptier(fs, failure, how.share);
     bool emptied = emptier.run(dir, path);
     fs.close(dir);
     if (!emptied) return RemoveOutcome::failed;

@@ -60,6 +60,9 @@ void write_sweep_json_tail(const SweepReport& report, const JsonSink& out) {
   write_problems(report, out);
   JsonWriter rest;
   rest.begin_object();
+  rest.key("tagged").begin_object();
+  rest.key("found").value(report.tagged_found).key("removed").value(report.tagged_removed);
+  rest.end_object();
   rest.key("stray").begin_object();
   rest.key("found").value(report.stray_found).key("removed").value(report.stray_removed);
   rest.end_object();
@@ -111,6 +114,9 @@ void write_check_json_tail(const CheckReport& r, bool stale_clean, const JsonSin
   json.end_object();
   json.key("interpreters").begin_object();
   for (const auto& [version, program] : r.interpreters) json.key(version).value(program);
+  json.end_object();
+  json.key("tagged").begin_object();
+  json.key("directories").value(r.tagged_dirs).key("bytes").value(r.tagged_bytes);
   json.end_object();
   if (stale_clean) {
     json.key("removable").value(r.removable);

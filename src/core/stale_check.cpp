@@ -27,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include <pycache_clean/cache_tag.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/json.hpp>
 #include <pycache_clean/logging.hpp>
@@ -254,6 +255,18 @@ class CheckVisitor final : public WalkVisitor {
   // follows them. Those that can lead it to caches are said and counted: a
   // link to a directory (a package elsewhere, a __pycache__), a cache file.
   bool wants_links() const override { return true; }
+
+  // A directory that says it is a cache (walk.tagged): counted with its
+  // size, then walked as any other (check removes nothing whole).
+  bool on_tagged_dir(Handle parent, const char* name, const std::string& path, Handle) override {
+    bool complete = true;
+    std::uint64_t bytes = tree_size(m_fs, parent, name, complete);
+    std::lock_guard<std::mutex> lock(m_mutex);
+    ++m_report.tagged_dirs;
+    m_report.tagged_bytes += bytes;
+    if (m_options.on_tagged) m_options.on_tagged(path, bytes, complete);
+    return false;
+  }
   void on_link(Handle parent, const char* name, const std::string& path) override {
     FileStat target;
     if (m_fs.stat_follow(parent, name, target) != 0) return;  // dangling: nothing to load

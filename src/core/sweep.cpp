@@ -45,29 +45,18 @@ class SweepVisitor final : public WalkVisitor {
   }
 
   void on_cache_dir(Handle parent, const char* name, const std::string& path) override {
-    if (m_options.dry_run) {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      ++m_report.found;
-      if (m_listener) m_listener->on_removed(path, true);
-      return;
-    }
-    log_trace("{}: a cache directory, removing it and all it holds", path);
-    PathProblem failure;
-    RemoveOutcome outcome = remove_directory_tree(m_fs, parent, name, path, failure, &m_width);
-    std::lock_guard<std::mutex> lock(m_mutex);
-    switch (outcome) {
-      case RemoveOutcome::removed:
-        ++m_report.found;
-        ++m_report.removed;
-        if (m_listener) m_listener->on_removed(path, false);
-        break;
-      case RemoveOutcome::failed:
-        ++m_report.found;
-        kept(std::move(failure));
-        break;
-      case RemoveOutcome::not_a_directory:
-        break;
-    }
+    remove_tree(parent, name, path, {&m_width}, m_report.found, m_report.removed);
+  }
+
+  // A directory that says it is a cache (walk.tagged): removed like a
+  // `__pycache__`, but only the very directory whose tag was judged.
+  bool on_tagged_dir(Handle parent, const char* name, const std::string& path,
+                     Handle dir) override {
+    DirIdentity id;
+    if (m_fs.identify(dir, id) != 0) return false;
+    remove_tree(parent, name, path, {&m_width, &id}, m_report.tagged_found,
+                m_report.tagged_removed);
+    return true;
   }
 
   bool wants_stray() const override { return m_options.remove_stray; }
@@ -125,6 +114,36 @@ class SweepVisitor final : public WalkVisitor {
   }
 
  private:
+  // Removes (dry: counts) cache directory `name` inside `parent`, counting
+  // it in `found` and, once gone, in `removed`.
+  void remove_tree(Handle parent, const char* name, const std::string& path, const TreeRemoval& how,
+                   std::uint64_t& found, std::uint64_t& removed) {
+    if (m_options.dry_run) {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      ++found;
+      if (m_listener) m_listener->on_removed(path, true);
+      return;
+    }
+    log_trace("{}: a cache directory, removing it and all it holds", path);
+    PathProblem failure;
+    RemoveOutcome outcome = remove_directory_tree(m_fs, parent, name, path, failure, how);
+    std::lock_guard<std::mutex> lock(m_mutex);
+    switch (outcome) {
+      case RemoveOutcome::removed:
+        ++found;
+        ++removed;
+        if (m_listener) m_listener->on_removed(path, false);
+        break;
+      case RemoveOutcome::failed:
+        ++found;
+        kept(std::move(failure));
+        break;
+      case RemoveOutcome::not_a_directory:  // a link now, or another directory: not ours
+        log_debug("{}: changed since it was found, left alone", path);
+        break;
+    }
+  }
+
   void kept(PathProblem problem) {
     if (m_listener) m_listener->on_kept(problem);
     m_report.kept.push_back(std::move(problem));

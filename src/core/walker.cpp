@@ -36,6 +36,7 @@
 #include <mutex>
 #include <thread>
 
+#include <pycache_clean/cache_tag.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/logging.hpp>
 #include <pycache_clean/process.hpp>
@@ -262,15 +263,30 @@ class ParallelWalk {
     return node;
   }
 
-  // Whether directory `h`, whose first batch is `listing`, is a virtualenv.
-  bool is_virtualenv(Handle h, const DirListing& listing) {
+  // Whether directory `h`, whose first batch is `listing`, holds an entry
+  // named `name` (pyvenv.cfg: a virtualenv; CACHEDIR.TAG: a tagged cache).
+  bool holds(Handle h, const DirListing& listing, const char* name) {
     if (!listing.at_end()) {
-      FileStat st;  // too large for one batch: ask for the file itself
-      return m_fs.stat(h, "pyvenv.cfg", st) == 0;
+      FileStat st;  // too large for one batch: ask for the entry itself
+      return m_fs.stat(h, name, st) == 0;
     }
     for (std::size_t i = 0; i < listing.size(); ++i)
-      if (listing.name_view(i) == "pyvenv.cfg") return true;
+      if (listing.name_view(i) == name) return true;
     return false;
+  }
+
+  // With --tagged: whether the visitor took directory `task`, open as `dir`,
+  // for carrying a valid CACHEDIR.TAG (then it is not entered).
+  bool taken_as_tagged(const Task& task, Handle dir, const DirListing& listing) {
+    if (!m_options.tagged || m_mirror || task.preopened != k_no_handle ||
+        !holds(dir, listing, k_cache_tag_name))
+      return false;
+    CacheTag tag = judge_cache_tag(m_fs, task.parent->m_handle, task.name.c_str(), dir);
+    if (tag != CacheTag::valid) {
+      log_debug("{}: not taken as a cache directory: {}", task.path, cache_tag_refusal(tag));
+      return false;
+    }
+    return m_visitor.on_tagged_dir(task.parent->m_handle, task.name.c_str(), task.path, dir);
   }
 
   void process(Task& task, DirListing& listing, std::vector<Task>& children) {
@@ -281,7 +297,6 @@ class ParallelWalk {
     bool first_batch = !task.resume;
     std::shared_ptr<DirNode> self = first_batch ? open_node(task) : std::move(task.resume);
     if (!self) return;
-    task.parent.reset();  // the parent's handle may close now (unless the node keeps it)
     int err = m_fs.read_dir(self->m_handle, listing);
     if (err == ENOENT) return;  // removed meanwhile (getdents on a deleted directory)
     if (err != 0) {
@@ -289,10 +304,12 @@ class ParallelWalk {
       return;
     }
     if (first_batch && m_options.skip_virtualenvs && task.preopened == k_no_handle &&
-        is_virtualenv(self->m_handle, listing)) {
+        holds(self->m_handle, listing, "pyvenv.cfg")) {
       log_debug("{}: holds pyvenv.cfg (a virtualenv), skipped", task.path);
       return;
     }
+    if (first_batch && taken_as_tagged(task, self->m_handle, listing)) return;
+    task.parent.reset();  // the parent's handle may close now (unless the node keeps it)
     if (m_mirror) self->m_entries += listing.size();
     if (!listing.at_end())
       children.push_back(Task{nullptr, {}, task.path, task.root, k_no_handle, self});
@@ -506,6 +523,9 @@ bool WalkVisitor::on_mirror_file(Handle, const char*, const std::string&) {
 }
 void WalkVisitor::on_mirror_dir(const std::string&, std::uint64_t, std::uint64_t) {}
 void WalkVisitor::on_mirror_dir_removed(const std::string&) {}
+bool WalkVisitor::on_tagged_dir(Handle, const char*, const std::string&, Handle) {
+  return false;
+}
 
 const std::vector<std::string>& default_excludes() {
   static const std::vector<std::string> names = {".git", ".hg",  ".svn",

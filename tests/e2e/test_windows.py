@@ -253,3 +253,15 @@ def test_the_executable_needs_no_dll_beside_it():
     dlls = {line.split(":", 1)[1].strip().lower()
             for line in r.stdout.splitlines() if "DLL Name:" in line}
     assert dlls and dlls <= SYSTEM_DLLS, dlls  # no libstdc++-6.dll, libgcc, libwinpthread
+
+
+def test_tagged_cache_directory_goes_and_a_garbled_one_stays(tmp_path):
+    """--tagged on Windows: the owner of the directory and of its tag is
+    asked of the file's security descriptor, against the token."""
+    signature = "Signature: 8a477f597d28d172789f06886806bc55\n"
+    make_tree(tmp_path / "proj", [".pytest_cache/v/cache/nodeids", "garbled/data"])
+    (tmp_path / "proj/.pytest_cache/CACHEDIR.TAG").write_text(signature)
+    (tmp_path / "proj/garbled/CACHEDIR.TAG").write_text(signature.upper())
+    r = expect(win("--tagged", "-v", "proj", cwd=tmp_path), out_has="Cleared 1/1 tagged cache")
+    assert not (tmp_path / "proj/.pytest_cache").exists(), r
+    assert (tmp_path / "proj/garbled/data").exists()

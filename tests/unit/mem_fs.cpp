@@ -97,6 +97,22 @@ void MemFs::swap_for_symlink(const std::string& path, const std::string& target)
   symlink(path, target);
 }
 
+void MemFs::rename_onto(const std::string& from, const std::string& to) {
+  std::lock_guard<std::recursive_mutex> lock(m_mutex);
+  int err = 0;
+  NodePtr moving = resolve(from, false, err);
+  NodePtr old = resolve(to, false, err);
+  if (!moving || !old)
+    throw std::logic_error("MemFs: rename_onto needs both " + from + " and " + to);
+  NodePtr from_parent = moving->parent.lock();
+  NodePtr to_parent = old->parent.lock();
+  from_parent->children.erase(moving->name);
+  old->parent.reset();
+  to_parent->children[old->name] = moving;
+  moving->name = old->name;
+  moving->parent = to_parent;
+}
+
 void MemFs::before(Event event, const std::string& path, std::function<void()> hook) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
   m_hooks.push_back(Hook{event, path, std::move(hook)});
@@ -378,6 +394,16 @@ int MemFs::read_source(Handle parent, const char* name, const ChunkSink& sink) {
   NodePtr n;
   if (int err = open_file(parent, name, true, n)) return err;
   feed(n->data, sink);
+  return 0;
+}
+
+int MemFs::owned_by_caller(Handle parent, const char* name, bool& mine) {
+  std::lock_guard<std::recursive_mutex> lock(m_mutex);
+  fire(Event::stat, path_in(parent, name));
+  int err = 0;
+  NodePtr n = child(parent, name, err);
+  if (!n) return err;
+  mine = !n->foreign_owner;
   return 0;
 }
 

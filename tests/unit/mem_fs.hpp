@@ -44,6 +44,8 @@ class MemFs final : public FsOps {
     // The root of a mount of the same device (a bind mount): refused by
     // open_dir_same_mount, and busy (EBUSY) for remove(), as the kernel has it.
     bool mount_root = false;
+    // Owned by another user than the one running the tests.
+    bool foreign_owner = false;
     // What read_dir says this entry is (a stale or unknown d_type), when set.
     EntryType listed = EntryType::unknown;
     bool listed_set = false;
@@ -76,6 +78,9 @@ class MemFs final : public FsOps {
   // What an attacker's rename does: `path` now holds a link to `target`
   // (whatever it held before is gone from the tree).
   void swap_for_symlink(const std::string& path, const std::string& target);
+  // What an attacker's rename(from, to) does: the entry at `from` now lies
+  // at `to`, whatever `to` held before gone from the tree.
+  void rename_onto(const std::string& from, const std::string& to);
   // Runs `hook` once, just before the first `event` on the entry at `path`
   // (open_dir: the directory opened; read_dir: the directory read; remove,
   // stat, read: the entry named). The hook may change the tree.
@@ -111,6 +116,7 @@ class MemFs final : public FsOps {
   int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override;
   int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) override;
   int read_source(Handle parent, const char* name, const ChunkSink& sink) override;
+  int owned_by_caller(Handle parent, const char* name, bool& mine) override;
 
  private:
   using NodePtr = std::shared_ptr<Node>;

@@ -10,6 +10,7 @@
 #include <string>
 #include <tuple>
 
+#include <pycache_clean/cache_tag.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/process.hpp>
 #include <pycache_clean/stale_check.hpp>
@@ -86,6 +87,94 @@ TEST_P(MemSweep, CacheSwappedForALinkBeforeItIsOpened) {
   MemFs::Node* link = m_fs.find("/p/__pycache__");
   ASSERT_NE(link, nullptr);
   EXPECT_EQ(link->type, EntryType::symlink);
+}
+
+// --tagged: a directory is taken for a valid CACHEDIR.TAG, never for its
+// name; a tag that is missing, garbled, a link, a FIFO, another user's, or
+// in another user's directory leaves it alone; excludes apply; a root is
+// walked, never removed.
+constexpr const char* k_tag = "Signature: 8a477f597d28d172789f06886806bc55\n# a test\n";
+
+SweepOptions tagged_sweep() {
+  SweepOptions options;
+  options.walk.tagged = true;
+  return options;
+}
+
+TEST_P(MemSweep, TaggedDirectoriesGoOnlyForAValidTagOfTheirOwner) {
+  m_allowed = [](const std::string& path) { return path.rfind("/p/.pytest_cache", 0) == 0; };
+  m_fs.file("/p/CACHEDIR.TAG", k_tag);  // the root: walked, never removed
+  m_fs.file("/p/.pytest_cache/CACHEDIR.TAG", k_tag);
+  m_fs.file("/p/.pytest_cache/v/cache/nodeids", "[]");
+  m_fs.file("/p/.pytest_cache/__pycache__/x.pyc");
+  precious("/p/.mypy_cache/3.11/mod.json");  // a cache's name, no tag
+  m_fs.file("/p/garbled/CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc5");
+  precious("/p/garbled/data");
+  m_fs.symlink("/p/linked/CACHEDIR.TAG", "/p/.pytest_cache/CACHEDIR.TAG");
+  precious("/p/linked/data");
+  m_fs.other("/p/fifo/CACHEDIR.TAG");
+  precious("/p/fifo/data");
+  m_fs.file("/p/their_tag/CACHEDIR.TAG", k_tag).foreign_owner = true;
+  precious("/p/their_tag/data");
+  m_fs.file("/p/their_dir/CACHEDIR.TAG", k_tag);
+  m_fs.dir("/p/their_dir").foreign_owner = true;
+  precious("/p/their_dir/data");
+  m_fs.file("/p/node_modules/c/CACHEDIR.TAG", k_tag);
+  precious("/p/node_modules/c/data");
+  m_fs.dir("/p/tag_is_dir/CACHEDIR.TAG");
+  precious("/p/tag_is_dir/data");
+  SweepReport r = sweep_of("/p", tagged_sweep());
+  EXPECT_EQ(r.tagged_found, 1u);
+  EXPECT_EQ(r.tagged_removed, 1u);
+  EXPECT_EQ(r.found, 0u);  // the __pycache__ inside went with its tagged directory
+  EXPECT_FALSE(m_fs.exists("/p/.pytest_cache"));
+  EXPECT_TRUE(m_fs.exists("/p/CACHEDIR.TAG"));
+  for (const char* kept :
+       {"/p/.mypy_cache/3.11/mod.json", "/p/garbled/data", "/p/linked/data", "/p/fifo/data",
+        "/p/their_tag/data", "/p/their_dir/data", "/p/node_modules/c/data", "/p/tag_is_dir/data"})
+    EXPECT_TRUE(m_fs.exists(kept)) << kept;
+  // Without --tagged nothing of it is looked at.
+  m_fs.file("/p/.ruff_cache/CACHEDIR.TAG", k_tag);
+  EXPECT_EQ(sweep_of("/p").tagged_found, 0u);
+  EXPECT_TRUE(m_fs.exists("/p/.ruff_cache/CACHEDIR.TAG"));
+}
+
+// The name of a tagged directory proves nothing: one renamed into its place
+// after the tag was judged is left whole.
+TEST_P(MemSweep, TaggedDirectorySwappedAfterItsTagWasJudgedIsLeftAlone) {
+  m_fs.file("/p/c/CACHEDIR.TAG", k_tag);
+  m_fs.file("/p/c/data", "cache");
+  precious("/home/u/work/Makefile");
+  // The owner of /p/c is the last thing judged: the swap comes right after.
+  m_fs.before(Event::stat, "/p/c", [&] { m_fs.rename_onto("/home/u/work", "/p/c"); });
+  SweepReport r = sweep_of("/p", tagged_sweep());
+  EXPECT_EQ(r.tagged_removed, 0u);
+  EXPECT_TRUE(m_fs.exists("/p/c/Makefile"));
+  EXPECT_TRUE(r.kept.empty());
+}
+
+// A dry run counts and lists what the run removes, and removes nothing.
+TEST_P(MemSweep, TaggedDryRunRemovesNothing) {
+  m_fs.file("/p/.pytest_cache/CACHEDIR.TAG", k_tag);
+  SweepOptions options = tagged_sweep();
+  options.dry_run = true;
+  SweepReport r = sweep_of("/p", options);
+  EXPECT_EQ(r.tagged_found, 1u);
+  EXPECT_EQ(r.tagged_removed, 0u);
+  EXPECT_TRUE(m_fs.exists("/p/.pytest_cache/CACHEDIR.TAG"));
+  EXPECT_TRUE(m_fs.removed().empty());
+}
+
+// A tagged directory that is a mount point (a bind mount) is kept and said.
+TEST_P(MemSweep, TaggedMountPointIsKept) {
+  m_fs.file("/p/.pytest_cache/CACHEDIR.TAG", k_tag);
+  m_fs.file("/p/.pytest_cache/data", "theirs");
+  m_fs.dir("/p/.pytest_cache").mount_root = true;
+  SweepReport r = sweep_of("/p", tagged_sweep());
+  EXPECT_EQ(r.tagged_removed, 0u);
+  ASSERT_EQ(r.kept.size(), 1u);
+  EXPECT_EQ(r.kept.front().error, k_err_mount_point);
+  EXPECT_TRUE(m_fs.exists("/p/.pytest_cache/data"));
 }
 
 // A cache named as a PATH itself (`clean proj/__pycache__`) is handed over

@@ -204,6 +204,10 @@ class FaultyFs final : public FsOps {
     if (int e = check(Op::read_file, name)) return e;
     return real_fs().read_source(parent, name, sink);
   }
+  int owned_by_caller(Handle parent, const char* name, bool& mine) override {
+    if (int e = check(Op::stat, name)) return e;
+    return real_fs().owned_by_caller(parent, name, mine);
+  }
 
  private:
   bool m_unknown_types = false;

@@ -292,6 +292,13 @@ class PosixFs final : public FsOps {
     return read_regular(parent, name, static_cast<std::size_t>(-1), sink, 0);
   }
 
+  int owned_by_caller(Handle parent, const char* name, bool& mine) override {
+    struct stat st;
+    if (::fstatat(fd_of(parent), name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+    mine = st.st_uid == ::geteuid();
+    return 0;
+  }
+
  private:
   // Whether directory `dir`, just opened inside `parent`, is the root of a
   // mount, where openat2 could not say: 0 when it is not, k_err_mount_point

@@ -26,6 +26,7 @@
 
 #include "win32.hpp"
 
+#include <aclapi.h>
 #include <wnnc.h>
 
 namespace pycache_clean {
@@ -47,6 +48,18 @@ constexpr NTSTATUS k_status_sharing_violation = static_cast<NTSTATUS>(0xC0000043
 // long enough to ride out an editor's or a virus scanner's brief open.
 constexpr int k_sharing_retries = 5;
 constexpr std::chrono::milliseconds k_sharing_backoff{10};
+
+// Whether `sid` is the user of this process's token (CheckTokenMembership
+// says so too on Windows, not under Wine: asked directly).
+bool is_token_user(PSID sid) {
+  HANDLE token = nullptr;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return false;
+  alignas(TOKEN_USER) unsigned char buffer[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+  DWORD size = 0;
+  bool ok = GetTokenInformation(token, TokenUser, buffer, sizeof buffer, &size) != 0;
+  CloseHandle(token);
+  return ok && EqualSid(reinterpret_cast<TOKEN_USER*>(buffer)->User.Sid, sid) != 0;
+}
 
 // Opens `name` relative to directory `parent`. Returns the NTSTATUS.
 NTSTATUS open_relative(Handle parent, const char* name, ACCESS_MASK access, ULONG options,
@@ -359,6 +372,25 @@ class WindowsFs final : public FsOps {
   // As stat_follow: a source reached through a link is read as itself.
   int read_source(Handle parent, const char* name, const ChunkSink& sink) override {
     return read_file_chunks(parent, name, sink);
+  }
+
+  // The owner SID against our token: the user's own SID, or a group the
+  // token holds enabled (Administrators owns what an elevated user makes).
+  int owned_by_caller(Handle parent, const char* name, bool& mine) override {
+    HANDLE h;
+    NTSTATUS status = open_relative(parent, name, READ_CONTROL, 0, h);
+    if (status < 0) return win::errno_from_status(status);
+    PSID owner = nullptr;
+    PSECURITY_DESCRIPTOR descriptor = nullptr;
+    DWORD rc = GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, nullptr,
+                               nullptr, nullptr, &descriptor);
+    CloseHandle(h);
+    if (rc != ERROR_SUCCESS) return win::errno_from_win32(rc);
+    BOOL member = FALSE;
+    mine = is_token_user(owner) ||
+           (CheckTokenMembership(nullptr, owner, &member) != 0 && member != FALSE);
+    LocalFree(descriptor);
+    return 0;
   }
 
  private:
