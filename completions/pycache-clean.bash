@@ -51,6 +51,7 @@ _pycache_clean() {
   case $prev in
     --scope) _pycache_clean_add -W "repo user all" -- "$cur"; return 0 ;;
     --verify) _pycache_clean_add -W "auto all none" -- "$cur"; return 0 ;;
+    --output-format) _pycache_clean_add -W "concise json json-lines github gitlab sarif" -- "$cur"; return 0 ;;
     --color) _pycache_clean_add -W "auto always never" -- "$cur"; return 0 ;;
     --file)
       compopt -o filenames 2>/dev/null
@@ -72,7 +73,7 @@ _pycache_clean() {
       opts="$common $walk --json -n --dry-run --strict --stray --tagged --stale-only --verify --verify-timeout --written-since --pycache-prefix"
       [[ -z $sub ]] && opts="$opts -V --version"
       ;;
-    check) opts="$common $walk --json --strict --verify --verify-timeout --written-since --pycache-prefix" ;;
+    check) opts="$common $walk --json --strict --output-format --exit-zero --verify --verify-timeout --written-since --pycache-prefix" ;;
     lock) opts="$common --wait --file --conflict-exit-code --" ;;
     pytest-running) opts="$common --scope --json" ;;
     unless-pytest) opts="$common --scope --wait --fixer-wait --skip-exit-code --" ;;

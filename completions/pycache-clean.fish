@@ -60,6 +60,8 @@ complete -c pycache-clean -n __pycache_clean_walks -l written-since -x -d 'Only 
 complete -c pycache-clean -n __pycache_clean_default -s n -l dry-run -d 'List, remove nothing'
 complete -c pycache-clean -n __pycache_clean_default -l strict -d 'Exit 1 if anything was kept'
 complete -c pycache-clean -n "__pycache_clean_in check" -l strict -d 'Exit 1 also for what was not read or followed'
+complete -c pycache-clean -n "__pycache_clean_in check" -l output-format -x -a 'concise json json-lines github gitlab sarif' -d 'How findings are written'
+complete -c pycache-clean -n "__pycache_clean_in check" -l exit-zero -d 'Exit 0 even when a cache fails the gate'
 complete -c pycache-clean -n __pycache_clean_default -l stray -d 'Also legacy *.pyc'
 complete -c pycache-clean -n __pycache_clean_default -l tagged -d 'Also directories with a CACHEDIR.TAG'
 complete -c pycache-clean -n __pycache_clean_default -l stale-only -d 'Only caches check does not call ok'

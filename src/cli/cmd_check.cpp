@@ -7,6 +7,7 @@
 #include <pycache_clean/logging.hpp>
 #include <pycache_clean/report_json.hpp>
 #include <pycache_clean/stale_check.hpp>
+#include "check_output.hpp"
 #include "command.hpp"
 #include "help.hpp"
 #include "progress.hpp"
@@ -19,6 +20,8 @@ namespace {
 struct CheckCliOptions {
   CommonOptions common;
   bool strict = false;
+  bool exit_zero = false;
+  std::string output_format = "concise";  // or $PYCACHE_CLEAN_OUTPUT_FORMAT
   WalkCliOptions walk;
   JudgeCliOptions judge;
 };
@@ -42,54 +45,17 @@ void warn_problem(ProblemKind kind, const PathProblem& p) {
   }
 }
 
-// What clears a finding that fails the gate, said after it.
-const char* fix_hint(const CacheVerdict& f) {
-  bool in_pycache = f.path.find("__pycache__") != std::string::npos;
-  switch (f.cls) {
-    case CacheClass::suspect:
-    case CacheClass::corrupt:
-      return in_pycache ? " (fix: pycache-clean clean --stale-only)"
-                        : " (fix: pycache-clean clean --stale-only --stray)";
-    case CacheClass::orphan_importable:
-      return " (fix: pycache-clean clean --stale-only --stray)";
-    default:
-      return "";
-  }
-}
-
-// Which findings get a line of text.
-struct FindingLines {
-  bool all = false;        // every one (-v)
-  bool gate = false;       // those that fail the gate (check)
-  bool removable = false;  // those removed, or with -n to be (clean --stale-only -n)
-};
-
-// Prints findings as they come: JSON array elements, or one line each (those
-// `lines` asks for). Called one finding at a time.
-class FindingPrinter {
- public:
-  FindingPrinter(bool json, FindingLines lines, bool colour)
-      : m_json(json), m_lines(lines), m_colour(colour) {}
-  void operator()(const CacheVerdict& f, bool removable) {
-    if (m_json) {
-      print_json_piece(format_check_json_finding(f, m_first));
-      m_first = false;
-    } else if (m_lines.all || (m_lines.gate && is_gate_failure(f.cls)) ||
-               (m_lines.removable && removable)) {
-      print_styled_line(class_word(f.cls, m_colour, 17) + " ",
-                        fmt::format("{}: {}{}", f.path, f.reason, fix_hint(f)));
-    }
-  }
-
- private:
-  bool m_json;
-  FindingLines m_lines;
-  bool m_colour;
-  bool m_first = true;
-};
-
 int run_check(const CheckCliOptions& o) {
   start_command(o.common);
+  OutputFormat format = output_format_from_name(o.output_format);
+  if (o.common.json) {
+    if (format != OutputFormat::concise && format != OutputFormat::json)
+      throw Error(
+          "--json asks for --output-format json; it does not combine with --output-format " +
+              o.output_format,
+          k_exit_usage);
+    format = OutputFormat::json;
+  }
   CheckOptions options;
   options.walk = o.walk.walk_options();
   options.verify = o.judge.verify_mode();
@@ -97,7 +63,7 @@ int run_check(const CheckCliOptions& o) {
   options.written_since = o.judge.written_since_seconds();
   options.pycache_prefix = o.judge.prefix();
   options.walk.tagged = true;  // reported with their size; `clean --tagged` removes them
-  if (o.common.verbose > 0 && !o.common.json) {
+  if (o.common.verbose > 0 && format == OutputFormat::concise) {
     bool colour = o.common.colour_stdout();
     options.on_tagged = [colour](const std::string& path, std::uint64_t bytes, bool complete) {
       std::string word = fmt::format("{:<17}", "tagged");
@@ -107,31 +73,52 @@ int run_check(const CheckCliOptions& o) {
     };
   }
   // Gate failures are always listed: they are what the user must act on.
-  CheckReport report = check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0);
-  if (!o.common.json && !o.common.quiet) {
-    std::string summary = format_check_summary(report, o.common.colour_stdout());
+  CheckReport report =
+      check_and_print(o.walk.roots(), options, o.common, o.common.verbose > 0, format);
+  if ((format == OutputFormat::concise || format == OutputFormat::github) && !o.common.quiet) {
+    std::string summary =
+        format_check_summary(report, format == OutputFormat::concise && o.common.colour_stdout());
     for (std::size_t start = 0; start <= summary.size();) {
       std::size_t end = std::min(summary.find('\n', start), summary.size());
       print_styled_line(summary.substr(start, end - start));
       start = end + 1;
     }
   }
-  if (report.gate_failed()) return k_exit_failure;
+  if (report.gate_failed() && !o.exit_zero) return k_exit_failure;
   if (o.strict && !report.links.empty()) return k_exit_failure;
   return walk_exit_status(report, o.strict);
 }
 
+// --strict, --output-format, --exit-zero: what makes the gate and how it speaks.
+void add_report_options(CLI::App& sub, CheckCliOptions& o) {
+  sub.add_flag("--strict", o.strict,
+               "Exit 1 also when a cache or directory could not be read, or a symbolic link "
+               "CPython follows to caches was not followed");
+  sub.add_option("--output-format", o.output_format,
+                 "concise (the default, or $PYCACHE_CLEAN_OUTPUT_FORMAT), json (as --json), "
+                 "json-lines (a finding per line), "
+                 "github (workflow annotations), gitlab (a Code Quality report), sarif (2.1.0)")
+      ->option_text("FORMAT")
+      ->envname("PYCACHE_CLEAN_OUTPUT_FORMAT")
+      ->check(one_of({"concise", "json", "json-lines", "github", "gitlab", "sarif"}));
+  sub.add_flag("--exit-zero", o.exit_zero,
+               "Exit 0 even when a cache fails the gate (report, do not block)");
+}
+
 }  // namespace
 
-// Walks and judges, printing findings as they come; JSON head and tail around them.
+// Walks and judges, printing findings as they come, in `format`.
 CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions options,
-                            const CommonOptions& common, bool list_all) {
-  bool stale_clean = options.remove_not_ok;
-  if (common.json) print_json_piece(format_check_json_head(stale_clean));
-  FindingLines lines{list_all, !stale_clean, stale_clean && options.dry_run};
-  auto printer = std::make_shared<FindingPrinter>(common.json, lines, common.colour_stdout());
-  options.on_finding = [printer](const CacheVerdict& f, bool removable) {
-    (*printer)(f, removable);
+                            const CommonOptions& common, bool list_all, OutputFormat format) {
+  OutputSettings settings;
+  settings.format = format;
+  settings.stale_clean = options.remove_not_ok;
+  settings.lines = {list_all, !settings.stale_clean, settings.stale_clean && options.dry_run};
+  settings.colour = common.colour_stdout();
+  std::shared_ptr<FindingOutput> output = make_finding_output(settings);
+  output->head();
+  options.on_finding = [output](const CacheVerdict& f, bool removable) {
+    output->finding(f, removable);
   };
   options.on_problem = warn_problem;
   WalkCounters counters;
@@ -141,10 +128,7 @@ CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions 
     Progress progress(counters, show_progress(common), Progress::Counts::cache_files);
     report = check_caches(real_fs(), roots, options);
   }
-  if (common.json) {
-    write_check_json_tail(report, stale_clean, print_json_piece);
-    end_json_document();
-  }
+  output->tail(report);
   return report;
 }
 
@@ -152,9 +136,7 @@ Command add_check_command(CLI::App& app) {
   auto o = std::make_shared<CheckCliOptions>();
   CLI::App* sub =
       app.add_subcommand("check", "Find the stale bytecode caches CPython would still load");
-  sub->add_flag("--strict", o->strict,
-                "Exit 1 also when a cache or directory could not be read, or a symbolic link "
-                "CPython follows to caches was not followed");
+  add_report_options(*sub, *o);
   add_walk_options(*sub, o->walk);
   add_judge_options(*sub, o->judge, true);
   add_common_options(*sub, o->common,
@@ -202,6 +184,7 @@ Examples:
   pycache-clean check
   pycache-clean check --verify all   in CI
   pycache-clean check -v src --json
+  pycache-clean check --output-format github   annotations in a GitHub workflow
   pycache-clean clean --stale-only   remove the caches check does not call ok
 
 )" + exit_status_help("check"));

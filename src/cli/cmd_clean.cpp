@@ -99,7 +99,8 @@ int clean_stale_only(const WalkCliOptions& walk, const CommonOptions& common,
   options.remove_not_ok = true;
   options.remove_stray = flags.stray;
   options.dry_run = flags.dry_run;
-  CheckReport report = check_and_print(walk.roots(), options, common, common.verbose > 0);
+  CheckReport report = check_and_print(walk.roots(), options, common, common.verbose > 0,
+                                       common.json ? OutputFormat::json : OutputFormat::concise);
   if (!common.json && !common.quiet) print_line(format_stale_clean_summary(report));
   return walk_exit_status(report, flags.strict);
 }

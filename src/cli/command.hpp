@@ -11,6 +11,7 @@
 #include <pycache_clean/pytest_probe.hpp>
 #include <pycache_clean/stale_check.hpp>
 #include <pycache_clean/sweep.hpp>
+#include "check_output.hpp"
 #include "run.hpp"
 
 // The command-line layer: each subcommand file turns its options into one call
@@ -109,10 +110,10 @@ int sweep_and_report(const std::vector<std::string>& roots, const SweepOptions& 
                      const CommonOptions& common, bool strict);
 
 // Walks and judges `roots` as `check` does, printing each finding as it comes
-// (JSON array elements with --json, between its head and tail; every non-ok
-// one with `list_all`, else the gate failures), then warns of the problems.
+// in `format` (every non-ok one with `list_all`, else the gate failures; a
+// JSON document holds them all), then warns of the problems.
 CheckReport check_and_print(const std::vector<std::string>& roots, CheckOptions options,
-                            const CommonOptions& common, bool list_all);
+                            const CommonOptions& common, bool list_all, OutputFormat format);
 
 // The exit status of a walk: 1 when a PATH is missing, or with `strict` when
 // anything was kept or could not be searched; else 0.

@@ -44,7 +44,7 @@ def example(ident):
 def test_every_example_is_tagged_and_tested():
     assert "<untagged>" not in EXAMPLES, EXAMPLES.get("<untagged>")
     tested = {"setup", "precommit-manifest", "precommit-local", "precommit-lock-entry",
-              "git-hook-lock", "makefile", "windows-build"}
+              "git-hook-lock", "makefile", "windows-build", "github-action"}
     assert set(EXAMPLES) == tested
 
 
@@ -311,3 +311,15 @@ def test_makefile(tmp_path):
         assert "passed" not in r.stdout  # the tests did not run
     finally:
         subprocess.run(["chattr", "-i", str(locked)])
+
+
+def test_github_action_recipe_uses_the_actions_inputs():
+    """The workflow in the README is valid YAML whose step names only inputs
+    that action.yml declares (the action itself runs in test_wheels.py)."""
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load(example("github-action"))
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    step = next(s for s in workflow["jobs"]["caches"]["steps"]
+                if "pycache-clean" in s.get("uses", ""))
+    assert set(step["with"]) <= set(action["inputs"]), step
+    assert "--output-format github" in action["runs"]["steps"][-1]["run"]

@@ -318,3 +318,39 @@ def test_sdist_builds_from_source_with_cmake(wheels, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     r = subprocess.run([bindir / "pycache-clean", "--version"], capture_output=True, text=True)
     assert r.stdout == f"pycache-clean {CMAKE_VERSION}\n", r
+
+
+def test_github_action_installs_the_wheel_and_annotates(wheels, tmp_path):
+    """action.yml's steps, run as the runner runs a composite action (each
+    step's `run` under bash, its `env` with the inputs put in): the wheel is
+    installed with no index, and a lying cache becomes an ::error annotation
+    that fails the step; once cleared, the step passes."""
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((SOURCE_ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    bindir = venv(tmp_path / "venv")
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg/gone.py").write_text("X = 1\n")
+    subprocess.run([PY, "-m", "compileall", "-q", "-b", str(repo / "pkg/gone.py")], check=True)
+    (repo / "pkg/gone.py").unlink()
+    inputs = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
+    inputs.update(wheel=str(wheels / "pycache_clean-*-manylinux*.whl"), paths="pkg")
+
+    def run_steps():
+        for step in action["runs"]["steps"]:
+            env = {k: re.sub(r"\$\{\{ inputs\.(\w+) \}\}", lambda m: inputs[m.group(1)], v)
+                   for k, v in step.get("env", {}).items()}
+            r = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, text=True,
+                               capture_output=True,
+                               env=pip_env(wheels, PATH=f"{bindir}:/usr/bin:/bin", **env))
+            if r.returncode != 0:
+                return r
+        return r
+
+    r = run_steps()
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "::error file=pkg/gone.pyc,title=pycache-clean%3A orphan-importable::" in r.stdout, r
+    (repo / "pkg/gone.pyc").unlink()
+    r = run_steps()
+    assert r.returncode == 0 and "::error" not in r.stdout, r.stdout + r.stderr
