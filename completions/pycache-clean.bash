@@ -43,7 +43,7 @@ _pycache_clean() {
         fi
         return 0
         ;;
-      clean | check | lock | pytest-running | unless-pytest | test | pytest-session | help)
+      clean | check | lock | pytest-running | unless-pytest | test | pytest-session | config | completions | help)
         [[ -z $sub ]] && sub=${COMP_WORDS[i]}
         ;;
     esac
@@ -53,7 +53,8 @@ _pycache_clean() {
     --verify) _pycache_clean_add -W "auto all none" -- "$cur"; return 0 ;;
     --output-format) _pycache_clean_add -W "concise json json-lines github gitlab sarif" -- "$cur"; return 0 ;;
     --color) _pycache_clean_add -W "auto always never" -- "$cur"; return 0 ;;
-    --file)
+    --get) _pycache_clean_add -W "exclude extend-exclude fixer-wait jobs output-format pycache-prefix pytest-clean stray tagged verify verify-timeout wait" -- "$cur"; return 0 ;;
+    --file | --config)
       compopt -o filenames 2>/dev/null
       _pycache_clean_add -f -- "$cur"
       return 0
@@ -65,7 +66,7 @@ _pycache_clean() {
       ;;
     --exclude | --wait | -j | --jobs | --conflict-exit-code | --skip-exit-code | --fixer-wait | --verify-timeout | --written-since) return 0 ;;
   esac
-  local common="-v --verbose -q --quiet --color -h --help"
+  local common="-v --verbose -q --quiet --color --config --isolated -h --help"
   local walk="--exclude --no-default-excludes -x --one-file-system -j --jobs"
   local opts
   case $sub in
@@ -79,15 +80,19 @@ _pycache_clean() {
     unless-pytest) opts="$common --scope --wait --fixer-wait --skip-exit-code --" ;;
     test) opts="$common --no-clean --no-bytecode --wait --" ;;
     pytest-session) opts="$common --wait" ;;
+    config) opts="$common --get --json" ;;
+    completions) opts="-h --help" ;;
     help) opts="" ;;
   esac
   if [[ $cur == -* ]]; then
     _pycache_clean_add -W "$opts" -- "$cur"
   elif [[ $sub == help ]]; then
-    _pycache_clean_add -W "clean check lock pytest-running unless-pytest test" -- "$cur"
+    _pycache_clean_add -W "clean check lock pytest-running unless-pytest test config completions exit-status" -- "$cur"
+  elif [[ $sub == completions ]]; then
+    _pycache_clean_add -W "bash zsh fish" -- "$cur"
   elif [[ -z $sub ]]; then
     compopt -o filenames 2>/dev/null
-    _pycache_clean_add -W "clean check lock pytest-running unless-pytest test help" -- "$cur"
+    _pycache_clean_add -W "clean check lock pytest-running unless-pytest test config completions help" -- "$cur"
     _pycache_clean_add -d -- "$cur"
   elif [[ $sub == clean || $sub == check ]]; then
     compopt -o filenames 2>/dev/null

@@ -1,6 +1,6 @@
 # fish completion for pycache-clean
 
-set -l subs clean check lock pytest-running unless-pytest test pytest-session help
+set -l subs clean check lock pytest-running unless-pytest test pytest-session config completions help
 set -l runners lock unless-pytest test
 
 # True once `--` was typed: a command of its own follows.
@@ -22,11 +22,11 @@ function __pycache_clean_in
 end
 function __pycache_clean_default
     not __pycache_clean_after_dashdash
-    and not __fish_seen_subcommand_from lock pytest-running unless-pytest test pytest-session help check
+    and not __fish_seen_subcommand_from lock pytest-running unless-pytest test pytest-session config completions help check
 end
 function __pycache_clean_walks
     not __pycache_clean_after_dashdash
-    and not __fish_seen_subcommand_from lock pytest-running unless-pytest test pytest-session help
+    and not __fish_seen_subcommand_from lock pytest-running unless-pytest test pytest-session config completions help
 end
 
 complete -c pycache-clean -f
@@ -38,14 +38,21 @@ complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a lock -d 
 complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a pytest-running -d 'Exit 0 when pytest runs'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a unless-pytest -d 'Run a command unless pytest runs'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a test -d 'Clear caches, run the tests'
+complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a config -d 'Show the settings file and its values'
+complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a completions -d 'Print a completion script'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -a help -d 'Print the help of a subcommand'
 complete -c pycache-clean -n "not __fish_seen_subcommand_from $subs" -s V -l version -d 'Print the version'
-complete -c pycache-clean -n "__pycache_clean_in help" -a "clean check lock pytest-running unless-pytest test"
+complete -c pycache-clean -n "__pycache_clean_in help" -a "clean check lock pytest-running unless-pytest test config completions exit-status"
+complete -c pycache-clean -n "__pycache_clean_in completions" -a "bash zsh fish"
+complete -c pycache-clean -n "__pycache_clean_in config" -l get -x -a "exclude extend-exclude fixer-wait jobs output-format pycache-prefix pytest-clean stray tagged verify verify-timeout wait" -d 'Print one setting'
+complete -c pycache-clean -n "__pycache_clean_in config" -l json -d 'One JSON object'
 
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -s v -l verbose -d 'Explain each decision (-vv: each step)'
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -s q -l quiet -d 'Warnings and errors only'
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -s h -l help -d 'Print the help'
 complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -l color -x -a 'auto always never' -d 'Colour: auto, always, never'
+complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -l config -r -F -d 'Read settings from this file only'
+complete -c pycache-clean -n "not __pycache_clean_after_dashdash" -l isolated -d 'Read no settings file'
 
 complete -c pycache-clean -n __pycache_clean_walks -a '(__fish_complete_directories)'
 complete -c pycache-clean -n __pycache_clean_walks -l json -d 'One JSON object'

@@ -9,7 +9,7 @@
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config clang-tidy-14
-  libcli11-dev libfmt-dev libspdlog-dev libgtest-dev libgmock-dev
+  libcli11-dev libfmt-dev libspdlog-dev libtomlplusplus-dev libgtest-dev libgmock-dev
   python3 python3-pytest python3-pytest-xdist pre-commit git make util-linux
   man-db e2fsprogs dpkg dpkg-dev lintian time tar rsync black mypy zsh fish tmux bash-completion
   python3-jsonschema strace libfuse3-dev fuse3

@@ -154,7 +154,7 @@ def _build_executable(root, build_dir):
     cmake = shutil.which("cmake")
     if not cmake:
         raise RuntimeError("pycache_clean_build: building from source needs CMake (>= 3.20), a "
-                           "C++17 compiler and CLI11, fmt and spdlog headers; see README.md")
+                           "C++17 compiler and CLI11, fmt, spdlog and toml++ headers; see README.md")
     args = [cmake, "-S", root, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release",
             "-DPYCACHE_CLEAN_TESTS=OFF"]
     if shutil.which("ninja"):

@@ -32,9 +32,10 @@ _EXIT_LOCK_TIMEOUT = 75
 
 def pytest_addoption(parser):
     parser.addini("pycache_clean", "sweep before collection: off, stale (caches check does "
-                  "not call ok) or all (every __pycache__)", default="off")
+                  "not call ok) or all (every __pycache__); default: pytest-clean in "
+                  "[tool.pycache-clean], else off", default="")
     parser.addini("pycache_clean_wait", "seconds to wait for a fixer that holds the marker "
-                  "(-1: for ever)", default="120")
+                  "(-1: for ever); default: wait in [tool.pycache-clean], else 120", default="")
     parser.addini("pycache_clean_no_bytecode", "write no bytecode caches during the session "
                   "(every run then compiles every module it imports)", type="bool",
                   default=False)
@@ -51,16 +52,22 @@ def pytest_configure(config):
     if _is_worker(config):
         return
     import pytest
-    mode = str(config.getini("pycache_clean")).strip() or "off"
-    if mode not in ("off", "stale", "all"):
-        raise pytest.UsageError("pycache_clean = %r: expected off, stale or all" % mode)
     try:
         binary = find_binary()
     except FileNotFoundError as e:
         raise pytest.UsageError(str(e))
+    mode = str(config.getini("pycache_clean")).strip()
+    if not mode:  # the project's settings file, read by the binary itself
+        r = subprocess.run([binary, "config", "--get", "pytest-clean"], stdout=subprocess.PIPE,
+                           check=False)
+        if r.returncode != 0:  # a bad settings file: its error is on stderr
+            raise pytest.UsageError("pycache-clean: the settings file cannot be used")
+        mode = r.stdout.decode("utf-8", "replace").strip()
+    if mode not in ("off", "stale", "all"):
+        raise pytest.UsageError("pycache_clean = %r: expected off, stale or all" % mode)
     wait = str(config.getini("pycache_clean_wait")).strip()
-    helper = subprocess.Popen([binary, "pytest-session", "--wait", wait], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE)
+    helper = subprocess.Popen([binary, "pytest-session"] + (["--wait", wait] if wait else []),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     line = helper.stdout.readline().decode("utf-8", "replace").strip()
     if not line.startswith("held"):
         status = helper.wait()

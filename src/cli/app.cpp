@@ -18,6 +18,7 @@
 #include <pycache_clean/terminal.hpp>
 #include <pycache_clean/version.hpp>
 #include "command.hpp"
+#include "config.hpp"
 #include "help.hpp"
 
 namespace pycache_clean::cli {
@@ -50,12 +51,14 @@ bool is_top_level_word(const std::string& arg, const std::vector<Command>& comma
   return false;
 }
 
-// -v/-vv/--verbose, -q/--quiet, --color=WHEN and --json: options every
-// subcommand takes (--json where it applies), accepted before the subcommand
-// too. (`--color WHEN`, two words, is handled by the caller.)
+// -v/-vv/--verbose, -q/--quiet, --color=WHEN, --config=PATH, --isolated and
+// --json: options every subcommand takes (--json where it applies), accepted
+// before the subcommand too. (`--color WHEN` and `--config PATH`, two words,
+// are handled by the caller.)
 bool is_leading_option(const std::string& a) {
-  if (a == "-q" || a == "--quiet" || a == "--json" || a == "--verbose") return true;
-  if (a.compare(0, 8, "--color=") == 0) return true;
+  if (a == "-q" || a == "--quiet" || a == "--json" || a == "--verbose" || a == "--isolated")
+    return true;
+  if (a.compare(0, 8, "--color=") == 0 || a.compare(0, 9, "--config=") == 0) return true;
   return a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos;
 }
 
@@ -99,7 +102,7 @@ std::vector<std::string> normalise_arguments(std::vector<std::string> args,
                                              const std::vector<Command>& commands) {
   std::size_t lead = 0;
   while (lead < args.size()) {
-    if (args[lead] == "--color" && lead + 1 < args.size())
+    if ((args[lead] == "--color" || args[lead] == "--config") && lead + 1 < args.size())
       lead += 2;
     else if (is_leading_option(args[lead]))
       ++lead;
@@ -205,6 +208,8 @@ std::vector<Command> set_up(CLI::App& app) {
   commands.push_back(add_test_command(app));
   commands.push_back(add_lock_command(app));
   commands.push_back(add_pytest_running_command(app));
+  commands.push_back(add_config_command(app));
+  commands.push_back(add_completions_command(app));
   commands.push_back(add_pytest_session_command(app));
   commands.back().app->group("");
   return commands;
@@ -232,6 +237,17 @@ std::optional<int> parse(CLI::App& app, const std::vector<std::string>& args,
   return std::nullopt;
 }
 
+// The settings file's values for the options the command line left unset,
+// said with -v (logging set up early for that).
+void configure_settings(CLI::App& sub) {
+  const CLI::Option* verbose = sub.get_option_no_throw("--verbose");
+  const CLI::Option* quiet = sub.get_option_no_throw("--quiet");
+  bool is_quiet = quiet && quiet->count() > 0;
+  configure_logging(is_quiet ? -1 : static_cast<int>(verbose ? verbose->count() : 0));
+  if (sub.get_name() == "config") return;  // it reads the file itself, to show it
+  if (std::optional<ConfigFile> file = load_config(sub)) apply_config(sub, *file);
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -256,7 +272,10 @@ int run(int argc, char** argv) {
   if (auto status = parse(app, args, commands)) return *status;
   try {
     for (auto& c : commands)
-      if (c.app->parsed()) return c.run();
+      if (c.app->parsed()) {
+        configure_settings(*c.app);
+        return c.run();
+      }
     return k_exit_usage;
   } catch (const Error& e) {
     log_error("{}", e.what());

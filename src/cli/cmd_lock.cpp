@@ -50,7 +50,8 @@ Command add_lock_command(CLI::App& app) {
       app.add_subcommand("lock", "Run a command while holding an exclusive lock (flock)");
   sub->add_option("--wait", o->wait,
                   "Seconds to wait for the lock (default 30; 0: try once; -1 or inf: forever)")
-      ->type_name("SECS");
+      ->type_name("SECS")
+      ->check(parsed_by([](const std::string& v) { parse_wait_seconds(v, "--wait"); }, "--wait"));
   sub->add_option("--file", o->file,
                   "Lock file (default: <git common dir>/pycache-clean.lock, shared by all "
                   "worktrees; ./.pycache-clean.lock outside a repository)")

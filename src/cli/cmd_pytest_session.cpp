@@ -46,7 +46,8 @@ Command add_pytest_session_command(CLI::App& app) {
   sub->add_option("--wait", o->wait,
                   "Wait up to SECS (-1 or inf: for ever) for a fixer that unless-pytest runs "
                   "(default 120)")
-      ->type_name("SECS");
+      ->type_name("SECS")
+      ->check(parsed_by([](const std::string& v) { parse_wait_seconds(v, "--wait"); }, "--wait"));
   add_common_options(*sub, o->common,
                      {"Say which marker lock was chosen and why; -vv: every step",
                       "No [WAIT] lines: errors only"});

@@ -104,7 +104,8 @@ Command add_test_command(CLI::App& app) {
   sub->add_option("--wait", o->wait,
                   "Wait up to SECS (-1 or inf: for ever) for a fixer that unless-pytest runs "
                   "(default 120)")
-      ->type_name("SECS");
+      ->type_name("SECS")
+      ->check(parsed_by([](const std::string& v) { parse_wait_seconds(v, "--wait"); }, "--wait"));
   sub->add_option("CMD", o->command, "The test command (default: python3 -m pytest), after --")
       ->type_name("");
   add_common_options(

@@ -4,6 +4,7 @@
 #include <pycache_clean/command_line.hpp>
 #include <pycache_clean/error.hpp>
 #include <pycache_clean/exit_status.hpp>
+#include <pycache_clean/logging.hpp>
 #include <pycache_clean/pytest_guard.hpp>
 #include "command.hpp"
 #include "help.hpp"
@@ -59,11 +60,14 @@ Command add_unless_pytest_command(CLI::App& app) {
   add_scope_option(*sub, o->scope);
   sub->add_option("--wait", o->wait,
                   "Instead of skipping, wait up to SECS (-1 or inf: for ever) for the run to end")
-      ->type_name("SECS");
+      ->type_name("SECS")
+      ->check(parsed_by([](const std::string& v) { parse_wait_seconds(v, "--wait"); }, "--wait"));
   sub->add_option("--fixer-wait", o->fixer_wait,
                   "Wait up to SECS (default 600; -1 or inf: for ever) for another fixer to "
                   "finish; then exit 75 without running CMD (a fixer never skips for a fixer)")
-      ->type_name("SECS");
+      ->type_name("SECS")
+      ->check(parsed_by([](const std::string& v) { parse_wait_seconds(v, "--fixer-wait"); },
+                        "--fixer-wait"));
   sub->add_option("--skip-exit-code", o->skip_exit_code,
                   "Exit with N when skipping (default 0; 1 fails a pre-commit hook instead of "
                   "committing unfixed code)")

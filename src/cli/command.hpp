@@ -30,6 +30,8 @@ struct CommonOptions {
   bool quiet = false;
   bool json = false;
   std::string color = "auto";  // --color auto|always|never
+  std::string config;          // --config PATH: this settings file, none other
+  bool isolated = false;       // --isolated: no settings file at all
   // -1 quiet, 0 normal, 1 debug, 2+ trace.
   int verbosity() const { return quiet ? -1 : verbose; }
   // Whether stdout is coloured: --color, else the environment and the terminal.
@@ -48,6 +50,11 @@ struct WalkCliOptions {
   std::vector<std::string> paths;
   std::vector<std::string> excludes;
   bool no_default_excludes = false;
+  // From the settings file: `exclude` (replaces the default names; set when
+  // the file has the key) and `extend-exclude` (adds to them).
+  std::vector<std::string> configured_excludes;
+  bool has_configured_excludes = false;
+  std::vector<std::string> extend_excludes;
   bool one_file_system = false;
   unsigned jobs = 0;
   // The roots to walk (default ".") and the walker options they ask for.
@@ -103,6 +110,8 @@ Command add_unless_pytest_command(CLI::App& app);
 Command add_test_command(CLI::App& app);
 Command add_pytest_session_command(CLI::App& app);
 Command add_check_command(CLI::App& app);
+Command add_config_command(CLI::App& app);
+Command add_completions_command(CLI::App& app);
 
 // Runs the sweep over `roots` and prints its report as `clean` does (text,
 // JSON or nothing); returns clean's exit status.
@@ -141,5 +150,11 @@ PytestScope scope_from_name(const std::string& name);
 // --wait SECS: a number >= 0, or -1/inf for ever (returned as -1). Throws a
 // usage Error naming the bad value.
 double parse_wait_seconds(const std::string& text, const char* option = "--wait");
+// A validator running `parse` (which throws a usage Error naming `option`)
+// on the option's value, so that a bad value from a settings file is caught
+// where it is applied; its message without the option's name, which CLI11
+// puts in front.
+CLI::Validator parsed_by(const std::function<void(const std::string&)>& parse,
+                         const std::string& option);
 
 }  // namespace pycache_clean::cli

@@ -72,6 +72,8 @@ const std::vector<ExitStatusRow>& exit_status_table() {
       {"0", "check", "nothing suspect, corrupt or orphan-importable"},
       {"0", "pytest-running", "a pytest run is in progress"},
       {"0", "pytest-session", "the session ended"},
+      {"0", "config", "the settings were shown"},
+      {"0", "completions", "the script was printed"},
       {"0", "unless-pytest", "CMD skipped: pytest is running (--skip-exit-code changes it)"},
       {"1", "clean",
        "--strict and something was kept or not searched; a PATH is missing or not a "

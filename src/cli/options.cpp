@@ -17,6 +17,12 @@ void add_common_options(CLI::App& sub, CommonOptions& options, const CommonHelp&
   sub.add_flag("-v,--verbose", options.verbose, help.verbose);
   sub.add_flag("-q,--quiet", options.quiet, help.quiet);
   if (help.json) sub.add_flag("--json", options.json, help.json);
+  sub.add_option("--config", options.config,
+                 "Read settings from this file only (pyproject.toml's [tool.pycache-clean], "
+                 "or a pycache-clean.toml)")
+      ->option_text("PATH");
+  sub.add_flag("--isolated", options.isolated,
+               "Read no settings file (pyproject.toml, pycache-clean.toml)");
   sub.add_option("--color", options.color,
                  "Colour: auto (a terminal that takes it; FORCE_COLOR and CLICOLOR_FORCE "
                  "force it, NO_COLOR forbids it), always, never")
@@ -101,9 +107,12 @@ std::vector<std::string> WalkCliOptions::roots() const {
 
 WalkOptions WalkCliOptions::walk_options() const {
   WalkOptions walk;
+  if (has_configured_excludes) walk.excludes = configured_excludes;
   if (no_default_excludes) walk.excludes.clear();
   walk.skip_virtualenvs = !no_default_excludes;
-  for (const auto& e : excludes) {
+  std::vector<std::string> added = extend_excludes;
+  added.insert(added.end(), excludes.begin(), excludes.end());
+  for (const auto& e : added) {
     // Excludes match one directory name, as `fd --exclude NAME` without a glob.
     if (e.empty() || std::any_of(e.begin(), e.end(), is_path_separator) || e == "." || e == "..")
       throw Error("--exclude '" + e + "': takes a directory NAME (such as build), not a path",
@@ -121,6 +130,15 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
       ->type_name("NAME")
       ->allow_extra_args(false)
       ->take_all();
+  // Set from the settings file only (exclude, extend-exclude): hidden.
+  sub.add_option_function<std::vector<std::string>>(
+         "--config-exclude",
+         [&options](const std::vector<std::string>& names) {
+           options.configured_excludes = names;
+           options.has_configured_excludes = true;
+         })
+      ->group("");
+  sub.add_option("--config-extend-exclude", options.extend_excludes)->group("");
   sub.add_flag("--no-default-excludes", options.no_default_excludes,
                "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");
   sub.add_flag("-x,--one-file-system", options.one_file_system,
@@ -184,11 +202,25 @@ void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix
   sub.add_option("--verify", options.verify,
                  "Prove trusted caches by compiling their source with their own CPython: "
                  "auto (those whose source shows a sign of change; the default), all, none")
-      ->option_text("auto|all|none");
+      ->option_text("auto|all|none")
+      ->check(parsed_by(
+          [](const std::string& v) {
+            JudgeCliOptions probe;
+            probe.verify = v;
+            probe.verify_mode();
+          },
+          "--verify"));
   sub.add_option("--verify-timeout", options.verify_timeout,
                  "Seconds one compile may take (default 10; 0: no limit); then the interpreter "
                  "is stopped and the cache counted unverified")
-      ->type_name("SECS");
+      ->type_name("SECS")
+      ->check(parsed_by(
+          [](const std::string& v) {
+            JudgeCliOptions probe;
+            probe.verify_timeout = v;
+            probe.verify_timeout_ms();
+          },
+          "--verify-timeout"));
   sub.add_option("--written-since", options.written_since,
                  "Judge only caches written at or after EPOCH (seconds since the epoch, as "
                  "`date +%s` prints them): what one test run wrote")
@@ -198,6 +230,23 @@ void add_judge_options(CLI::App& sub, JudgeCliOptions& options, bool with_prefix
                    "Also judge the mirror tree CPython writes under DIR "
                    "(default: $PYTHONPYCACHEPREFIX)")
         ->type_name("DIR");
+}
+
+CLI::Validator parsed_by(const std::function<void(const std::string&)>& parse,
+                         const std::string& option) {
+  return CLI::Validator(
+      [parse, option](std::string& value) -> std::string {
+        try {
+          parse(value);
+        } catch (const Error& e) {
+          std::string why = e.what();
+          for (const std::string& head : {option + ": ", option + " "})
+            if (why.compare(0, head.size(), head) == 0) return why.substr(head.size());
+          return why;
+        }
+        return "";
+      },
+      "");
 }
 
 double parse_wait_seconds(const std::string& text, const char* option) {

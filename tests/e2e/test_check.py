@@ -297,7 +297,7 @@ def test_check_walks_like_clean_and_bad_input(tmp_path):
     expect(run("check", tmp_path / "missing"), rc=1, err_has="No such file or directory")
     expect(run("check", "--bogus"), rc=2, err_has="--bogus")
     expect(run("clean", "--stale-only", "--dry", tmp_path), rc=2, err_has="did you mean --dry-run?")
-    expect(run("check", "--verify", "some", tmp_path), rc=2, err_has="--verify 'some'")
+    expect(run("check", "--verify", "some", tmp_path), rc=2, err_has="--verify: 'some'")
     expect(run("clean", "--verify", "all", tmp_path), rc=2, err_has="--verify, --verify-timeout and --written-since apply to --stale-only")
 
 

@@ -43,7 +43,8 @@ def test_top_level_help_leads_with_the_subcommands_in_use_order():
     listed = [line.split()[0] for line in
               top[top.index("Subcommands:"):top.index("Global options")].splitlines()[1:]
               if line.startswith("  ") and not line.startswith("    ")]
-    assert listed == ["clean", "check", "unless-pytest", "test", "lock", "pytest-running"], listed
+    assert listed == ["clean", "check", "unless-pytest", "test", "lock", "pytest-running",
+                      "config", "completions"], listed
     for option in ("-v, --verbose", "-q, --quiet", "--json", "--color WHEN"):
         assert option in top, option
     assert "pytest-session" not in top and "Exit status:" not in top
@@ -153,7 +154,7 @@ def exit_table(text):
 
 
 SUBCOMMANDS = ["clean", "check", "lock", "pytest-running", "unless-pytest", "test",
-               "pytest-session"]
+               "pytest-session", "config"]
 
 
 def test_help_texts_read_well():
@@ -274,6 +275,7 @@ def test_json_documents_follow_their_schemas(tmp_path):
 RUNNABLE = {
     "clean": [], "check": [], "lock": ["--", "true"], "pytest-running": [],
     "unless-pytest": ["--", "true"], "test": ["--no-clean", "--", "true"], "pytest-session": [],
+    "config": [],
 }
 # Each subcommand with each bad value: (arguments, what the message must name).
 BAD_VALUES = {
@@ -283,9 +285,9 @@ BAD_VALUES = {
               (["--verify", "all"], "--verify, --verify-timeout and --written-since apply to --stale-only"),
               (["--stale-only", "--dry"], "did you mean --dry-run?")],
     "check": [(["--jobs", "abc"], "--jobs: 'abc' is not a number"), ([""], "an empty PATH"),
-              (["--verify", "maybe"], "--verify 'maybe'"),
-              (["--verify-timeout", "-1"], "--verify-timeout '-1'"),
-              (["--verify-timeout", "soon"], "--verify-timeout 'soon'")],
+              (["--verify", "maybe"], "--verify: 'maybe'"),
+              (["--verify-timeout", "-1"], "--verify-timeout: '-1'"),
+              (["--verify-timeout", "soon"], "--verify-timeout: 'soon'")],
     "lock": [([], "lock: no command given"), (["--", ""], "lock: the command name is empty"),
              (["--wait", "soon", "--", "true"], "--wait: 'soon'"),
              (["--file", "", "--", "true"], "--file: an empty path"),
@@ -299,6 +301,9 @@ BAD_VALUES = {
     "test": [(["--", ""], "test: the command name is empty"),
              (["--wait", "x", "--", "true"], "--wait: 'x'")],
     "pytest-session": [(["--wait", "x"], "--wait: 'x'")],
+    "config": [(["--get", "verfy"], "--get 'verfy': no such setting; did you mean 'verify'?"),
+               (["--isolated", "--config", "x.toml"], "--isolated"),
+               (["--config", "missing.toml"], "missing.toml")],
 }
 
 
@@ -339,3 +344,21 @@ def test_color_option(tmp_path):
     (tmp_path / "node_modules").mkdir()
     r = run("--color", "always", "-v", "check", tmp_path / "missing", env=base_env(NO_COLOR="1"))
     assert "\x1b[" in r.err  # asked for in so many words
+
+
+def test_completions_print_the_installed_scripts():
+    for shell, name in (("bash", "pycache-clean.bash"), ("zsh", "_pycache-clean"),
+                        ("fish", "pycache-clean.fish")):
+        r = expect(run("completions", shell), rc=0)
+        assert r.out == (SOURCE_ROOT / "completions" / name).read_text(), shell
+    expect(run("completions", "tcsh"), rc=2, err_has="'tcsh' is not one of bash, zsh, fish")
+    expect(run("completions"), rc=2, err_has="SHELL")
+    # Every subcommand the help lists is completed by each script.
+    top = expect(run("--help")).out
+    listed = [line.split()[0] for line in
+              top[top.index("Subcommands:"):top.index("Global options")].splitlines()[1:]
+              if line.startswith("  ") and not line.startswith("    ")]
+    for name in ("pycache-clean.bash", "_pycache-clean", "pycache-clean.fish"):
+        text = (SOURCE_ROOT / "completions" / name).read_text()
+        for sub in listed:
+            assert sub in text, (name, sub)

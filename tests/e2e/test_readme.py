@@ -5,6 +5,7 @@ block without one fails the suite, so the documentation cannot drift from
 what is tested. `ruff` is not packaged by Debian: a stand-in on PATH plays it
 (it appends a marker line to each file it is given, as a fixer rewrites them).
 """
+import json
 import os
 import re
 import shutil
@@ -19,7 +20,7 @@ from conftest import BIN, base_env, build_wheels
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 SYS_PATH = "/usr/local/bin:/usr/bin:/bin"
-TESTED_LANGS = {"yaml", "sh", "make"}
+TESTED_LANGS = {"yaml", "sh", "make", "toml"}
 
 
 def examples():
@@ -44,7 +45,7 @@ def example(ident):
 def test_every_example_is_tagged_and_tested():
     assert "<untagged>" not in EXAMPLES, EXAMPLES.get("<untagged>")
     tested = {"setup", "precommit-manifest", "precommit-local", "precommit-lock-entry",
-              "git-hook-lock", "makefile", "windows-build", "github-action"}
+              "git-hook-lock", "makefile", "windows-build", "github-action", "settings"}
     assert set(EXAMPLES) == tested
 
 
@@ -323,3 +324,17 @@ def test_github_action_recipe_uses_the_actions_inputs():
                 if "pycache-clean" in s.get("uses", ""))
     assert set(step["with"]) <= set(action["inputs"]), step
     assert "--output-format github" in action["runs"]["steps"][-1]["run"]
+
+
+def test_settings_example_is_read_whole(tmp_path):
+    """The README's [tool.pycache-clean] example: every key known, every value
+    of its type (a clean repository with it as its pyproject.toml)."""
+    import tomllib
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(example("settings"))
+    keys = set(tomllib.loads(example("settings"))["tool"]["pycache-clean"])
+    r = subprocess.run([BIN, "config", "--json"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert set(json.loads(r.stdout)["settings"]) == keys
+    r = subprocess.run([BIN, "-n", "--stray"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
