@@ -208,6 +208,12 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
                 exe = "pycache-clean.exe" if binary.endswith(".exe") else "pycache-clean"
             z.add("%s-%s.data/scripts/%s" % (dist, version, exe), open(binary, "rb").read(),
                   executable=True)
+        # The man page, installed to PREFIX/share/man/man1: `man pycache-clean`
+        # finds it where PREFIX/bin is on PATH (man-db derives its path from PATH).
+        page = os.path.join(root, "docs", "pycache-clean.1")
+        if os.path.isfile(page):
+            z.add("%s-%s.data/data/share/man/man1/pycache-clean.1.gz" % (dist, version),
+                  gzip.compress(open(page, "rb").read(), compresslevel=9, mtime=0))
         for name, data in _package_files(root):
             z.add(name, data)
     dist_info = "%s-%s.dist-info" % (dist, version)

@@ -190,7 +190,7 @@ def test_help_texts_read_well():
 
 def test_exit_status_table_is_the_same_in_help_readme_and_man_page():
     table = exit_table(expect(run("help", "exit-status")).out)
-    readme = (SOURCE_ROOT / "README.md").read_text()
+    readme = (SOURCE_ROOT / "docs/exit-status.md").read_text()
     block = readme[readme.index("| status | subcommands | meaning |"):]
     readme_rows = []
     for line in block.splitlines()[2:]:

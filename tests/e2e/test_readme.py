@@ -23,15 +23,23 @@ SYS_PATH = "/usr/local/bin:/usr/bin:/bin"
 TESTED_LANGS = {"yaml", "sh", "make", "toml"}
 
 
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+
+
 def examples():
-    text = README.read_text()
+    """Every tagged example of the README and of the pages in docs/, by tag;
+    untagged blocks of a tested language under "<untagged>"."""
     found = {}
-    for m in re.finditer(r"(?:<!-- example: ([\w-]+)[^>]*-->\n)?```(\w*)\n(.*?)```", text, re.S):
-        ident, lang, body = m.groups()
-        if ident:
-            found[ident] = (lang, body)
-        elif lang in TESTED_LANGS:
-            found.setdefault("<untagged>", []).append(body)
+    for page in DOCS:
+        text = page.read_text()
+        for m in re.finditer(r"(?:<!-- example: ([\w-]+)[^>]*-->\n)?```(\w*)\n(.*?)```", text,
+                             re.S):
+            ident, lang, body = m.groups()
+            if ident:
+                assert ident not in found, f"example {ident} twice ({page.name})"
+                found[ident] = (lang, body)
+            elif lang in TESTED_LANGS:
+                found.setdefault("<untagged>", []).append(body)
     return found
 
 
@@ -45,7 +53,7 @@ def example(ident):
 def test_every_example_is_tagged_and_tested():
     assert "<untagged>" not in EXAMPLES, EXAMPLES.get("<untagged>")
     tested = {"setup", "precommit-manifest", "precommit-local", "precommit-lock-entry",
-              "git-hook-lock", "makefile", "windows-build", "github-action", "settings"}
+              "git-hook-lock", "makefile", "windows-build", "github-action", "settings", "offline-install"}
     assert set(EXAMPLES) == tested
 
 
@@ -338,3 +346,29 @@ def test_settings_example_is_read_whole(tmp_path):
     assert set(json.loads(r.stdout)["settings"]) == keys
     r = subprocess.run([BIN, "-n", "--stray"], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def anchors(page):
+    """The anchors GitHub makes of a page's headings."""
+    out = set()
+    for line in page.read_text().splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            out.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return out
+
+
+def test_readme_is_short_and_every_link_resolves():
+    """The README stays a page a newcomer reads (at most 250 lines); every
+    relative link of it and of docs/ names a file that exists, and an anchor
+    that its headings make."""
+    assert len(README.read_text().splitlines()) <= 250
+    for page in DOCS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            assert dest.exists(), (page.name, target)
+            if anchor and dest.suffix == ".md":
+                assert anchor in anchors(dest), (page.name, target, sorted(anchors(dest)))

@@ -191,6 +191,16 @@ def test_pip_install_into_a_fresh_venv(wheels, tmp_path):
     (tmp_path / "proj/__pycache__").mkdir(parents=True)
     r = subprocess.run([bindir / "pycache-clean", tmp_path / "proj"], capture_output=True, text=True)
     assert r.stdout == "Cleared 1/1 __pycache__ directory\n", r
+    # The man page, where man finds it once the venv's bin is on PATH.
+    page = tmp_path / "venv/share/man/man1/pycache-clean.1.gz"
+    assert page.is_file()
+    if shutil.which("man"):
+        env = base_env(PATH=f"{bindir}:/usr/bin:/bin", MANPATH=None, MANPAGER="cat", PAGER="cat",
+                       MANWIDTH="80", LC_ALL="C.UTF-8")
+        r = subprocess.run(["man", "-w", "pycache-clean"], env=env, capture_output=True, text=True)
+        assert r.stdout.strip() == str(page), r
+        r = subprocess.run(["man", "pycache-clean"], env=env, capture_output=True, text=True)
+        assert r.returncode == 0 and "EXIT STATUS" in r.stdout, r.stderr
 
 
 def test_pipx_install(wheels, tmp_path):
@@ -354,3 +364,38 @@ def test_github_action_installs_the_wheel_and_annotates(wheels, tmp_path):
     (repo / "pkg/gone.pyc").unlink()
     r = run_steps()
     assert r.returncode == 0 and "::error" not in r.stdout, r.stdout + r.stderr
+
+
+def test_offline_install_example_runs_as_written(wheels, tmp_path):
+    """docs/install.md's offline route, its lines run by bash as written, with
+    dist/ holding the wheels this module built (the build line itself is
+    test_build_wheels_script_builds_and_smoke_tests_every_wheel): pipx
+    installs the wheel, and pre-commit installs its `language: python` hooks
+    from dist/ with no index."""
+    block = re.search(r"<!-- example: offline-install -->\n```sh\n(.*?)```",
+                      (SOURCE_ROOT / "docs/install.md").read_text(), re.S).group(1)
+    lines = [line.split("  #")[0].strip() for line in block.splitlines()]
+    assert lines[0] == "scripts/build-wheels.sh dist/"
+    if not shutil.which("pipx", path="/usr/bin:/bin") or \
+            not shutil.which("pre-commit", path="/usr/bin:/bin"):
+        pytest.skip("needs pipx and pre-commit")
+    hooks = tmp_path / "hooks"
+    rev = git_clone_at_head(hooks)
+    work = tmp_path / "work"
+    work.mkdir()
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    (work / "dist").symlink_to(wheels)
+    (work / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: pycache-clean\n")
+    env = base_env(PATH=f"{tmp_path / 'bin'}:/usr/bin:/bin", PIPX_HOME=str(tmp_path / "pipx"),
+                   PIPX_BIN_DIR=str(tmp_path / "bin"), USE_EMOJI="0",
+                   PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), VIRTUALENV_NO_DOWNLOAD="1",
+                   PIP_FIND_LINKS=None, PIP_NO_INDEX=None, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    for line in lines[1:]:
+        r = subprocess.run(["bash", "-ec", line], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, (line, r.stdout + r.stderr)
+    r = subprocess.run([tmp_path / "bin/pycache-clean", "--version"], capture_output=True,
+                       text=True)
+    assert r.stdout == f"pycache-clean {CMAKE_VERSION}\n", r
+    assert list((tmp_path / "pre-commit-home").rglob("bin/pycache-clean"))
