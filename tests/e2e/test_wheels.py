@@ -257,17 +257,24 @@ def git_clone_at_head(dest):
                           text=True).stdout.strip()
 
 
+def repo_using_hooks_at_head(tmp_path, name, hook_ids):
+    """A new git repository `tmp_path/name` whose pre-commit config takes
+    `hook_ids` from a clone of this repository at HEAD."""
+    hooks = tmp_path / "hooks"
+    rev = git_clone_at_head(hooks)
+    repo = tmp_path / name
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    ids = "".join(f"      - id: {h}\n" for h in hook_ids)
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n{ids}")
+    return repo
+
+
 def test_pre_commit_language_python_installs_the_wheel_and_sweeps(wheels, tmp_path):
     if not shutil.which("pre-commit", path="/usr/bin:/bin"):
         pytest.skip("needs pre-commit")
-    hooks = tmp_path / "hooks"
-    rev = git_clone_at_head(hooks)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    (repo / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n"
-        "      - id: pycache-check\n      - id: pycache-clean\n")
+    repo = repo_using_hooks_at_head(tmp_path, "repo", ["pycache-check", "pycache-clean"])
     (repo / "pkg/__pycache__").mkdir(parents=True)
     (repo / "pkg/mod.py").write_text("X = 1\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
@@ -379,14 +386,8 @@ def test_offline_install_example_runs_as_written(wheels, tmp_path):
     if not shutil.which("pipx", path="/usr/bin:/bin") or \
             not shutil.which("pre-commit", path="/usr/bin:/bin"):
         pytest.skip("needs pipx and pre-commit")
-    hooks = tmp_path / "hooks"
-    rev = git_clone_at_head(hooks)
-    work = tmp_path / "work"
-    work.mkdir()
-    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    work = repo_using_hooks_at_head(tmp_path, "work", ["pycache-clean"])
     (work / "dist").symlink_to(wheels)
-    (work / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: pycache-clean\n")
     env = base_env(PATH=f"{tmp_path / 'bin'}:/usr/bin:/bin", PIPX_HOME=str(tmp_path / "pipx"),
                    PIPX_BIN_DIR=str(tmp_path / "bin"), USE_EMOJI="0",
                    PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), VIRTUALENV_NO_DOWNLOAD="1",
