@@ -51,6 +51,9 @@ const char* unverified_reason_name(Unverified why);
 
 struct CacheVerdict {
   std::string path;
+  // Where the cache lies: inside __pycache__, a legacy .pyc beside its
+  // source, or in the pycache-prefix mirror (what clears it follows from it).
+  CacheFileKind kind = CacheFileKind::in_pycache;
   CacheClass cls = CacheClass::ok;
   std::string reason;
   int error = 0;  // nonzero: the cache or its source could not be read (no verdict)
@@ -142,8 +145,8 @@ struct TrustJudgement {
   bool sign_of_change = false;  // what VerifyMode::changed compiles
   bool proved_by_hash = false;  // the source's hash is the header's: nothing to compile
 };
-TrustJudgement judge_trust(const std::string& path, const PycHeader& header, int minor,
-                           const FileStat& cache, const SourceFacts& source);
+TrustJudgement judge_trust(const PycHeader& header, int minor, const FileStat& cache,
+                           const SourceFacts& source);
 
 // Whether a source whose inode changed at `src` (seconds, nanoseconds)
 // shows a sign of change since its cache's inode changed at `pyc`: it is at

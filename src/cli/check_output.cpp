@@ -308,12 +308,13 @@ OutputFormat output_format_from_name(const std::string& word) {
 }
 
 std::string fix_hint(const CacheVerdict& f) {
-  bool in_pycache = f.path.find("__pycache__") != std::string::npos;
+  // A legacy .pyc goes only with --stray, whatever its directory is called.
+  bool stray = f.kind == CacheFileKind::legacy;
   switch (f.cls) {
     case CacheClass::suspect:
     case CacheClass::corrupt:
-      return in_pycache ? " (fix: pycache-clean clean --stale-only)"
-                        : " (fix: pycache-clean clean --stale-only --stray)";
+      return stray ? " (fix: pycache-clean clean --stale-only --stray)"
+                   : " (fix: pycache-clean clean --stale-only)";
     case CacheClass::orphan_importable:
       return " (fix: pycache-clean clean --stale-only --stray)";
     default:

@@ -41,12 +41,19 @@ namespace pycache_clean {
 
 namespace {
 
-CacheVerdict verdict(const std::string& path, CacheClass cls, std::string reason) {
-  return CacheVerdict{path, cls, std::move(reason), 0};
+// Verdicts of the judging functions; classify_cache stamps the cache's path
+// and kind on them once.
+CacheVerdict verdict(CacheClass cls, std::string reason) {
+  CacheVerdict v;
+  v.cls = cls;
+  v.reason = std::move(reason);
+  return v;
 }
 
-CacheVerdict unreadable(const std::string& path, int err) {
-  return CacheVerdict{path, CacheClass::ok, "", err};
+CacheVerdict unreadable(int err) {
+  CacheVerdict v;
+  v.error = err;
+  return v;
 }
 
 bool later(std::int64_t a_sec, std::int64_t a_nsec, std::int64_t b_sec, std::int64_t b_nsec) {
@@ -492,36 +499,35 @@ std::string body_fault(FsOps& fs, const CacheSite& site, const CacheFile& cache,
 CacheVerdict judge_legacy(FsOps& fs, const CacheSite& site, const std::string& module,
                           const CacheFile& cache) {
   Handle dir = site.cache_dir;
-  const std::string& path = site.path;
   std::string_view pyc = cache.bytes;
   std::string_view name(site.name);
   if (module.find('.') != std::string::npos)
-    return verdict(path, CacheClass::orphan,
+    return verdict(CacheClass::orphan,
                    is_cache_file_name(name)
                        ? "named as a cache, outside __pycache__: no import loads it from here "
                          "(a PYTHONPYCACHEPREFIX mirror is checked with --pycache-prefix)"
                        : "no import loads it: a module name has no dots");
   if (is_regular_package(fs, dir, module))
-    return verdict(path, CacheClass::orphan,
+    return verdict(CacheClass::orphan,
                    "the package " + module + "/ is imported instead of this file");
   FileStat st;
   std::string source = find_source(fs, dir, module, st);
   if (!source.empty())
-    return verdict(path, CacheClass::orphan,
+    return verdict(CacheClass::orphan,
                    "legacy bytecode beside " + source + ": Python 3 imports the source");
   if (name.substr(name.size() - 4) == ".pyo")
-    return verdict(path, CacheClass::orphan, "legacy .pyo: not imported by Python 3");
+    return verdict(CacheClass::orphan, "legacy .pyo: not imported by Python 3");
   PycHeader header;
   auto info = parse_pyc_header(pyc.substr(0, 16), header) == PycParse::ok ? magic_info(header.magic)
                                                                           : std::nullopt;
   if (!info)
-    return verdict(path, CacheClass::corrupt,
+    return verdict(CacheClass::corrupt,
                    "`import " + module + "` loads this file and fails: no valid pyc header");
   std::string fault = body_fault(fs, site, cache, info->minor);
   if (!fault.empty())
-    return verdict(path, CacheClass::corrupt,
+    return verdict(CacheClass::corrupt,
                    "`import " + module + "` loads this file and fails: " + fault);
-  return verdict(path, CacheClass::orphan_importable,
+  return verdict(CacheClass::orphan_importable,
                  module + ".py is gone but `import " + module + "` still loads this file");
 }
 
@@ -549,10 +555,10 @@ bool changed_since(std::int64_t src_sec, std::int64_t src_nsec, std::int64_t pyc
   return !later(pyc_sec, pyc_nsec, src_sec, src_nsec);
 }
 
-TrustJudgement judge_trust(const std::string& path, const PycHeader& header, int minor,
-                           const FileStat& cache, const SourceFacts& source) {
+TrustJudgement judge_trust(const PycHeader& header, int minor, const FileStat& cache,
+                           const SourceFacts& source) {
   const FileStat& src = source.stat;
-  TrustJudgement t{verdict(path, CacheClass::ok, ""),
+  TrustJudgement t{verdict(CacheClass::ok, ""),
                    changed_since(src.ctime_sec, src.ctime_nsec, cache.ctime_sec, cache.ctime_nsec),
                    false};
   if (header.hash_based) {
@@ -561,20 +567,19 @@ TrustJudgement judge_trust(const std::string& path, const PycHeader& header, int
     if (t.proved_by_hash) return t;
     t.verdict =
         header.check_source
-            ? verdict(path, CacheClass::stale, "checked-hash pyc: source hash differs (recompiled)")
-            : verdict(path, CacheClass::suspect,
-                      "unchecked-hash pyc does not match " + source.name +
-                          ": Python loads the code of another version of it");
+            ? verdict(CacheClass::stale, "checked-hash pyc: source hash differs (recompiled)")
+            : verdict(CacheClass::suspect, "unchecked-hash pyc does not match " + source.name +
+                                               ": Python loads the code of another version of it");
     return t;
   }
   std::int64_t mtime = cpython_mtime(src.mtime_sec, src.mtime_nsec);
   if (!timestamp_matches(header, minor, mtime, src.size)) {
     t.verdict = verdict(
-        path, CacheClass::stale,
+        CacheClass::stale,
         fmt::format("header mtime/size {}/{} differ from {}'s {}/{} (recompiled)", header.mtime,
                     header.size, source.name, mtime & 0xffffffff, src.size & 0xffffffff));
   } else if (later(src.ctime_sec, src.ctime_nsec, cache.ctime_sec, cache.ctime_nsec)) {
-    t.verdict = verdict(path, CacheClass::suspect,
+    t.verdict = verdict(CacheClass::suspect,
                         source.name +
                             " changed after this cache was written, keeping mtime and size: "
                             "Python may load old code");
@@ -711,32 +716,32 @@ CacheVerdict verify_by_compiling(FsOps& fs, const PycacheFacts& f, const TrustJu
 // Whether CPython can use the cache's header at all: a verdict when it
 // cannot (a foreign tag or magic; a header it recompiles over), else nothing,
 // with the header parsed and the CPython minor version it belongs to.
-std::optional<CacheVerdict> unusable_header(const std::string& path, const CacheName& name,
-                                            const CacheFile& cache, PycHeader& header, int& minor) {
+std::optional<CacheVerdict> unusable_header(const CacheName& name, const CacheFile& cache,
+                                            PycHeader& header, int& minor) {
   if (name.tag_minor < 0)
-    return verdict(path, CacheClass::foreign, "tag " + name.tag + " is not CPython's");
+    return verdict(CacheClass::foreign, "tag " + name.tag + " is not CPython's");
   auto expected = magic_for_version(name.tag_major, name.tag_minor);
   if (!expected)
-    return verdict(path, CacheClass::foreign,
+    return verdict(CacheClass::foreign,
                    fmt::format("unknown CPython {}.{}", name.tag_major, name.tag_minor));
   // A header CPython cannot use makes it recompile (SourceLoader.get_code
   // catches the ImportError/EOFError of _classify_pyc): harmless.
   std::string_view header_bytes = cache.bytes.substr(0, 16);
   switch (parse_pyc_header(header_bytes, header)) {
     case PycParse::too_short:
-      return verdict(path, CacheClass::stale,
+      return verdict(CacheClass::stale,
                      fmt::format("{} bytes, shorter than a pyc header: CPython recompiles",
                                  header_bytes.size()));
     case PycParse::bad_magic:
-      return verdict(path, CacheClass::stale, "no pyc magic number: CPython recompiles");
+      return verdict(CacheClass::stale, "no pyc magic number: CPython recompiles");
     case PycParse::unknown_flags:
-      return verdict(path, CacheClass::stale,
+      return verdict(CacheClass::stale,
                      fmt::format("unknown flag bits {:#x}: CPython recompiles", header.flags));
     case PycParse::ok:
       break;
   }
   if (header.magic != expected->final)
-    return verdict(path, CacheClass::foreign,
+    return verdict(CacheClass::foreign,
                    fmt::format("magic {} is not CPython {}.{}'s ({})", header.magic,
                                expected->major, expected->minor, expected->final));
   minor = expected->minor;
@@ -758,25 +763,24 @@ int hash_source(FsOps& fs, PycacheFacts& f) {
 // A cache in __pycache__ or the mirror, with a valid name `name`, once read.
 CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& name,
                            const CacheFile& cache, const JudgeOptions& judge) {
-  const std::string& path = site.path;
   PycacheFacts f{site, name, cache, {}, 0, {}};
   if (site.source_dir != k_no_handle)
     f.source.name = site.sources
                         ? site.sources->find(fs, site.source_dir, name.module, f.source.stat)
                         : find_source(fs, site.source_dir, name.module, f.source.stat);
   if (f.source.name.empty())
-    return verdict(path, CacheClass::orphan,
+    return verdict(CacheClass::orphan,
                    site.source_dir_path.empty()
                        ? "no " + name.module + ".py beside __pycache__"
                        : "no " + name.module + ".py in " + std::string(site.source_dir_path));
-  if (auto v = unusable_header(path, name, cache, f.header, f.minor)) return *v;
-  if (int err = hash_source(fs, f); err != 0) return unreadable(path, err);
-  TrustJudgement trusted = judge_trust(path, f.header, f.minor, cache.stat, f.source);
+  if (auto v = unusable_header(name, cache, f.header, f.minor)) return *v;
+  if (int err = hash_source(fs, f); err != 0) return unreadable(err);
+  TrustJudgement trusted = judge_trust(f.header, f.minor, cache.stat, f.source);
   if (trusted.verdict.cls == CacheClass::stale) return trusted.verdict;
   // CPython trusts this cache: its body must load.
   std::string fault = body_fault(fs, site, cache, f.minor);
   if (!fault.empty())
-    return verdict(path, CacheClass::corrupt,
+    return verdict(CacheClass::corrupt,
                    "CPython trusts this cache and `import " + name.module + "` fails: " + fault);
   bool want = judge.verify == VerifyMode::all
                   ? !trusted.proved_by_hash
@@ -792,23 +796,24 @@ CacheVerdict judge_pycache(FsOps& fs, const CacheSite& site, const CacheName& na
 
 }  // namespace
 
-CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions& judge) {
+namespace {
+
+// classify_cache without the stamp of path and kind.
+CacheVerdict judge_cache(FsOps& fs, const CacheSite& site, const JudgeOptions& judge) {
   std::string_view name(site.name);
   std::optional<CacheName> parsed;
   if (site.kind != CacheFileKind::legacy) {
     parsed = parse_cache_name(name);
-    if (!parsed) return verdict(site.path, CacheClass::foreign, "not named NAME.TAG.pyc");
+    if (!parsed) return verdict(CacheClass::foreign, "not named NAME.TAG.pyc");
   }
   CacheFile cache;
   // Without verification, headers and ctimes alone: the body is not read.
   bool header_only = judge.verify == VerifyMode::none;
-  if (int err = read_cache(fs, site, header_only, cache); err != 0)
-    return unreadable(site.path, err);
+  if (int err = read_cache(fs, site, header_only, cache); err != 0) return unreadable(err);
   if (judge.written_since >= 0 && static_cast<double>(cache.stat.ctime_sec) +
                                           static_cast<double>(cache.stat.ctime_nsec) * 1e-9 <
                                       judge.written_since) {
     CacheVerdict v;
-    v.path = site.path;
     v.skipped = true;
     return v;
   }
@@ -821,10 +826,19 @@ CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions
       return v;
     std::string unused =
         why_not_used(fs, site.source_dir, parsed->module, parsed->tag_minor, site.sources);
-    return unused.empty() ? v : verdict(site.path, CacheClass::orphan, unused);
+    return unused.empty() ? v : verdict(CacheClass::orphan, unused);
   }
   std::string module(name.substr(0, name.size() - 4));  // legacy foo.pyc / foo.pyo
   return judge_legacy(fs, site, module, cache);
+}
+
+}  // namespace
+
+CacheVerdict classify_cache(FsOps& fs, const CacheSite& site, const JudgeOptions& judge) {
+  CacheVerdict v = judge_cache(fs, site, judge);
+  v.path = site.path;
+  v.kind = site.kind;
+  return v;
 }
 
 CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,

@@ -857,3 +857,18 @@ def test_a_cache_copied_from_a_sibling_is_counted_as_trusted_without_proof(tmp_p
     assert "  2 trusted without proof (no sign of change)" in r.out.splitlines(), r.out
     r = expect(run("check", "--verify", "all", tmp_path, env=py_env(exe)), rc=1)
     assert "suspect" in r.out and "constants of <module>" in r.out, r.out
+
+
+def test_the_fix_named_for_a_legacy_cache_clears_it_whatever_its_directory_is_called(tmp_path):
+    """The hint follows the cache's kind, not its path: a corrupt legacy .pyc in
+    a directory whose name holds "__pycache__" is cleared only by --stray,
+    and the command named does clear it."""
+    d = tmp_path / "old__pycache__copy"
+    d.mkdir()
+    (d / "mod.pyc").write_bytes(b"not a pyc at all")
+    r = expect(run("check", tmp_path), rc=1)
+    assert "corrupt" in r.out and "(fix: pycache-clean clean --stale-only --stray)" in r.out, r.out
+    fix = r.out.split("(fix: ")[1].split(")")[0].split()
+    expect(run(*fix[1:], tmp_path), rc=0)
+    assert not (d / "mod.pyc").exists()
+    expect(run("check", tmp_path), rc=0)

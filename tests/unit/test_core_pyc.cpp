@@ -148,9 +148,7 @@ class JudgeTrust : public ::testing::Test {
     m_source.stat.ctime_sec = k_t;
     m_cache.ctime_sec = k_t + 100;
   }
-  TrustJudgement judge(int minor = 11) {
-    return judge_trust("m.pyc", m_header, minor, m_cache, m_source);
-  }
+  TrustJudgement judge(int minor = 11) { return judge_trust(m_header, minor, m_cache, m_source); }
   PycHeader m_header;
   SourceFacts m_source;
   FileStat m_cache;
