@@ -139,13 +139,18 @@ class FsOps {
   // follows a link. For reading a large file a window at a time.
   virtual int read_at(Handle parent, const char* name, std::uint64_t offset, char* buffer,
                       std::size_t capacity, std::size_t& got) = 0;
-  // Reads at most `max_bytes` of regular file `name` inside `parent` into `out`.
-  virtual int read_file(Handle parent, const char* name, std::string& out,
-                        std::size_t max_bytes) = 0;
-  // Reads all of regular file `name` inside `parent`, handing it to `sink` in
-  // chunks of at most 64 KiB (memory stays fixed whatever the file's size).
+  // Hands at most `max_bytes` of regular file `name` inside `parent` to
+  // `sink` in chunks of at most 64 KiB (memory stays fixed whatever the
+  // file's size); never follows a link, never blocks on a FIFO. The one
+  // reading primitive each file system implements.
   using ChunkSink = std::function<void(const char* data, std::size_t size)>;
-  virtual int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) = 0;
+  virtual int read_bounded(Handle parent, const char* name, std::size_t max_bytes,
+                           const ChunkSink& sink) = 0;
+  // Reads at most `max_bytes` of regular file `name` inside `parent` into
+  // `out` (read_bounded, gathered).
+  virtual int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes);
+  // Reads all of regular file `name` inside `parent` (read_bounded, no bound).
+  virtual int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink);
   // read_file_chunks for a source, through a symbolic link as CPython's
   // open does (stat_follow's rule); for facts only.
   virtual int read_source(Handle parent, const char* name, const ChunkSink& sink) = 0;

@@ -373,19 +373,12 @@ int MemFs::read_at(Handle parent, const char* name, std::uint64_t offset, char* 
   return 0;
 }
 
-int MemFs::read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) {
+int MemFs::read_bounded(Handle parent, const char* name, std::size_t max_bytes,
+                        const ChunkSink& sink) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
   NodePtr n;
   if (int err = open_file(parent, name, false, n)) return err;
-  out = n->data.substr(0, max_bytes);
-  return 0;
-}
-
-int MemFs::read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) {
-  std::lock_guard<std::recursive_mutex> lock(m_mutex);
-  NodePtr n;
-  if (int err = open_file(parent, name, false, n)) return err;
-  feed(n->data, sink);
+  feed(n->data.substr(0, max_bytes), sink);
   return 0;
 }
 

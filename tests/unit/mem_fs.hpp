@@ -113,8 +113,8 @@ class MemFs final : public FsOps {
                 std::size_t& got, FileStat& st) override;
   int read_at(Handle parent, const char* name, std::uint64_t offset, char* buffer,
               std::size_t capacity, std::size_t& got) override;
-  int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override;
-  int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) override;
+  int read_bounded(Handle parent, const char* name, std::size_t max_bytes,
+                   const ChunkSink& sink) override;
   int read_source(Handle parent, const char* name, const ChunkSink& sink) override;
   int owned_by_caller(Handle parent, const char* name, bool& mine) override;
 

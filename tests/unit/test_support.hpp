@@ -192,13 +192,10 @@ class FaultyFs final : public FsOps {
     if (int e = check(Op::read_file, name)) return e;
     return real_fs().read_at(parent, name, offset, buffer, capacity, got);
   }
-  int read_file(Handle parent, const char* name, std::string& out, std::size_t max) override {
+  int read_bounded(Handle parent, const char* name, std::size_t max_bytes,
+                   const ChunkSink& sink) override {
     if (int e = check(Op::read_file, name)) return e;
-    return real_fs().read_file(parent, name, out, max);
-  }
-  int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) override {
-    if (int e = check(Op::read_file, name)) return e;
-    return real_fs().read_file_chunks(parent, name, sink);
+    return real_fs().read_bounded(parent, name, max_bytes, sink);
   }
   int read_source(Handle parent, const char* name, const ChunkSink& sink) override {
     if (int e = check(Op::read_file, name)) return e;

@@ -278,14 +278,9 @@ class PosixFs final : public FsOps {
     return err;
   }
 
-  int read_file(Handle parent, const char* name, std::string& out, std::size_t max_bytes) override {
-    out.clear();
-    return read_regular(parent, name, max_bytes,
-                        [&](const char* data, std::size_t n) { out.append(data, n); });
-  }
-
-  int read_file_chunks(Handle parent, const char* name, const ChunkSink& sink) override {
-    return read_regular(parent, name, static_cast<std::size_t>(-1), sink);
+  int read_bounded(Handle parent, const char* name, std::size_t max_bytes,
+                   const ChunkSink& sink) override {
+    return read_regular(parent, name, max_bytes, sink);
   }
 
   int read_source(Handle parent, const char* name, const ChunkSink& sink) override {
