@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -135,9 +136,13 @@ def test_xdist_workers(repo, background):
     if subprocess.run([PY, "-c", "import xdist"], capture_output=True).returncode != 0:
         pytest.skip("needs python3-pytest-xdist")
     b = background([PY, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider"], repo)
-    time.sleep(0.3)
-    doc = json.loads(expect(probe(repo, "--json")).out)
-    pids = [x["pid"] for x in doc["runs"]]
+    deadline = time.monotonic() + 30
+    while True:  # until the workers have started (or the deadline passed)
+        doc = json.loads(expect(probe(repo, "--json")).out)
+        pids = [x["pid"] for x in doc["runs"]]
+        if len(pids) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert b.proc.pid in pids
     assert len(pids) >= 3, doc  # the controller and its two workers
     b.stop()
@@ -152,7 +157,13 @@ def test_no_false_positives(repo, tmp_path, background):
         subprocess.Popen([PY, "-c", "import time; time.sleep(30)", "-m", "pytest"], cwd=repo),
     ]
     try:
-        time.sleep(0.2)
+        # Each decoy as the scan will see it: the shells that exec have done so.
+        deadline = time.monotonic() + 10
+        for d in decoys[1:3]:
+            while Path(f"/proc/{d.pid}/cmdline").read_bytes().startswith(b"bash") and \
+                    time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert not Path(f"/proc/{d.pid}/cmdline").read_bytes().startswith(b"bash")
         expect(probe(repo), rc=1)
         # Other pytest runs of this user (this very suite) may exist: under
         # --scope user only the decoys must not be among the runs found.

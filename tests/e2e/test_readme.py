@@ -214,15 +214,20 @@ def test_precommit_lock_entry(tmp_path, tools):
     repo = make_repo(tmp_path / "repo", example("precommit-lock-entry"))
     r = pre_commit(repo, tools, "run", "--all-files")
     assert "# fixed" in (repo / "pkg/mod.py").read_text(), r.stdout
-    # While another session holds the repository's lock, the hook waits for it.
-    holder = subprocess.Popen([BIN, "lock", "--", "sleep", "2"], cwd=repo,
-                              env=base_env(PATH=SYS_PATH))
-    time.sleep(0.3)
-    t0 = time.monotonic()
+    # While another session holds the repository's lock, the hook waits for
+    # it: the holder's command marks when it has the lock and when it is done
+    # with it, and the hook can only have run after the second mark.
+    held, done = tmp_path / "held", tmp_path / "done"
+    holder = subprocess.Popen([BIN, "lock", "--", "sh", "-c", f"touch {held}; sleep 1; touch {done}"],
+                              cwd=repo, env=base_env(PATH=SYS_PATH))
+    deadline = time.monotonic() + 30
+    while not held.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert held.exists()
     git("add", "-A", cwd=repo)
     r = pre_commit(repo, tools, "run", "--all-files")
-    holder.wait()
-    assert time.monotonic() - t0 > 1.2, r.stdout
+    assert done.exists(), r.stdout  # the hook waited for the lock
+    assert holder.wait() == 0
 
 
 def test_git_hook_lock_serialises_two_commits(tmp_path, tools):

@@ -673,8 +673,7 @@ def test_other_users_command_lines_are_escaped(tmp_path):
     fake.write_text("import time\ntime.sleep(30)\n")
     p = subprocess.Popen([system_python(), str(fake), "\x1b]0;title\x07", "\x1b[2J"],
                          cwd=tmp_path)
-    try:
-        time.sleep(0.3)
+    try:  # Popen returns once the program is exec'd: its command line is there
         r = expect(run("pytest-running", "--scope", "all", cwd=tmp_path))
         assert str(p.pid) in r.out + r.err
         assert not CONTROL.search((r.out + r.err).replace("\n", "")), repr(r.out + r.err)
