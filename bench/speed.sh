@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every figure of the README's Speed section from one run on one machine:
+# Every figure of docs/speed.md from one run on one machine:
 #
 #   bench/speed.sh [BIN] 2>&1 | tee speed.txt      (BIN: build/src/pycache-clean)
 #

@@ -1,7 +1,7 @@
 #pragma once
 
 // Process exit statuses of every subcommand, in one place so that --help, the
-// README and the code cannot disagree.
+// docs and the code cannot disagree.
 namespace pycache_clean {
 
 inline constexpr int k_exit_ok = 0;

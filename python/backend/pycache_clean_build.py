@@ -45,8 +45,8 @@ SUMMARY = "Clear Python bytecode caches safely and fast; keep fixers and test ru
 # What the sdist carries from the source tree, of what git tracks: enough to
 # build the executable.
 SDIST_PATHS = ["CMakeLists.txt", "CMakePresets.json", "LICENSE", "README.md", "cmake",
-               "completions", "include", "src", "python/pycache_clean", "python/backend",
-               "python/pyproject.toml"]
+               "completions", "docs/pycache-clean.1", "include", "src", "python/pycache_clean",
+               "python/backend", "python/pyproject.toml"]
 
 
 def _epoch():
@@ -154,7 +154,7 @@ def _build_executable(root, build_dir):
     cmake = shutil.which("cmake")
     if not cmake:
         raise RuntimeError("pycache_clean_build: building from source needs CMake (>= 3.20), a "
-                           "C++17 compiler and CLI11, fmt, spdlog and toml++ headers; see README.md")
+                           "C++17 compiler and CLI11, fmt, spdlog and toml++ headers; see docs/install.md")
     args = [cmake, "-S", root, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release",
             "-DPYCACHE_CLEAN_TESTS=OFF"]
     if shutil.which("ninja"):

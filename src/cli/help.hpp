@@ -7,8 +7,8 @@
 
 // How --help reads: the usage line each subcommand shows, descriptions
 // wrapped to 80 columns, and the exit-status table. The table here is the
-// only one: the top-level help, each subcommand's help, the man page and the
-// README all show it (tests compare them).
+// only one: `help exit-status`, each subcommand's help, the man page and
+// docs/exit-status.md all show it (tests compare them).
 namespace pycache_clean::cli {
 
 // One row of the exit-status table: `status` is what the process returns

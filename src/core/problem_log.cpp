@@ -1,6 +1,6 @@
 // The list of what a walk had to leave, kept in bounded memory: a tree with
 // hundreds of thousands of unreadable caches (another user's, `chmod 000`)
-// must not cost memory in proportion (the README's promise: no figure grows
+// must not cost memory in proportion (the documented promise: no figure grows
 // with the number of findings). Past the first few hundred, problems are
 // written to an anonymous temporary file as `ERRNO<TAB>PATH<NUL>` records
 // (a path holds no NUL) and read back, in order, only when the report is

@@ -2,7 +2,7 @@
 // tree (remove_directory_tree), a single cache file under the name rule of its
 // kind (remove_cache_file), and a directory left empty (rmdir, which the
 // kernel refuses for a directory that is not). This is the deletion contract
-// of the README, enforced in one place.
+// of docs/clean.md, enforced in one place.
 //
 // A tree is removed handle-relative and iteratively.
 //

@@ -105,7 +105,7 @@ def test_sdist_carries_the_sources(wheels):
     base = f"pycache_clean-{CMAKE_VERSION}"
     for f in ("pyproject.toml", "PKG-INFO", "CMakeLists.txt", "src/core/walker.cpp",
               "python/backend/pycache_clean_build.py", "python/pycache_clean/_plugin.py",
-              "cmake/Dependencies.cmake"):
+              "cmake/Dependencies.cmake", "docs/pycache-clean.1"):
         assert f"{base}/{f}" in names, f
     assert not [n for n in names if "__pycache__" in n or n.startswith(f"{base}/tests")]
 

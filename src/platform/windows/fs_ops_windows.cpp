@@ -457,7 +457,7 @@ std::optional<std::uint64_t> path_device(const std::string&) {
 }
 
 bool is_owned_by_current_user(const std::string&) {
-  return true;  // git's owner-SID check is not done on Windows (see README)
+  return true;  // git's owner-SID check is not done on Windows (see docs/windows.md)
 }
 
 }  // namespace pycache_clean
