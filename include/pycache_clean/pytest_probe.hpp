@@ -40,8 +40,28 @@ struct PytestProbe {
 // The marker lock that `pycache-clean test` holds (shared) for a whole run.
 std::string pytest_marker_path();
 
+// What the marker lock showed when it was looked at (read_marker): never
+// created, followed or blocked on.
+struct MarkerState {
+  enum class Lock {
+    absent,     // no marker file: no run marked itself
+    free,       // nobody holds it
+    shared,     // held shared: marked test runs
+    exclusive,  // held exclusively: a fixer that unless-pytest runs
+    unusable,   // a link, a FIFO, a directory...: `problem` says what
+    taken,      // held by this very command (not evidence)
+  };
+  Lock lock = Lock::absent;
+  std::string holders;  // who holds it, as the kernel lists them (shared, exclusive)
+  std::string problem;  // unusable: why
+};
+
+// Looks at the marker at `path` (the caller holds it when `held_by_us`).
+MarkerState read_marker(const std::string& path, bool held_by_us);
+
 // Everything the probe looks at, gathered first (probe_inputs) so that the
-// judgement itself reads no process-wide state and tests hand it their own.
+// judgement itself reads no process-wide state, takes no lock and resolves
+// no path, and tests hand it their own.
 struct ProbeInputs {
   // The PYTEST_RUNNING, PYTEST_VERSION and PYTEST_CURRENT_TEST variables of
   // this process that are set (name -> value).
@@ -53,6 +73,7 @@ struct ProbeInputs {
   std::vector<std::string> repo_roots;
   std::string marker_path;  // the marker lock, and why it lives there
   std::string marker_why;
+  MarkerState marker;  // what it showed
   // The caller holds the marker (unless-pytest, exclusively): the marker is
   // not evidence, and runs that take part in the marker protocol (started by
   // `pycache-clean test`, `-p pycache_clean` on their command line, or a
@@ -61,6 +82,9 @@ struct ProbeInputs {
   bool holds_marker = false;
   std::vector<ProcessInfo> processes;  // the process table to scan
   bool scan_supported = true;
+  // PytestScope::repo: the canonical working directory of each process that
+  // could count (pytest runs and their workers), by pid; others are absent.
+  std::map<long, std::string> canonical_cwd;
 };
 
 // The inputs as this process sees them: its environment, pid and uid, the

@@ -215,48 +215,38 @@ bool inside_pytest_by_environment(const ProbeInputs& in, PytestProbe& probe) {
   return inside;
 }
 
-// Evidence 2: the marker lock is held shared (by marked test runs). Never
-// created, followed or blocked on here: a FIFO or link planted at the marker
-// path is reported (probe.marker_problem) and the process table decides alone.
+// Evidence 2: the marker lock is held shared (by marked test runs), as
+// read_marker found it. A FIFO or link planted at the marker path is reported
+// (probe.marker_problem) and the process table decides alone.
 bool marker_held_by_tests(const ProbeInputs& in, PytestProbe& probe, std::string& holders) {
-  const std::string& path = in.marker_path;
-  if (in.holds_marker) {
-    probe.considered.push_back(
-        fmt::format("marker {} ({}): taken by this command", path, in.marker_why));
-    return false;
+  const MarkerState& m = in.marker;
+  std::string state;
+  switch (m.lock) {
+    case MarkerState::Lock::taken:
+      state = "taken by this command";
+      break;
+    case MarkerState::Lock::absent:
+      state = "absent: no run marked itself";
+      break;
+    case MarkerState::Lock::free:
+      state = "free: no marked run";
+      break;
+    case MarkerState::Lock::shared:
+      holders = m.holders;
+      state = "held shared: a marked test run" + (holders.empty() ? "" : " (" + holders + ")");
+      break;
+    case MarkerState::Lock::exclusive:
+      holders = m.holders;
+      state = "held exclusively by " + m.holders + ": a fixer, not a test run";
+      break;
+    case MarkerState::Lock::unusable:
+      probe.marker_problem = in.marker_path + m.problem;
+      state = "unusable: " + probe.marker_problem;
+      break;
   }
-  FileLock marker;
-  LockFileOpen how;
-  how.create = false;
-  int err = marker.open(path, how);
-  bool held = false;
-  std::string state = "absent: no run marked itself";
-  if (err == 0) {
-    // Held: by test runs (shared) if a shared lock can join them, else by
-    // a fixer that unless-pytest runs (exclusive), which is no test run.
-    err = marker.try_lock(FileLock::Mode::exclusive);
-    state = "free: no marked run";
-    if (err == EWOULDBLOCK) {
-      held = marker.try_lock(FileLock::Mode::shared) == 0;
-      if (held) marker.unlock();
-      std::vector<LockHolder> listed = marker.holders();
-      holders = listed.empty() ? "" : describe_holder(std::nullopt, listed);
-      state = held
-                  ? "held shared: a marked test run" + (holders.empty() ? "" : " (" + holders + ")")
-                  : "held exclusively by " + describe_holder(marker) + ": a fixer, not a test run";
-    } else if (err == 0) {
-      marker.unlock();
-    }
-  } else if (err != ENOENT) {
-    probe.marker_problem =
-        path + (err == ELOOP                ? " is a symbolic link"
-                : err == k_err_not_lockable ? std::string(" is ") + marker.refused_kind()
-                : err == EISDIR             ? " is a directory"
-                                            : ": " + errno_text(err));
-    state = "unusable: " + probe.marker_problem;
-  }
-  probe.considered.push_back(fmt::format("marker {} ({}): {}", path, in.marker_why, state));
-  return held;
+  probe.considered.push_back(
+      fmt::format("marker {} ({}): {}", in.marker_path, in.marker_why, state));
+  return m.lock == MarkerState::Lock::shared;
 }
 
 // This process and its ancestors: whatever started us (a shell whose command
@@ -290,6 +280,7 @@ struct ScanContext {
   std::set<long> excluded;         // this process and its ancestors
   std::map<long, const ProcessInfo*> by_pid;
   const std::vector<ProcessInfo>* processes;
+  const std::map<long, std::string>* canonical_cwd;
 };
 
 std::string why_not_counted(const ProcessInfo& p, bool is_worker, const ScanContext& c) {
@@ -303,7 +294,8 @@ std::string why_not_counted(const ProcessInfo& p, bool is_worker, const ScanCont
       return "it takes part in the marker protocol (waits for the marker)";
   }
   if (c.scope == PytestScope::repo) {
-    std::string cwd = p.cwd.empty() ? std::string() : canonical_or_same(p.cwd);
+    auto known = c.canonical_cwd->find(p.pid);
+    std::string cwd = known != c.canonical_cwd->end() ? known->second : p.cwd;
     bool inside =
         !cwd.empty() && std::any_of(c.roots.begin(), c.roots.end(),
                                     [&](const std::string& r) { return is_inside(cwd, r); });
@@ -346,7 +338,57 @@ void scan_process_table(PytestProbe& probe, ScanContext& c) {
   }
 }
 
+// The canonical working directories of the processes that could count under
+// --scope repo (pytest runs, and interpreters started with -c, which xdist's
+// workers are); the rest are never compared with the repository.
+std::map<long, std::string> canonical_candidate_cwds(const std::vector<ProcessInfo>& processes) {
+  std::map<long, std::string> out;
+  for (const auto& p : processes) {
+    bool candidate = is_pytest_command(p.argv) ||
+                     (p.argv.size() > 1 && is_python_interpreter(p.argv[0]) &&
+                      std::find(p.argv.begin(), p.argv.end(), "-c") != p.argv.end());
+    if (candidate && !p.cwd.empty()) out[p.pid] = canonical_or_same(p.cwd);
+  }
+  return out;
+}
+
 }  // namespace
+
+MarkerState read_marker(const std::string& path, bool held_by_us) {
+  MarkerState m;
+  if (held_by_us) {
+    m.lock = MarkerState::Lock::taken;
+    return m;
+  }
+  FileLock marker;
+  LockFileOpen how;
+  how.create = false;
+  int err = marker.open(path, how);
+  if (err == ENOENT) return m;
+  if (err != 0) {
+    m.lock = MarkerState::Lock::unusable;
+    m.problem = err == ELOOP                ? " is a symbolic link"
+                : err == k_err_not_lockable ? std::string(" is ") + marker.refused_kind()
+                : err == EISDIR             ? " is a directory"
+                                            : ": " + errno_text(err);
+    return m;
+  }
+  // Held: by test runs (shared) if a shared lock can join them, else by a
+  // fixer that unless-pytest runs (exclusive), which is no test run.
+  err = marker.try_lock(FileLock::Mode::exclusive);
+  m.lock = MarkerState::Lock::free;
+  if (err == EWOULDBLOCK) {
+    bool shared = marker.try_lock(FileLock::Mode::shared) == 0;
+    if (shared) marker.unlock();
+    std::vector<LockHolder> listed = marker.holders();
+    m.lock = shared ? MarkerState::Lock::shared : MarkerState::Lock::exclusive;
+    m.holders = shared ? (listed.empty() ? "" : describe_holder(std::nullopt, listed))
+                       : describe_holder(marker);
+  } else if (err == 0) {
+    marker.unlock();
+  }
+  return m;
+}
 
 ProbeInputs probe_inputs(PytestScope scope, bool holds_marker) {
   ProbeInputs in;
@@ -362,7 +404,9 @@ ProbeInputs probe_inputs(PytestScope scope, bool holds_marker) {
   LockLocation where = lock_location("pycache-clean-pytest.lock");
   in.marker_path = where.path;
   in.marker_why = where.why;
+  in.marker = read_marker(in.marker_path, holds_marker);
   in.processes = list_processes(in.scan_supported);
+  if (scope == PytestScope::repo) in.canonical_cwd = canonical_candidate_cwds(in.processes);
   return in;
 }
 
@@ -377,7 +421,8 @@ PytestProbe probe_pytest(PytestScope scope, const ProbeInputs& in) {
   }
   std::string holders;  // who holds the marker, as the kernel lists them
   bool marker_held = marker_held_by_tests(in, probe, holders);
-  ScanContext context{scope, in.holds_marker, in.uid, in.repo_roots, {}, {}, &in.processes};
+  ScanContext context{scope, in.holds_marker, in.uid,           in.repo_roots, {},
+                      {},    &in.processes,   &in.canonical_cwd};
   for (const auto& p : in.processes) context.by_pid[p.pid] = &p;
   context.excluded = this_process_and_ancestors(in.self_pid, context.by_pid);
   scan_process_table(probe, context);
