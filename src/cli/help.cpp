@@ -66,6 +66,13 @@ std::string listed(const std::string& commands) {
 
 }  // namespace
 
+std::string wrap_hanging(const std::string& text, std::size_t indent) {
+  std::string out;
+  for (char c : wrap(text, k_width - indent))
+    out += c == '\n' ? "\n" + std::string(indent, ' ') : std::string(1, c);
+  return out;
+}
+
 const std::vector<ExitStatusRow>& exit_status_table() {
   static const std::vector<ExitStatusRow> table = {
       {"0", "clean", "done, also when locked entries were kept and reported (see --strict)"},
@@ -107,10 +114,7 @@ std::string exit_status_help(const std::string& subcommand) {
     }
     std::string status = row.status;
     status.resize(7, ' ');
-    std::string text = wrap(meaning, k_width - 9);
-    std::string indented;
-    for (char c : text) indented += c == '\n' ? std::string("\n         ") : std::string(1, c);
-    out += "\n  " + status + indented;
+    out += "\n  " + status + wrap_hanging(meaning, 9);
   }
   return out;
 }

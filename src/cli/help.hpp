@@ -25,6 +25,10 @@ const std::vector<ExitStatusRow>& exit_status_table();
 // each prefixed with the subcommands it is about), for a help footer.
 std::string exit_status_help(const std::string& subcommand);
 
+// `text` broken at spaces for a line that starts `indent` columns in: no line
+// past 80 columns, each continuation indented as much.
+std::string wrap_hanging(const std::string& text, std::size_t indent);
+
 // Installs the formatter on `app` (inherited by subcommands added later).
 void use_help_formatter(CLI::App& app);
 // The usage line of `sub`, replacing CLI11's "[OPTIONS] [CMD...]" where that

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "help.hpp"
+
 namespace pycache_clean::cli {
 
 std::string format_sweep_summary(const SweepReport& report, bool with_stray, bool with_tagged) {
@@ -63,31 +65,6 @@ std::string why_unverified(const CheckReport& r) {
   if (parts.size() == 1) return parts[0].second;
   std::string out;
   for (const auto& [n, why] : parts) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, why);
-  return out;
-}
-
-constexpr std::size_t k_summary_width = 80;
-
-// Breaks `text` at spaces into lines of at most `width`, joined by `joint`.
-std::string wrap_words(const std::string& text, std::size_t width, const std::string& joint) {
-  std::string out;
-  std::size_t line = 0;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(' ', start);
-    if (end == std::string::npos) end = text.size();
-    std::size_t len = end - start;
-    if (line > 0 && line + 1 + len > width) {
-      out += joint;
-      line = 0;
-    } else if (line > 0) {
-      out += ' ';
-      ++line;
-    }
-    out.append(text, start, len);
-    line += len;
-    start = end + 1;
-  }
   return out;
 }
 
@@ -160,7 +137,7 @@ std::string format_check_summary(const CheckReport& r, bool colour) {
   if (!r.links.empty())
     facts.push_back(
         fmt::format("{} {} not followed", r.links.size(), r.links.size() == 1 ? "link" : "links"));
-  for (const auto& fact : facts) out += "\n  " + wrap_words(fact, k_summary_width - 2, "\n    ");
+  for (const auto& fact : facts) out += "\n  " + wrap_hanging(fact, 4);
   return out;
 }
 
