@@ -62,9 +62,17 @@ class Pane:
         self.tmux("send-keys", "-t", "t", "Tab")
         self.type("X")
         shown = self.prompt_line(lambda text: text.endswith("X"))
-        self.tmux("send-keys", "-t", "t", "C-c")
-        self.prompt_line(lambda text: text == "$")
+        self.cancel()
         return shown.removeprefix("$ ").removesuffix("X")
+
+    def cancel(self):
+        """Ctrl-C until the prompt is empty again: where a completion was
+        ambiguous, fish's first Ctrl-C only closes its list of candidates."""
+        for _ in range(5):
+            self.tmux("send-keys", "-t", "t", "C-c")
+            if self.prompt_line(lambda text: text == "$", timeout=2) == "$":
+                return
+        raise AssertionError("the line was not cleared:\n" + self.screen())
 
     def close(self):
         subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True)
