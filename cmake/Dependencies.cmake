@@ -34,7 +34,7 @@ endif()
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
-# toml++ (libtomlplusplus-dev): its headers only; src/core/config.cpp compiles
+# toml++ (libtomlplusplus-dev): its headers only; src/config/config.cpp compiles
 # the implementation once (TOML_IMPLEMENTATION), so no library is linked.
 find_path(PYCACHE_CLEAN_TOMLPP_INCLUDE toml++/toml.h)
 if(NOT PYCACHE_CLEAN_TOMLPP_INCLUDE)

@@ -45,7 +45,7 @@ SUMMARY = "Clear Python bytecode caches safely and fast; keep fixers and test ru
 # What the sdist carries from the source tree, of what git tracks: enough to
 # build the executable.
 SDIST_PATHS = ["CMakeLists.txt", "CMakePresets.json", "LICENSE", "README.md", "cmake",
-               "completions", "docs/pycache-clean.1", "include", "src", "python/pycache_clean",
+               "completions", "docs/pycache-clean.1", "src", "python/pycache_clean",
                "python/backend", "python/pyproject.toml"]
 
 

@@ -9,17 +9,17 @@
 #include <iterator>
 #include <optional>
 
-#include <pycache_clean/edit_distance.hpp>
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/fs_ops.hpp>
-#include <pycache_clean/logging.hpp>
-#include <pycache_clean/process.hpp>
-#include <pycache_clean/terminal.hpp>
-#include <pycache_clean/version.hpp>
-#include "command.hpp"
-#include "config.hpp"
-#include "help.hpp"
+#include "cli/command.hpp"
+#include "cli/config.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
+#include "cli/version.hpp"
+#include "fs/fs_ops.hpp"
+#include "platform/process.hpp"
+#include "platform/terminal.hpp"
+#include "report/logging.hpp"
+#include "util/edit_distance.hpp"
+#include "util/error.hpp"
 
 namespace pycache_clean::cli {
 
@@ -91,7 +91,7 @@ void reject_mistyped_subcommand(const std::string& word, const std::vector<Comma
   if (!guess.empty())
     throw Error(
         "'" + word + "' is neither a subcommand nor a directory; did you mean '" + guess + "'?",
-        k_exit_usage);
+        ErrorKind::bad_input);
 }
 
 // The arguments as CLI11 is to see them: `help [SUB]` as `[SUB] --help`;
@@ -120,7 +120,7 @@ std::vector<std::string> normalise_arguments(std::vector<std::string> args,
       std::string guess = closest_match(rest[1], topics);
       throw Error("help: no subcommand or topic named '" + rest[1] + "'" +
                       (guess.empty() ? "" : "; did you mean '" + guess + "'?"),
-                  k_exit_usage);
+                  ErrorKind::bad_input);
     }
     return {rest[1], "--help"};
   }
@@ -263,7 +263,7 @@ int run(int argc, char** argv) {
   } catch (const Error& e) {
     log_error("{}", e.what());
     std::fprintf(stderr, "Run 'pycache-clean --help' for usage.\n");
-    return e.exit_status();
+    return exit_status_for(e.kind());
   }
   if (args.size() == 1 && args.front() == k_exit_status_topic) {
     std::printf("%s\n", exit_status_help("").c_str());
@@ -279,9 +279,9 @@ int run(int argc, char** argv) {
     return k_exit_usage;
   } catch (const Error& e) {
     log_error("{}", e.what());
-    if (e.exit_status() == k_exit_usage)
+    if (e.kind() == ErrorKind::bad_input)
       std::fprintf(stderr, "Run 'pycache-clean %s --help' for usage.\n", args.front().c_str());
-    return e.exit_status();
+    return exit_status_for(e.kind());
   } catch (const std::exception& e) {
     log_error("{}", e.what());
     return k_exit_failure;

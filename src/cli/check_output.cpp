@@ -7,18 +7,18 @@
 // working directory where the walk gave one (`./pkg/...` loses its `./`),
 // as GitHub's annotations, GitLab's report and SARIF's artifact locations
 // expect; absolute paths stay absolute (in SARIF as file:// URIs).
-#include "check_output.hpp"
+#include "cli/check_output.hpp"
 
 #include <cstdio>
 
 #include <fmt/format.h>
 
-#include <pycache_clean/json.hpp>
-#include <pycache_clean/report_json.hpp>
-#include <pycache_clean/siphash.hpp>
-#include <pycache_clean/version.hpp>
-#include "command.hpp"
-#include "summary.hpp"
+#include "cli/command.hpp"
+#include "cli/summary.hpp"
+#include "cli/version.hpp"
+#include "report/report_json.hpp"
+#include "util/json.hpp"
+#include "util/siphash.hpp"
 
 namespace pycache_clean::cli {
 

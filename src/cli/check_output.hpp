@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include <pycache_clean/stale_check.hpp>
+#include "check/stale_check.hpp"
 
 // How `check` (and `clean --stale-only`) print their findings: the text a
 // person reads, or what a CI system reads (--output-format).

@@ -2,16 +2,16 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/logging.hpp>
-#include <pycache_clean/report_json.hpp>
-#include <pycache_clean/stale_check.hpp>
-#include "check_output.hpp"
-#include "command.hpp"
-#include "help.hpp"
-#include "progress.hpp"
-#include "summary.hpp"
+#include "check/stale_check.hpp"
+#include "cli/check_output.hpp"
+#include "cli/command.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
+#include "cli/progress.hpp"
+#include "cli/summary.hpp"
+#include "report/report_json.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace pycache_clean::cli {
 
@@ -53,7 +53,7 @@ int run_check(const CheckCliOptions& o) {
       throw Error(
           "--json asks for --output-format json; it does not combine with --output-format " +
               o.output_format,
-          k_exit_usage);
+          ErrorKind::bad_input);
     format = OutputFormat::json;
   }
   CheckOptions options;

@@ -2,18 +2,18 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/fs_ops.hpp>
-#include <pycache_clean/json.hpp>
-#include <pycache_clean/logging.hpp>
-#include <pycache_clean/report_json.hpp>
-#include <pycache_clean/stale_check.hpp>
-#include <pycache_clean/sweep.hpp>
-#include "command.hpp"
-#include "help.hpp"
-#include "progress.hpp"
-#include "summary.hpp"
+#include "check/stale_check.hpp"
+#include "cli/command.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
+#include "cli/progress.hpp"
+#include "cli/summary.hpp"
+#include "fs/fs_ops.hpp"
+#include "report/report_json.hpp"
+#include "sweep/sweep.hpp"
+#include "util/error.hpp"
+#include "util/json.hpp"
+#include "util/log.hpp"
 
 namespace pycache_clean::cli {
 
@@ -64,7 +64,7 @@ int run_clean(const CleanOptions& o) {
   start_command(o.common);
   if (o.stale_only && o.tagged)
     throw Error("--tagged removes whole directories; it does not combine with --stale-only",
-                k_exit_usage);
+                ErrorKind::bad_input);
   if (o.stale_only) {
     JudgeCliOptions judge = o.judge;
     judge.pycache_prefix = o.pycache_prefix;
@@ -72,7 +72,7 @@ int run_clean(const CleanOptions& o) {
   }
   if (o.judge.verify != "auto" || o.judge.verify_timeout != "10" || !o.judge.written_since.empty())
     throw Error("--verify, --verify-timeout and --written-since apply to --stale-only (and check)",
-                k_exit_usage);
+                ErrorKind::bad_input);
   SweepOptions options;
   options.dry_run = o.dry_run;
   options.remove_stray = o.stray;

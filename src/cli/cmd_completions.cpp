@@ -3,10 +3,10 @@
 // those who installed with pip, pipx or uv and got no completions.
 #include <cstdio>
 
-#include <pycache_clean/completions.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include "command.hpp"
-#include "help.hpp"
+#include "cli/command.hpp"
+#include "cli/completions.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
 
 namespace pycache_clean::cli {
 

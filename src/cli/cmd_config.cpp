@@ -3,14 +3,14 @@
 // the pytest plugin).
 #include <algorithm>
 
-#include <pycache_clean/config.hpp>
-#include <pycache_clean/edit_distance.hpp>
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/json.hpp>
-#include "command.hpp"
-#include "config.hpp"
-#include "help.hpp"
+#include "cli/command.hpp"
+#include "cli/config.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
+#include "config/config.hpp"
+#include "util/edit_distance.hpp"
+#include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace pycache_clean::cli {
 
@@ -33,7 +33,7 @@ void check_key(const std::string& key) {
   std::string guess = closest_match(key, names);
   throw Error("--get '" + key + "': no such setting" +
                   (guess.empty() ? "" : "; did you mean '" + guess + "'?"),
-              k_exit_usage);
+              ErrorKind::bad_input);
 }
 
 int run_config(const CLI::App& sub, const ConfigCliOptions& o) {
@@ -46,7 +46,7 @@ int run_config(const CLI::App& sub, const ConfigCliOptions& o) {
     if (value.empty()) value = default_text(o.get);
     if (o.get == "pytest-clean" && value != "off" && value != "stale" && value != "all")
       throw Error(f->path + ": 'pytest-clean': '" + value + "' is not one of off, stale, all",
-                  k_exit_usage);
+                  ErrorKind::bad_input);
     print_line(value);
     return k_exit_ok;
   }

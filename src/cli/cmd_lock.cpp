@@ -1,12 +1,12 @@
 // `pycache-clean lock [OPTIONS] -- CMD [ARG...]`: options -> LockOptions -> run_locked().
 
-#include <pycache_clean/command_line.hpp>
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/lock.hpp>
-#include <pycache_clean/logging.hpp>
-#include "command.hpp"
-#include "help.hpp"
+#include "cli/command.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
+#include "guard/command_line.hpp"
+#include "guard/lock.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace pycache_clean::cli {
 
@@ -25,18 +25,18 @@ int run_lock(const LockCliOptions& o) {
   start_command(o.common);
   if (o.command.empty())
     throw Error("lock: no command given (usage: pycache-clean lock [OPTIONS] -- CMD [ARG...])",
-                k_exit_usage);
+                ErrorKind::bad_input);
   refuse_empty_command(o.command, "lock");
   if (o.file_given && o.file.empty())
     throw Error("--file: an empty path was given (leave --file out for the default lock file)",
-                k_exit_usage);
+                ErrorKind::bad_input);
   LockOptions options;
   options.file = o.file;
   options.wait_seconds = parse_wait_seconds(o.wait);
   options.quiet = o.common.quiet;
   options.command = o.command;
   LockOutcome outcome = run_locked(options);
-  if (outcome.ran) return outcome.status;
+  if (outcome.ran) return exit_status_for(outcome.child);
   log_error("gave up after {}s waiting for {} to release {}; not running: {}", o.wait,
             outcome.holder, outcome.path, join_command(o.command));
   return o.conflict_exit_code;

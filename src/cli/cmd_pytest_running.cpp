@@ -1,12 +1,12 @@
 // `pycache-clean pytest-running`: options -> probe_pytest() -> exit 0/1.
 
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/json.hpp>
-#include <pycache_clean/logging.hpp>
-#include <pycache_clean/pytest_guard.hpp>
-#include <pycache_clean/report_json.hpp>
-#include "command.hpp"
-#include "help.hpp"
+#include "cli/command.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
+#include "guard/pytest_guard.hpp"
+#include "report/report_json.hpp"
+#include "util/json.hpp"
+#include "util/log.hpp"
 
 namespace pycache_clean::cli {
 

@@ -2,12 +2,12 @@
 // started it (the pytest plugin) until that process closes our stdin.
 #include <cstdio>
 
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/logging.hpp>
-#include <pycache_clean/process.hpp>
-#include <pycache_clean/pytest_guard.hpp>
-#include "command.hpp"
-#include "help.hpp"
+#include "cli/command.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
+#include "guard/pytest_guard.hpp"
+#include "platform/process.hpp"
+#include "util/log.hpp"
 
 namespace pycache_clean::cli {
 

@@ -2,14 +2,14 @@
 // drop what the run wrote and saw outdated.
 #include <chrono>
 
-#include <pycache_clean/command_line.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/git_dir.hpp>
-#include <pycache_clean/logging.hpp>
-#include <pycache_clean/pytest_guard.hpp>
-#include <pycache_clean/stale_check.hpp>
-#include "command.hpp"
-#include "help.hpp"
+#include "check/stale_check.hpp"
+#include "cli/command.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
+#include "guard/command_line.hpp"
+#include "guard/git_dir.hpp"
+#include "guard/pytest_guard.hpp"
+#include "util/log.hpp"
 
 namespace pycache_clean::cli {
 
@@ -87,7 +87,7 @@ int run_test(const TestCliOptions& o) {
               outcome.fixer, o.command.empty() ? "python3 -m pytest" : join_command(o.command));
     return k_exit_lock_timeout;
   }
-  return outcome.status;
+  return exit_status_for(outcome.child);
 }
 
 }  // namespace

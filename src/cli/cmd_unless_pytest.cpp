@@ -1,13 +1,13 @@
 // `pycache-clean unless-pytest -- CMD`: options -> run_unless_pytest() -> words.
 #include <fmt/format.h>
 
-#include <pycache_clean/command_line.hpp>
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/logging.hpp>
-#include <pycache_clean/pytest_guard.hpp>
-#include "command.hpp"
-#include "help.hpp"
+#include "cli/command.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/help.hpp"
+#include "guard/command_line.hpp"
+#include "guard/pytest_guard.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace pycache_clean::cli {
 
@@ -28,7 +28,7 @@ int run_unless_pytest_command(const UnlessPytestCliOptions& o) {
     throw Error(
         "unless-pytest: no command given "
         "(usage: pycache-clean unless-pytest [OPTIONS] -- CMD [ARG...])",
-        k_exit_usage);
+        ErrorKind::bad_input);
   refuse_empty_command(o.command, "unless-pytest");
   UnlessPytestOptions options;
   options.scope = scope_from_name(o.scope);
@@ -43,7 +43,7 @@ int run_unless_pytest_command(const UnlessPytestCliOptions& o) {
               outcome.reason, join_command(o.command));
     return k_exit_lock_timeout;
   }
-  if (!outcome.skipped) return outcome.status;
+  if (!outcome.skipped) return exit_status_for(outcome.child);
   // On stdout: a pre-commit hook's output is shown when it fails or with
   // `verbose: true`; a skipped fixer must not pass unseen.
   if (!o.common.quiet)

@@ -7,12 +7,12 @@
 
 #include <CLI/CLI.hpp>
 
-#include <pycache_clean/code_verifier.hpp>
-#include <pycache_clean/pytest_probe.hpp>
-#include <pycache_clean/stale_check.hpp>
-#include <pycache_clean/sweep.hpp>
-#include "check_output.hpp"
-#include "run.hpp"
+#include "check/code_verifier.hpp"
+#include "check/stale_check.hpp"
+#include "cli/check_output.hpp"
+#include "cli/run.hpp"
+#include "guard/pytest_probe.hpp"
+#include "sweep/sweep.hpp"
 
 // The command-line layer: each subcommand file turns its options into one call
 // of the core library. Nothing below src/cli is seen by the core or its tests.

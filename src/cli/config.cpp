@@ -4,15 +4,15 @@
 // command line and the file; `exclude` and `extend-exclude` set hidden
 // options of their own (the first replaces the default names, the second
 // adds to every list).
-#include "config.hpp"
+#include "cli/config.hpp"
 
 #include <filesystem>
 
 #include <fmt/format.h>
 
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/logging.hpp>
+#include "cli/exit_status.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace pycache_clean::cli {
 
@@ -49,7 +49,7 @@ std::optional<ConfigFile> load_config(const CLI::App& sub) {
   bool has_path = path && path->count() > 0;
   if (is_isolated && has_path)
     throw Error("--isolated ignores every configuration file; it does not combine with --config",
-                k_exit_usage);
+                ErrorKind::bad_input);
   if (is_isolated) {
     log_debug("--isolated: no configuration file read");
     return std::nullopt;
@@ -59,7 +59,7 @@ std::optional<ConfigFile> load_config(const CLI::App& sub) {
     if (has_path) {
       std::string given = path->as<std::string>();
       file = read_config_file(given);
-      if (!file) throw Error(given + ": has no [tool.pycache-clean] table", k_exit_usage);
+      if (!file) throw Error(given + ": has no [tool.pycache-clean] table", ErrorKind::bad_input);
     } else {
       std::error_code ec;
       file = discover_config(std::filesystem::current_path(ec).u8string());
@@ -70,7 +70,7 @@ std::optional<ConfigFile> load_config(const CLI::App& sub) {
       log_debug("no pycache-clean.toml or [tool.pycache-clean] up to the repository's root");
     return file;
   } catch (const ConfigError& e) {
-    throw Error(e.what(), k_exit_usage);
+    throw Error(e.what(), ErrorKind::bad_input);
   }
 }
 
@@ -87,7 +87,7 @@ void apply_config(CLI::App& sub, const ConfigFile& file) {
       std::string why = e.what();
       std::string name = option->get_name();
       if (why.compare(0, name.size() + 2, name + ": ") == 0) why.erase(0, name.size() + 2);
-      throw Error(fmt::format("{}: '{}': {}", file.path, key, why), k_exit_usage);
+      throw Error(fmt::format("{}: '{}': {}", file.path, key, why), ErrorKind::bad_input);
     }
   }
 }

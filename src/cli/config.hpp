@@ -5,7 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include <pycache_clean/config.hpp>
+#include "config/config.hpp"
 
 // Project settings on the command line: which file applies to a parsed
 // subcommand (--config, --isolated, or the one found upward), and its values

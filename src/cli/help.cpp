@@ -1,7 +1,7 @@
 // The help formatter (usage lines that say what is required, descriptions
 // wrapped to 80 columns) and the one exit-status table every help text, the
 // man page and docs/exit-status.md show.
-#include "help.hpp"
+#include "cli/help.hpp"
 
 #include <map>
 #include <memory>

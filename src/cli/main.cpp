@@ -1,5 +1,5 @@
 // Entry point: everything, including the error boundary, lives in cli::run.
-#include "run.hpp"
+#include "cli/run.hpp"
 
 int main(int argc, char** argv) {
   return pycache_clean::cli::run(argc, argv);

@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/exit_status.hpp>
-#include <pycache_clean/fs_ops.hpp>
-#include <pycache_clean/logging.hpp>
-#include <pycache_clean/terminal.hpp>
-#include "command.hpp"
+#include "cli/command.hpp"
+#include "cli/exit_status.hpp"
+#include "fs/fs_ops.hpp"
+#include "platform/terminal.hpp"
+#include "report/logging.hpp"
+#include "util/error.hpp"
 
 namespace pycache_clean::cli {
 
@@ -43,7 +43,7 @@ CLI::Validator one_of(const std::vector<std::string>& words) {
 
 void start_command(const CommonOptions& options) {
   if (options.quiet && options.verbose > 0)
-    throw Error("-q and -v ask for opposite things; give one of them", k_exit_usage);
+    throw Error("-q and -v ask for opposite things; give one of them", ErrorKind::bad_input);
   configure_logging(options.verbosity(), options.color == "always"  ? ColourChoice::always
                                          : options.color == "never" ? ColourChoice::never
                                                                     : ColourChoice::automatic);
@@ -51,7 +51,7 @@ void start_command(const CommonOptions& options) {
 
 void refuse_empty_command(const std::vector<std::string>& command, const char* subcommand) {
   if (!command.empty() && command.front().empty())
-    throw Error(std::string(subcommand) + ": the command name is empty", k_exit_usage);
+    throw Error(std::string(subcommand) + ": the command name is empty", ErrorKind::bad_input);
 }
 
 bool show_progress(const CommonOptions& options) {
@@ -101,7 +101,8 @@ alone.)";
 std::vector<std::string> WalkCliOptions::roots() const {
   for (const auto& p : paths)
     if (p.empty())
-      throw Error("an empty PATH was given (use . for the current directory)", k_exit_usage);
+      throw Error("an empty PATH was given (use . for the current directory)",
+                  ErrorKind::bad_input);
   return paths.empty() ? std::vector<std::string>{"."} : paths;
 }
 
@@ -116,7 +117,7 @@ WalkOptions WalkCliOptions::walk_options() const {
     // Excludes match one directory name, as `fd --exclude NAME` without a glob.
     if (e.empty() || std::any_of(e.begin(), e.end(), is_path_separator) || e == "." || e == "..")
       throw Error("--exclude '" + e + "': takes a directory NAME (such as build), not a path",
-                  k_exit_usage);
+                  ErrorKind::bad_input);
     walk.excludes.push_back(e);
   }
   walk.one_file_system = one_file_system;
@@ -163,7 +164,7 @@ VerifyMode JudgeCliOptions::verify_mode() const {
   if (verify == "auto") return VerifyMode::changed;
   if (verify == "all") return VerifyMode::all;
   if (verify == "none") return VerifyMode::none;
-  throw Error("--verify '" + verify + "': expected auto, all or none", k_exit_usage);
+  throw Error("--verify '" + verify + "': expected auto, all or none", ErrorKind::bad_input);
 }
 
 int JudgeCliOptions::verify_timeout_ms() const {
@@ -176,7 +177,7 @@ int JudgeCliOptions::verify_timeout_ms() const {
   }
   throw Error(
       "--verify-timeout '" + verify_timeout + "': expected seconds from 0 (no limit) to 86400",
-      k_exit_usage);
+      ErrorKind::bad_input);
 }
 
 double JudgeCliOptions::written_since_seconds() const {
@@ -189,7 +190,7 @@ double JudgeCliOptions::written_since_seconds() const {
   }
   throw Error("--written-since '" + written_since +
                   "': expected seconds since the epoch (as `date +%s` prints them)",
-              k_exit_usage);
+              ErrorKind::bad_input);
 }
 
 std::string JudgeCliOptions::prefix() const {
@@ -260,7 +261,7 @@ double parse_wait_seconds(const std::string& text, const char* option) {
   }
   throw Error(std::string(option) + ": '" + text +
                   "' is not a number of seconds (or -1/inf to wait forever)",
-              k_exit_usage);
+              ErrorKind::bad_input);
 }
 
 CLI::Option* add_scope_option(CLI::App& sub, std::string& scope) {

@@ -2,7 +2,7 @@
 // passed (PYCACHE_CLEAN_PROGRESS_DELAY_MS overrides the 500 ms, for tests),
 // then redraws ten times a second with "\r...\033[K"; the logger erases it
 // before each message through set_status_line_hooks.
-#include "progress.hpp"
+#include "cli/progress.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include <pycache_clean/logging.hpp>
+#include "report/logging.hpp"
 
 namespace pycache_clean::cli {
 

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <thread>
 
-#include <pycache_clean/walker.hpp>
+#include "sweep/walker.hpp"
 
 namespace pycache_clean::cli {
 

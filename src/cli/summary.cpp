@@ -1,13 +1,13 @@
 // The one-line summaries `clean` and `check` print: the words users read
 // and scripts grep (`Cleared N/Total ...`), decided here with the rest of
 // what the program says.
-#include "summary.hpp"
+#include "cli/summary.hpp"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "help.hpp"
+#include "cli/help.hpp"
 
 namespace pycache_clean::cli {
 

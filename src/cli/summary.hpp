@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include <pycache_clean/stale_check.hpp>
-#include <pycache_clean/sweep.hpp>
+#include "check/stale_check.hpp"
+#include "sweep/sweep.hpp"
 
 namespace pycache_clean::cli {
 

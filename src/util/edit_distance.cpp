@@ -1,6 +1,6 @@
 // Typo suggestions ("did you mean 'clean'?"), as ninja's edit_distance does for
 // target names: plain Levenshtein over two rows.
-#include <pycache_clean/edit_distance.hpp>
+#include "util/edit_distance.hpp"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // JsonWriter: just enough JSON for the reports, with byte-exact file names.
-#include <pycache_clean/json.hpp>
+#include "util/json.hpp"
 
 #include <cmath>
 

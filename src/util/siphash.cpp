@@ -2,7 +2,7 @@
 // c compression rounds per 8-byte word, d finalisation rounds, the message
 // length in the top byte of the last word. Streaming, so that a source of any
 // size is hashed in fixed-size chunks.
-#include <pycache_clean/siphash.hpp>
+#include "util/siphash.hpp"
 
 #include <cstring>
 

@@ -103,7 +103,7 @@ def test_sdist_carries_the_sources(wheels):
     with tarfile.open(wheels / f"pycache_clean-{CMAKE_VERSION}.tar.gz") as t:
         names = set(t.getnames())
     base = f"pycache_clean-{CMAKE_VERSION}"
-    for f in ("pyproject.toml", "PKG-INFO", "CMakeLists.txt", "src/core/walker.cpp",
+    for f in ("pyproject.toml", "PKG-INFO", "CMakeLists.txt", "src/sweep/walker.cpp",
               "python/backend/pycache_clean_build.py", "python/pycache_clean/_plugin.py",
               "cmake/Dependencies.cmake", "docs/pycache-clean.1"):
         assert f"{base}/{f}" in names, f
@@ -137,7 +137,7 @@ def test_sdist_and_wheel_pack_only_tracked_files_never_a_link_target(tmp_path):
     git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "add", "-f", "src/tracked_link", backend], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "a link"], check=True)
-    (clone / "src/core/.env").write_text("SECRET=hunter2\n")
+    (clone / "src/sweep/.env").write_text("SECRET=hunter2\n")
     (clone / "python/pycache_clean/extra.py").write_text("LEAK = 1\n")
     (clone / "src/leak.txt").symlink_to("/etc/passwd")
     out = tmp_path / "out"
@@ -162,17 +162,17 @@ def test_sdist_and_wheel_pack_only_tracked_files_never_a_link_target(tmp_path):
     with tarfile.open(out / f"{base}.tar.gz") as t:
         t.extractall(unpacked)
     sdist = unpacked / base
-    (sdist / "src/core/.env").write_text("SECRET=hunter2\n")
+    (sdist / "src/sweep/.env").write_text("SECRET=hunter2\n")
     (sdist / "src/evil").symlink_to("/etc/passwd")
     again = tmp_path / "again"
     r = _build(sdist, "--sdist", out=again)
     assert r.returncode == 0, r.stdout + r.stderr
     with tarfile.open(again / f"{base}.tar.gz") as t:
         assert set(t.getnames()) == set(members), set(t.getnames()) ^ set(members)
-    os.remove(sdist / "src/core/walker.cpp")
-    (sdist / "src/core/walker.cpp").symlink_to("/etc/passwd")
+    os.remove(sdist / "src/sweep/walker.cpp")
+    (sdist / "src/sweep/walker.cpp").symlink_to("/etc/passwd")
     r = _build(sdist, "--sdist", out=tmp_path / "refused")
-    assert r.returncode != 0 and "src/core/walker.cpp is not the regular file" in r.stdout + r.stderr
+    assert r.returncode != 0 and "src/sweep/walker.cpp is not the regular file" in r.stdout + r.stderr
 
 
 def test_pip_install_into_a_fresh_venv(wheels, tmp_path):

@@ -1,7 +1,7 @@
 // libFuzzer target: a lock file's holder record, written by anyone who can
 // write the file, parses without crashing, and a parsed record survives
 // formatting and parsing again.
-#include <pycache_clean/lock.hpp>
+#include "guard/lock.hpp"
 
 #include <cstdint>
 #include <cstdlib>

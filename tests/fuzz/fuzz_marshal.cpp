@@ -1,6 +1,6 @@
 // libFuzzer target: the marshal walker never crashes, never reads out of
 // bounds and ends on any input; the first byte picks the CPython version.
-#include <pycache_clean/marshal_check.hpp>
+#include "pyc/marshal_check.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // libFuzzer target: the pyc header and cache-name parsers never crash, read
 // out of bounds or contradict themselves on any input.
-#include <pycache_clean/pyc.hpp>
-#include <pycache_clean/walker.hpp>
+#include "pyc/pyc.hpp"
+#include "sweep/walker.hpp"
 
 #include <cstdint>
 #include <cstdlib>

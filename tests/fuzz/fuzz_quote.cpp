@@ -1,6 +1,6 @@
 // libFuzzer target: what reaches a terminal never holds a control character
 // (C0, DEL, C1) whatever the name, and JSON quoting never emits a raw one.
-#include <pycache_clean/json.hpp>
+#include "util/json.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include <pycache_clean/marshal_check.hpp>
+#include "pyc/marshal_check.hpp"
 
 int main() {
   std::string line;

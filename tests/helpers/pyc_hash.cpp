@@ -7,7 +7,7 @@
 #include <iterator>
 #include <string>
 
-#include <pycache_clean/pyc.hpp>
+#include "pyc/pyc.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 3) {

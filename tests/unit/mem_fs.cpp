@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <stdexcept>
 
-#include <pycache_clean/error.hpp>
+#include "util/error.hpp"
 
 namespace pycache_clean::test {
 

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include <pycache_clean/fs_ops.hpp>
+#include "fs/fs_ops.hpp"
 
 namespace pycache_clean::test {
 

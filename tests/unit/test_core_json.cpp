@@ -3,10 +3,10 @@
 #include <cerrno>
 #include <set>
 
-#include <pycache_clean/edit_distance.hpp>
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/json.hpp>
-#include <pycache_clean/report_json.hpp>
+#include "report/report_json.hpp"
+#include "util/edit_distance.hpp"
+#include "util/error.hpp"
+#include "util/json.hpp"
 
 #include "json_reader.hpp"
 #include "mem_fs.hpp"

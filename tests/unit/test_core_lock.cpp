@@ -1,8 +1,8 @@
-#include <pycache_clean/file_lock.hpp>
-#include <pycache_clean/git_dir.hpp>
-#include <pycache_clean/lock.hpp>
-#include <pycache_clean/process.hpp>
-#include <pycache_clean/process_table.hpp>
+#include "guard/git_dir.hpp"
+#include "guard/lock.hpp"
+#include "platform/file_lock.hpp"
+#include "platform/process.hpp"
+#include "platform/process_table.hpp"
 
 #include <fmt/format.h>
 

@@ -10,12 +10,12 @@
 #include <string>
 #include <tuple>
 
-#include <pycache_clean/cache_tag.hpp>
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/process.hpp>
-#include <pycache_clean/stale_check.hpp>
-#include <pycache_clean/sweep.hpp>
-#include <pycache_clean/walker.hpp>
+#include "check/stale_check.hpp"
+#include "platform/process.hpp"
+#include "sweep/cache_tag.hpp"
+#include "sweep/sweep.hpp"
+#include "sweep/walker.hpp"
+#include "util/error.hpp"
 
 #include "mem_fs.hpp"
 #include "test_support.hpp"

@@ -1,10 +1,10 @@
 // The pyc header parser, cache names, the magic table and SipHash, plus a
 // bounded random-input property test of the parsers (no crash, no out-of-range
 // read under ASan, consistent results).
-#include <pycache_clean/marshal_check.hpp>
-#include <pycache_clean/pyc.hpp>
-#include <pycache_clean/siphash.hpp>
-#include <pycache_clean/stale_check.hpp>
+#include "check/stale_check.hpp"
+#include "pyc/marshal_check.hpp"
+#include "pyc/pyc.hpp"
+#include "util/siphash.hpp"
 
 #include <chrono>
 #include <random>

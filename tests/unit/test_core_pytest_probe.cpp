@@ -1,6 +1,6 @@
-#include <pycache_clean/file_lock.hpp>
-#include <pycache_clean/process.hpp>
-#include <pycache_clean/pytest_probe.hpp>
+#include "guard/pytest_probe.hpp"
+#include "platform/file_lock.hpp"
+#include "platform/process.hpp"
 
 #include "test_support.hpp"
 

@@ -1,6 +1,6 @@
 // Unit tests of the walker and the sweep on real trees, with FaultyFs injecting
 // each error class the sweep must tolerate.
-#include <pycache_clean/sweep.hpp>
+#include "sweep/sweep.hpp"
 
 #include <cctype>
 

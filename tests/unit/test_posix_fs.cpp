@@ -3,10 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <pycache_clean/code_verifier.hpp>
-#include <pycache_clean/file_lock.hpp>
-#include <pycache_clean/process.hpp>
-#include <pycache_clean/sweep.hpp>
+#include "check/code_verifier.hpp"
+#include "platform/file_lock.hpp"
+#include "platform/process.hpp"
+#include "sweep/sweep.hpp"
 
 #include "test_support.hpp"
 

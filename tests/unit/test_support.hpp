@@ -15,8 +15,8 @@
 
 #include <gtest/gtest.h>
 
-#include <pycache_clean/fs_ops.hpp>
-#include <pycache_clean/sweep.hpp>
+#include "fs/fs_ops.hpp"
+#include "sweep/sweep.hpp"
 
 namespace pycache_clean::test {
 

@@ -1,10 +1,10 @@
 // Windows-only unit tests: what makes an entry "locked" there (sharing
 // violations, the read-only attribute), paths longer than MAX_PATH, and names
 // that are not valid UTF-16.
-#include <pycache_clean/file_lock.hpp>
-#include <pycache_clean/sweep.hpp>
+#include "platform/file_lock.hpp"
+#include "sweep/sweep.hpp"
 
-#include "../../src/platform/windows/win32.hpp"
+#include "platform/windows/win32.hpp"
 #include "test_support.hpp"
 
 namespace pycache_clean::test {

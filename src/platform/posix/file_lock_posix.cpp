@@ -1,7 +1,7 @@
 // FileLock on POSIX with flock(2). A bounded wait blocks in flock itself and is
 // interrupted by a one-shot ITIMER_REAL (SIGALRM handled without SA_RESTART),
 // so the waiter stays in the kernel's queue instead of polling.
-#include <pycache_clean/file_lock.hpp>
+#include "platform/file_lock.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -17,7 +17,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include <pycache_clean/logging.hpp>
+#include "util/log.hpp"
 
 namespace pycache_clean {
 

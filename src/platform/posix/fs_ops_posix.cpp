@@ -6,9 +6,9 @@
 // entries are read with getdents64 into a per-thread 64 KiB buffer (twice
 // glibc's readdir buffer: fewer system calls on large directories, and no DIR
 // allocation per directory); elsewhere through fdopendir/readdir on a dup.
-#include <pycache_clean/error.hpp>
-#include <pycache_clean/fs_ops.hpp>
-#include <pycache_clean/logging.hpp>
+#include "fs/fs_ops.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -14,7 +14,7 @@
 // send(MSG_NOSIGNAL) turns a helper that died into an error instead of a
 // SIGPIPE that would kill this process (a pipe cannot do that without
 // changing a signal disposition every child would inherit).
-#include <pycache_clean/process.hpp>
+#include "platform/process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -35,7 +35,6 @@
 #include <mutex>
 #include <sstream>
 
-#include <pycache_clean/exit_status.hpp>
 #include "proc_stat.hpp"
 
 extern char** environ;
@@ -88,10 +87,10 @@ ChildArgs environment_with(const EnvChanges& env) {
   return c_strings(std::move(strings));
 }
 
-int shell_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return k_exit_signal_base + WTERMSIG(status);
-  return k_exit_failure;
+ChildResult child_end(int status) {
+  if (WIFEXITED(status)) return {ChildResult::End::exited, WEXITSTATUS(status)};
+  if (WIFSIGNALED(status)) return {ChildResult::End::signalled, WTERMSIG(status)};
+  return {ChildResult::End::lost};
 }
 
 // Passes `sig` on to the child unless the terminal already sent it there: a
@@ -111,7 +110,7 @@ void forward(pid_t child, int sig, const siginfo_t& info) {
 // Waits for `child` while the forwarded signals and SIGCHLD are blocked, so
 // that none is lost: a signal that arrived while the child was being started
 // is pending and is passed on here.
-int wait_forwarding(pid_t child, const sigset_t& waited) {
+ChildResult wait_forwarding(pid_t child, const sigset_t& waited) {
   for (;;) {
     siginfo_t info{};
     int sig = ::sigwaitinfo(&waited, &info);
@@ -122,15 +121,15 @@ int wait_forwarding(pid_t child, const sigset_t& waited) {
     }
     int status = 0;
     pid_t r = ::waitpid(child, &status, WNOHANG);
-    if (r == child) return shell_status(status);
-    if (r < 0 && errno != EINTR) return k_exit_failure;
+    if (r == child) return child_end(status);
+    if (r < 0 && errno != EINTR) return {ChildResult::End::lost};
   }
 }
 
 }  // namespace
 
 ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& env) {
-  if (argv.empty()) return ChildResult{k_exit_command_not_found, ENOENT};
+  if (argv.empty()) return {ChildResult::End::not_found, 0, ENOENT};
   ChildArgs envp = environment_with(env);
   ChildArgs args = c_strings(argv);
 
@@ -158,14 +157,16 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
   int err = ::posix_spawnp(&pid, args.pointers[0], nullptr, &attr, args.pointers.data(),
                            envp.pointers.data());
   posix_spawnattr_destroy(&attr);
-  int result;
+  ChildResult result;
   if (err != 0)
-    result = err == ENOENT || err == ENOTDIR ? k_exit_command_not_found : k_exit_cannot_execute;
+    result = {err == ENOENT || err == ENOTDIR ? ChildResult::End::not_found
+                                              : ChildResult::End::cannot_execute,
+              0, err};
   else
     result = wait_forwarding(pid, waited);
   ::sigaction(SIGCHLD, &previous_chld, nullptr);
   ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
-  return ChildResult{result, err};
+  return result;
 }
 
 std::optional<std::string> capture_output(const std::vector<std::string>& argv) {

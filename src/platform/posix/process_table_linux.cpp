@@ -2,7 +2,7 @@
 // and may vanish mid-read; such a process is simply left out. The command
 // line is NUL-separated; a process that rewrote its argv into one string
 // (setproctitle) is split on spaces instead.
-#include <pycache_clean/process_table.hpp>
+#include "platform/process_table.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 // Terminal detection on POSIX: isatty on the standard descriptors.
-#include <pycache_clean/terminal.hpp>
+#include "platform/terminal.hpp"
 
 #include <unistd.h>
 

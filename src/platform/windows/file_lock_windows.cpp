@@ -10,7 +10,7 @@
 // The lock belongs to the handle in this process: unlike flock(2) it is not
 // kept alive by a child that inherited the handle. It is released when this
 // process exits in any way.
-#include <pycache_clean/file_lock.hpp>
+#include "platform/file_lock.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -15,7 +15,7 @@
 // read-only attribute. A sharing violation (a process holding the file open
 // without FILE_SHARE_DELETE, or a mapped .pyc) is retried briefly and then
 // returned as EBUSY: a locked entry, which the sweep keeps and reports.
-#include <pycache_clean/fs_ops.hpp>
+#include "fs/fs_ops.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -9,7 +9,7 @@
 // "uid". Layouts of the undocumented structures are those of the x64 PEB
 // (ProcessParameters at 0x20; CurrentDirectory.DosPath at 0x38 and CommandLine
 // at 0x70 in the parameters), stable since Windows XP x64.
-#include <pycache_clean/process_table.hpp>
+#include "platform/process_table.hpp"
 
 #include <cstdint>
 #include <cstring>

@@ -13,15 +13,13 @@
 // held by `pycache-clean lock` belongs to this process alone (LockFileEx locks
 // are not inherited), so a command outliving a killed pycache-clean would run
 // unlocked; with the job, the lock and the command end together.
-#include <pycache_clean/process.hpp>
+#include "platform/process.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cwchar>
 #include <cwctype>
-
-#include <pycache_clean/exit_status.hpp>
 
 #include "win32.hpp"
 
@@ -212,9 +210,9 @@ std::vector<std::string> process_arguments(int argc, char** argv) {
 }
 
 ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& env) {
-  if (argv.empty()) return ChildResult{k_exit_command_not_found, ENOENT};
+  if (argv.empty()) return {ChildResult::End::not_found, 0, ENOENT};
   std::wstring program = resolve_program(win::widen(argv[0]));
-  if (program.empty()) return ChildResult{k_exit_command_not_found, ENOENT};
+  if (program.empty()) return {ChildResult::End::not_found, 0, ENOENT};
 
   std::wstring line;
   std::wstring application = program;
@@ -225,7 +223,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
     // posix_spawnp passes it; a batch file's line names its full path for cmd.exe.
     std::wstring arg = i == 0 && batch ? program : win::widen(argv[i]);
     if (batch && arg.find_first_of(L"%^&|<>!\"\r\n") != std::wstring::npos)
-      return ChildResult{k_exit_cannot_execute, EINVAL};
+      return {ChildResult::End::cannot_execute, 0, EINVAL};
     if (i > 0) line.push_back(L' ');
     append_quoted(line, arg);
   }
@@ -251,7 +249,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
     DWORD error = GetLastError();
     SetConsoleCtrlHandler(ignore_console_event, FALSE);
     int err = win::errno_from_win32(error);
-    return ChildResult{err == ENOENT ? k_exit_command_not_found : k_exit_cannot_execute, err};
+    return {err == ENOENT ? ChildResult::End::not_found : ChildResult::End::cannot_execute, 0, err};
   }
   HANDLE job = kill_on_close_job();
   if (job && !AssignProcessToJobObject(job, pi.hProcess)) {
@@ -261,8 +259,8 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
   ResumeThread(pi.hThread);
   CloseHandle(pi.hThread);
   WaitForSingleObject(pi.hProcess, INFINITE);
-  DWORD code = k_exit_failure;
-  GetExitCodeProcess(pi.hProcess, &code);
+  DWORD code = 0;
+  bool known = GetExitCodeProcess(pi.hProcess, &code);
   CloseHandle(pi.hProcess);
   SetConsoleCtrlHandler(ignore_console_event, FALSE);
   if (job) {
@@ -271,7 +269,8 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
     SetInformationJobObject(job, JobObjectExtendedLimitInformation, &none, sizeof none);
     CloseHandle(job);
   }
-  return ChildResult{static_cast<int>(code), 0};
+  if (!known) return {ChildResult::End::lost};
+  return {ChildResult::End::exited, static_cast<int>(code)};
 }
 
 long current_pid() {

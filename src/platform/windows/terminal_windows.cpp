@@ -2,7 +2,7 @@
 // pty of mintty (Git Bash, MSYS2, Cygwin), which shows up as a named pipe
 // called msys-*-pty* or cygwin-*-pty*: the same name test that the MSYS and
 // Cygwin runtimes' own isatty() makes.
-#include <pycache_clean/terminal.hpp>
+#include "platform/terminal.hpp"
 
 #include <cstdlib>
 #include <cstring>

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include <pycache_clean/error.hpp>
+#include "util/error.hpp"
 
 namespace pycache_clean {
 
