@@ -240,10 +240,11 @@ namespace {
 // or null when it does not start or is not of `magic`.
 std::unique_ptr<Coprocess> start_helper(const std::string& path, std::uint32_t magic,
                                         std::string& release) {
-  int err = 0;
-  auto helper = start_coprocess({path, "-I", "-S", "-B", "-c", k_helper}, err);
+  auto started = start_coprocess({path, "-I", "-S", "-B", "-c", k_helper});
+  if (!started) return nullptr;
+  std::unique_ptr<Coprocess> helper = *std::move(started);
   std::string line;
-  if (!helper || !helper->read_line(line, k_start_timeout_ms)) return nullptr;
+  if (!helper->read_line(line, k_start_timeout_ms)) return nullptr;
   std::string expected = fmt::format("M{} ", magic);
   if (line.compare(0, expected.size(), expected) != 0) {
     log_debug("{}: bytecode magic {}, not {}: not used", path, line.substr(1), magic);

@@ -79,8 +79,7 @@ std::string find_source(FsOps& fs, Handle dir, const std::string& module, FileSt
 bool is_regular_package(FsOps& fs, Handle dir, const std::string& name) {
   FileStat st;
   if (fs.stat_follow(dir, name.c_str(), st) != 0 || st.type != EntryType::directory) return false;
-  int err = 0;
-  ScopedHandle pkg(fs, fs.open_dir(dir, name.c_str(), err));
+  ScopedHandle pkg(fs, fs.open_dir(dir, name.c_str()));
   if (!pkg) return false;
   std::vector<std::string> inits;
   for (const auto& suffix : source_suffixes()) inits.push_back("__init__" + suffix);
@@ -190,12 +189,12 @@ class CheckVisitor final : public WalkVisitor {
   }
 
   void on_cache_dir(Handle parent, const char* name, const std::string& path) override {
-    int err = 0;
     // Removing, a cache is opened as the sweep opens it: a mount point (a
     // bind mount included) is kept, never entered. Reading crosses nothing
     // that matters, so `check` judges what CPython would import from there.
-    ScopedHandle dir(m_fs, m_options.remove_not_ok ? m_fs.open_dir_same_mount(parent, name, err)
-                                                   : m_fs.open_dir(parent, name, err));
+    ScopedHandle dir(m_fs, m_options.remove_not_ok ? m_fs.open_dir_same_mount(parent, name)
+                                                   : m_fs.open_dir(parent, name));
+    int err = dir.error();
     if (!dir) {
       if (err == k_err_mount_point) {
         std::lock_guard<std::mutex> lock(m_mutex);
@@ -296,8 +295,8 @@ class CheckVisitor final : public WalkVisitor {
   // followed through links as CPython's own lookup is.
   bool on_mirror_file(Handle dir, const char* name, const std::string& path) override {
     std::string source_dir = mirrored_directory(path);
-    int err = 0;
-    ScopedHandle source(m_fs, source_dir.empty() ? k_no_handle : m_fs.open_root(source_dir, err));
+    ScopedHandle source(
+        m_fs, source_dir.empty() ? Result<Handle>(k_no_handle) : m_fs.open_root(source_dir));
     CacheSite site{source.get(), dir, name, CacheFileKind::mirror, path, source_dir};
     return record(classify_cache(m_fs, site, m_judge), site, m_options.remove_not_ok);
   }

@@ -18,13 +18,11 @@ int FsOps::read_file_chunks(Handle parent, const char* name, const ChunkSink& si
   return read_bounded(parent, name, static_cast<std::size_t>(-1), sink);
 }
 
-EntryType resolve_entry_type(FsOps& fs, Handle parent, const char* name, EntryType listed,
-                             int& err) {
-  err = 0;
+Result<EntryType> resolve_entry_type(FsOps& fs, Handle parent, const char* name, EntryType listed) {
   if (listed != EntryType::unknown) return listed;
   FileStat st;
-  err = fs.stat(parent, name, st);
-  return err == 0 ? st.type : EntryType::unknown;
+  if (int err = fs.stat(parent, name, st)) return Failed{err};
+  return st.type;
 }
 
 }  // namespace pycache_clean

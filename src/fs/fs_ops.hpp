@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/result.hpp"
+
 // The file-system seam. Every walk and delete goes through FsOps, handle-relative
 // (openat/unlinkat on POSIX), so that no path string is ever re-resolved and so
 // that unit tests can inject a failure on the Nth call of any operation.
@@ -95,23 +97,24 @@ struct FileSystemKind {
   bool latency_bound = false;
 };
 
-// Low-level operations return 0 or an errno value; expected failures (EACCES,
-// EBUSY, ENOENT) are results, never exceptions.
+// Low-level operations return 0 or an errno value, or a Result when they
+// produce something; expected failures (EACCES, EBUSY, ENOENT) are values,
+// never exceptions.
 class FsOps {
  public:
   virtual ~FsOps() = default;
   // Opens the directory at `path` as named by the user (a symlink named on the
-  // command line is followed, like `find -H`). Sets `err` on failure.
-  virtual Handle open_root(const std::string& path, int& err) = 0;
+  // command line is followed, like `find -H`).
+  virtual Result<Handle> open_root(const std::string& path) = 0;
   // Opens directory `name` inside `parent` without following a symlink there.
   // ELOOP/ENOTDIR mean "not a directory (any more)".
-  virtual Handle open_dir(Handle parent, const char* name, int& err) = 0;
+  virtual Result<Handle> open_dir(Handle parent, const char* name) = 0;
   // open_dir that also refuses to cross into another mount: `name` being a
   // mount point (a bind mount of the same file system included) fails with
   // k_err_mount_point, and one whose mount cannot be established with
   // k_err_mount_unknown. Linux: openat2 RESOLVE_NO_XDEV, no extra system
   // call; on older kernels the mount ids of both directories.
-  virtual Handle open_dir_same_mount(Handle parent, const char* name, int& err) = 0;
+  virtual Result<Handle> open_dir_same_mount(Handle parent, const char* name) = 0;
   virtual void close(Handle h) = 0;
   // Replaces `out` by the next batch of entries of `dir` (the first batch on a
   // freshly opened handle), setting out.at_end() once the directory is
@@ -165,10 +168,9 @@ class FsOps {
 // a known type from the listing is taken as it is, because whatever acts on it
 // next (open_dir with O_NOFOLLOW, unlinkat) fails safely if it changed; an
 // unknown type is looked up without following links. Returns the type, or
-// EntryType::unknown with `err` set: ENOENT when the entry vanished (someone
-// else removed it: not an error), another errno when it cannot be looked at.
-EntryType resolve_entry_type(FsOps& fs, Handle parent, const char* name, EntryType listed,
-                             int& err);
+// ENOENT when the entry vanished (someone else removed it: not an error),
+// another errno when it cannot be looked at.
+Result<EntryType> resolve_entry_type(FsOps& fs, Handle parent, const char* name, EntryType listed);
 
 // The real file system of this platform.
 FsOps& real_fs();
@@ -201,6 +203,9 @@ bool is_owned_by_current_user(const std::string& path);
 class ScopedHandle {
  public:
   ScopedHandle(FsOps& fs, Handle h) : m_fs(&fs), m_h(h) {}
+  // Owns what an open returned: the handle, or nothing and why (error()).
+  ScopedHandle(FsOps& fs, const Result<Handle>& opened)
+      : m_fs(&fs), m_h(opened.value_or(k_no_handle)), m_err(opened.error()) {}
   ScopedHandle(const ScopedHandle&) = delete;
   ScopedHandle& operator=(const ScopedHandle&) = delete;
   ~ScopedHandle() {
@@ -208,10 +213,13 @@ class ScopedHandle {
   }
   Handle get() const { return m_h; }
   explicit operator bool() const { return m_h != k_no_handle; }
+  // Why the open failed (0 when it did not, or when built from a Handle).
+  int error() const { return m_err; }
 
  private:
   FsOps* m_fs;
   Handle m_h;
+  int m_err = 0;
 };
 
 }  // namespace pycache_clean

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/result.hpp"
+
 namespace pycache_clean {
 
 // Environment changes for a child: set (value) or, with no value, unset.
@@ -116,8 +118,8 @@ class Coprocess {
   std::string m_buffer;  // read, not yet returned
 };
 
-// Starts program `argv[0]` (a path; PATH is not searched) with `argv`. Null,
-// with `err` set, when it cannot be started.
-std::unique_ptr<Coprocess> start_coprocess(const std::vector<std::string>& argv, int& err);
+// Starts program `argv[0]` (a path; PATH is not searched) with `argv`, or
+// says why it cannot be started.
+Result<std::unique_ptr<Coprocess>> start_coprocess(const std::vector<std::string>& argv);
 
 }  // namespace pycache_clean

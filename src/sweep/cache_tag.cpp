@@ -45,9 +45,8 @@ const char* cache_tag_refusal(CacheTag tag) {
 }
 
 std::uint64_t tree_size(FsOps& fs, Handle parent, const char* name, bool& complete) {
-  int open_err = 0;
-  Handle dir = fs.open_dir_same_mount(parent, name, open_err);
-  complete = dir != k_no_handle;
+  Result<Handle> dir = fs.open_dir_same_mount(parent, name);
+  complete = dir.ok();
   if (!complete) return 0;
   std::uint64_t bytes = 0;
   // An explicit stack of open directories, each with its pending subdirectories.
@@ -65,8 +64,8 @@ std::uint64_t tree_size(FsOps& fs, Handle parent, const char* name, bool& comple
         break;
       }
       for (std::size_t i = 0; i < entries.size(); ++i) {
-        int err = 0;
-        EntryType type = resolve_entry_type(fs, h, entries.name(i), entries.type(i), err);
+        EntryType type = resolve_entry_type(fs, h, entries.name(i), entries.type(i))
+                             .value_or(EntryType::unknown);
         if (type == EntryType::directory) {
           level.subdirs.emplace_back(entries.name(i));
         } else if (type == EntryType::file) {
@@ -78,7 +77,7 @@ std::uint64_t tree_size(FsOps& fs, Handle parent, const char* name, bool& comple
     } while (!entries.at_end());
     stack.push_back(std::move(level));
   };
-  list(dir);
+  list(*dir);
   while (!stack.empty()) {
     Level& top = stack.back();
     if (top.subdirs.empty()) {
@@ -88,15 +87,16 @@ std::uint64_t tree_size(FsOps& fs, Handle parent, const char* name, bool& comple
     }
     std::string next = std::move(top.subdirs.back());
     top.subdirs.pop_back();
-    int err = 0;
-    Handle child = static_cast<int>(stack.size()) < k_tree_size_depth
-                       ? fs.open_dir_same_mount(top.handle, next.c_str(), err)
-                       : k_no_handle;
-    if (child == k_no_handle) {
-      complete = complete && err == ENOENT;
+    if (static_cast<int>(stack.size()) >= k_tree_size_depth) {
+      complete = false;
       continue;
     }
-    list(child);
+    Result<Handle> child = fs.open_dir_same_mount(top.handle, next.c_str());
+    if (!child) {
+      complete = complete && child.error() == ENOENT;
+      continue;
+    }
+    list(*child);
   }
   return bytes;
 }

@@ -164,16 +164,16 @@ class TreeEmptier {
     std::size_t i = top.next++;
     if (!top.done.empty() && top.done[i]) return;
     const char* name = top.entries.name(i);
-    int err = 0;
-    EntryType type = resolve_entry_type(m_fs, top.handle, name, top.entries.type(i), err);
-    if (err == ENOENT) return;
-    if (err != 0) {
-      fail(join_path(top.path, name), err);
+    Result<EntryType> resolved = resolve_entry_type(m_fs, top.handle, name, top.entries.type(i));
+    if (resolved.error() == ENOENT) return;
+    if (!resolved) {
+      fail(join_path(top.path, name), resolved.error());
       top.ok = false;
       return;
     }
+    EntryType type = *resolved;
     if (type != EntryType::directory) {
-      err = m_fs.remove(top.handle, name, false);
+      int err = m_fs.remove(top.handle, name, false);
       if (err == EISDIR && type != EntryType::symlink) {
         type = EntryType::directory;  // raced: it became a directory
       } else {
@@ -190,9 +190,9 @@ class TreeEmptier {
   }
 
   void descend(Frame& top, const char* name) {
-    int err = 0;
-    Handle child = m_fs.open_dir_same_mount(top.handle, name, err);
-    if (child == k_no_handle) {
+    Result<Handle> opened = m_fs.open_dir_same_mount(top.handle, name);
+    if (!opened) {
+      int err = opened.error();
       if (err == k_err_mount_point) {
         fail(join_path(top.path, name), err);  // another file system: never entered
         top.ok = false;
@@ -208,6 +208,7 @@ class TreeEmptier {
       }
       return;
     }
+    Handle child = *opened;
     std::string child_path = join_path(top.path, name);
     Frame frame{child, std::move(child_path), {}, 0, true, {}};
     if (!read_batch(frame)) {
@@ -242,15 +243,16 @@ RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
                                     const std::string& path, PathProblem& failure,
                                     const TreeRemoval& how) {
   for (int attempt = 0; attempt < k_refill_attempts; ++attempt) {
-    int err = 0;
     // A cache directory that is itself a mount point: nothing in it is ours.
-    Handle dir = fs.open_dir_same_mount(parent, name, err);
-    if (dir == k_no_handle) {
+    Result<Handle> opened = fs.open_dir_same_mount(parent, name);
+    if (!opened) {
+      int err = opened.error();
       if (err == ENOENT) return RemoveOutcome::removed;
       if (err == ELOOP || err == ENOTDIR) return RemoveOutcome::not_a_directory;
       failure = PathProblem{path, err};
       return RemoveOutcome::failed;
     }
+    Handle dir = *opened;
     if (!is_expected(fs, dir, how.expected)) {
       fs.close(dir);
       return RemoveOutcome::not_a_directory;
@@ -259,7 +261,7 @@ RemoveOutcome remove_directory_tree(FsOps& fs, Handle parent, const char* name,
     bool emptied = emptier.run(dir, path);
     fs.close(dir);
     if (!emptied) return RemoveOutcome::failed;
-    err = fs.remove(parent, name, true);
+    int err = fs.remove(parent, name, true);
     if (err == 0 || err == ENOENT) return RemoveOutcome::removed;
     if (err != ENOTEMPTY && err != EEXIST) {
       failure = PathProblem{path, err};

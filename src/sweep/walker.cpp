@@ -198,18 +198,17 @@ class ParallelWalk {
   // Opens the directory of `task`, waiting while other workers hold the
   // descriptors this process may have: a low open-file limit slows the walk
   // down instead of leaving directories unsearched.
-  Handle open_task(const Task& task, int& err) {
+  Result<Handle> open_task(const Task& task) {
     if (task.preopened != k_no_handle) return task.preopened;
     for (int attempt = 0;; ++attempt) {
-      err = 0;
       // -x: opening a mount point fails here, so the walk stays on the mount
       // of its root (each parent is on it already) at no extra cost. A
       // mirror is a cache tree: it is never left either (the deletion
       // contract's rule for a `__pycache__`).
-      Handle h = m_options.one_file_system || m_mirror
-                     ? m_fs.open_dir_same_mount(task.parent->m_handle, task.name.c_str(), err)
-                     : m_fs.open_dir(task.parent->m_handle, task.name.c_str(), err);
-      if (h != k_no_handle || !is_fd_exhaustion(err) || attempt == 2000) return h;
+      Result<Handle> h = m_options.one_file_system || m_mirror
+                             ? m_fs.open_dir_same_mount(task.parent->m_handle, task.name.c_str())
+                             : m_fs.open_dir(task.parent->m_handle, task.name.c_str());
+      if (h || !is_fd_exhaustion(h.error()) || attempt == 2000) return h;
       {
         std::lock_guard<std::mutex> lock(m_mutex);
         if (m_busy <= 1) return h;  // nobody else will release one
@@ -234,9 +233,9 @@ class ParallelWalk {
   }
 
   std::shared_ptr<DirNode> open_node(Task& task) {
-    int err = 0;
-    Handle h = open_task(task, err);
-    if (h == k_no_handle) {
+    Result<Handle> opened = open_task(task);
+    if (!opened) {
+      int err = opened.error();
       if (err == k_err_mount_point && !m_mirror)
         log_debug("{}: on another file system, skipped (--one-file-system)", task.path);
       else if (err == ELOOP || err == ENOTDIR || err == ENOENT)
@@ -246,6 +245,7 @@ class ParallelWalk {
         m_visitor.on_unreadable(task.path, err);
       return nullptr;
     }
+    Handle h = *opened;
     auto node = std::make_shared<DirNode>(m_fs, h);
     if (task.preopened == k_no_handle && !admit(task, h)) return nullptr;
     log_trace("{}: reading", task.path);
@@ -321,12 +321,13 @@ class ParallelWalk {
     const char* name = listing.name(i);
     std::string_view name_view = listing.name_view(i);
     Handle h = self->m_handle;
-    int err = 0;
-    EntryType type = resolve_entry_type(m_fs, h, name, listing.type(i), err);
-    if (err != 0) {
-      if (err != ENOENT) m_visitor.on_unreadable(join_path(task.path, name_view), err);
+    Result<EntryType> resolved = resolve_entry_type(m_fs, h, name, listing.type(i));
+    if (!resolved) {
+      if (resolved.error() != ENOENT)
+        m_visitor.on_unreadable(join_path(task.path, name_view), resolved.error());
       return;
     }
+    EntryType type = *resolved;
     if (type == EntryType::directory) {
       if (name_view == k_cache_dir_name && !m_mirror) {
         if (m_options.counters)
@@ -416,8 +417,9 @@ std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots, W
     auto [dir, base] = split_last(root);
     if (base == k_cache_dir_name) {
       // The user named a cache directory itself: hand it over with its parent open.
-      int err = 0;
-      auto parent = std::make_unique<ScopedHandle>(fs, fs.open_root(dir, err));
+      Result<Handle> opened = fs.open_root(dir);
+      int err = opened.error();
+      auto parent = std::make_unique<ScopedHandle>(fs, opened.value_or(k_no_handle));
       FileStat st;
       if (*parent) err = fs.stat(parent->get(), base.c_str(), st);
       if (!*parent || err != 0) {
@@ -429,12 +431,12 @@ std::vector<Task> open_roots(FsOps& fs, const std::vector<std::string>& roots, W
       }
       continue;
     }
-    int err = 0;
-    Handle h = fs.open_root(root, err);
-    if (h == k_no_handle) {
-      visitor.on_bad_root(root, err);
+    Result<Handle> opened = fs.open_root(root);
+    if (!opened) {
+      visitor.on_bad_root(root, opened.error());
       continue;
     }
+    Handle h = *opened;
     DirIdentity id;
     fs.identify(h, id);
     if (std::any_of(ids.begin(), ids.end(), [&](const DirIdentity& o) { return o.same_dir(id); })) {
@@ -583,8 +585,9 @@ void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::st
   std::vector<DirIdentity> ids;
   std::vector<Task> tasks;
   for (const auto& relative : relatives) {
-    int err = 0;
-    Handle h = fs.open_root(prefix, err);
+    Result<Handle> opened = fs.open_root(prefix);
+    int err = opened.error();
+    Handle h = opened.value_or(k_no_handle);
     std::string path = prefix;
     std::string_view rest(relative);
     while (h != k_no_handle && !rest.empty()) {
@@ -593,7 +596,9 @@ void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::st
       rest.remove_prefix(std::min(rest.size(), static_cast<std::size_t>(cut) + 1));
       if (part.empty()) continue;
       path = join_path(path, part);
-      Handle child = fs.open_dir(h, part.c_str(), err);
+      Result<Handle> next = fs.open_dir(h, part.c_str());
+      err = next.error();
+      Handle child = next.value_or(k_no_handle);
       FileStat st;
       if (child == k_no_handle && (err == ELOOP || err == ENOTDIR) &&
           fs.stat(h, part.c_str(), st) == 0 && st.type == EntryType::symlink)

@@ -227,36 +227,38 @@ void MemFs::fill(const Node& node, FileStat& st) {
   st.ctime_nsec = node.ctime_nsec;
 }
 
-Handle MemFs::open_root(const std::string& path, int& err) {
+Result<Handle> MemFs::open_root(const std::string& path) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
+  int err = 0;
   NodePtr n = resolve(path, true, err);  // a link named by the user is followed
-  if (!n) return k_no_handle;
-  if (n->type != EntryType::directory) return err = ENOTDIR, k_no_handle;
-  if (n->deny_open) return err = n->deny_open, k_no_handle;
+  if (!n) return Failed{err};
+  if (n->type != EntryType::directory) return Failed{ENOTDIR};
+  if (n->deny_open) return Failed{n->deny_open};
   m_open[m_next_handle] = OpenDir{n, "", false, false};
   return m_next_handle++;
 }
 
-Handle MemFs::open_child(Handle parent, const char* name, bool same_mount, int& err) {
+Result<Handle> MemFs::open_child(Handle parent, const char* name, bool same_mount) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
   fire(Event::open_dir, path_in(parent, name));
+  int err = 0;
   NodePtr n = child(parent, name, err);
-  if (!n) return k_no_handle;
-  if (n->type == EntryType::symlink) return err = ELOOP, k_no_handle;  // O_NOFOLLOW
-  if (n->type != EntryType::directory) return err = ENOTDIR, k_no_handle;
+  if (!n) return Failed{err};
+  if (n->type == EntryType::symlink) return Failed{ELOOP};  // O_NOFOLLOW
+  if (n->type != EntryType::directory) return Failed{ENOTDIR};
   if (same_mount && (n->device != m_open[parent].node->device || n->mount_root))
-    return err = k_err_mount_point, k_no_handle;
-  if (n->deny_open) return err = n->deny_open, k_no_handle;
+    return Failed{k_err_mount_point};
+  if (n->deny_open) return Failed{n->deny_open};
   m_open[m_next_handle] = OpenDir{n, "", false, false};
   return m_next_handle++;
 }
 
-Handle MemFs::open_dir(Handle parent, const char* name, int& err) {
-  return open_child(parent, name, false, err);
+Result<Handle> MemFs::open_dir(Handle parent, const char* name) {
+  return open_child(parent, name, false);
 }
 
-Handle MemFs::open_dir_same_mount(Handle parent, const char* name, int& err) {
-  return open_child(parent, name, true, err);
+Result<Handle> MemFs::open_dir_same_mount(Handle parent, const char* name) {
+  return open_child(parent, name, true);
 }
 
 void MemFs::close(Handle h) {

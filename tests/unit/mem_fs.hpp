@@ -99,9 +99,9 @@ class MemFs final : public FsOps {
       const std::function<bool(const std::string&)>& allowed = {}) const;
   std::size_t open_handles() const;
 
-  Handle open_root(const std::string& path, int& err) override;
-  Handle open_dir(Handle parent, const char* name, int& err) override;
-  Handle open_dir_same_mount(Handle parent, const char* name, int& err) override;
+  Result<Handle> open_root(const std::string& path) override;
+  Result<Handle> open_dir(Handle parent, const char* name) override;
+  Result<Handle> open_dir_same_mount(Handle parent, const char* name) override;
   void close(Handle h) override;
   int read_dir(Handle dir, DirListing& out) override;
   int identify(Handle dir, DirIdentity& out) override;
@@ -135,7 +135,7 @@ class MemFs final : public FsOps {
   NodePtr resolve(const std::string& path, bool follow_last, int& err);
   NodePtr follow(NodePtr node, int& err, int depth = 0);
   NodePtr child(Handle parent, const char* name, int& err);
-  Handle open_child(Handle parent, const char* name, bool same_mount, int& err);
+  Result<Handle> open_child(Handle parent, const char* name, bool same_mount);
   int open_file(Handle parent, const char* name, bool follow_link, NodePtr& out);
   std::string path_of(const Node& node) const;
   std::string path_in(Handle parent, const char* name);

@@ -84,9 +84,8 @@ TEST(Classify, TimestampStaleSuspectOkOrphan) {
   write_file(t / "pkg/mod.py", "X = 1\n");
   FileStat st;
   {
-    int err = 0;
-    ScopedHandle pkg(real_fs(), real_fs().open_root(t / "pkg", err));
-    ASSERT_TRUE(pkg) << err;
+    ScopedHandle pkg(real_fs(), real_fs().open_root(t / "pkg"));
+    ASSERT_TRUE(pkg) << pkg.error();
     ASSERT_EQ(real_fs().stat(pkg.get(), "mod.py", st), 0);
   }
   const auto mtime = fs::last_write_time(fs::u8path(t / "pkg/mod.py"));
@@ -109,8 +108,7 @@ TEST(Classify, TimestampStaleSuspectOkOrphan) {
   // Same size and mtime, but written after the cache: suspect. Rewritten
   // until the clock shows it (its ctime after the cache's), not slept for.
   auto ctime_of = [&](const std::string& dir, const char* name) {
-    int err = 0;
-    ScopedHandle h(real_fs(), real_fs().open_root(dir, err));
+    ScopedHandle h(real_fs(), real_fs().open_root(dir));
     FileStat now;
     EXPECT_EQ(real_fs().stat(h.get(), name, now), 0) << dir << "/" << name;
     return std::pair{now.ctime_sec, now.ctime_nsec};

@@ -82,27 +82,27 @@ TEST(FileLock, HoldersAreListedByTheKernel) {
 // A helper answers line by line; one that has exited makes send() fail
 // instead of raising SIGPIPE, which would end this whole test binary.
 TEST(Coprocess, AnswersAndOutlivesADeadHelper) {
-  int err = 0;
-  auto cat = start_coprocess({"/bin/cat"}, err);
-  ASSERT_TRUE(cat) << err;
-  ASSERT_TRUE(cat->send("one\ntwo\n"));
+  auto cat = start_coprocess({"/bin/cat"});
+  ASSERT_TRUE(cat) << cat.error();
+  ASSERT_TRUE((*cat)->send("one\ntwo\n"));
   std::string line;
-  ASSERT_TRUE(cat->read_line(line, 10000));
+  ASSERT_TRUE((*cat)->read_line(line, 10000));
   EXPECT_EQ(line, "one");
-  ASSERT_TRUE(cat->read_line(line, 10000));
+  ASSERT_TRUE((*cat)->read_line(line, 10000));
   EXPECT_EQ(line, "two");
 
-  auto gone = start_coprocess({"/bin/true"}, err);
-  ASSERT_TRUE(gone) << err;
-  EXPECT_FALSE(gone->read_line(line, 10000));  // its end: it has exited
-  EXPECT_FALSE(gone->send(std::string(1 << 20, 'x')));
+  auto gone = start_coprocess({"/bin/true"});
+  ASSERT_TRUE(gone) << gone.error();
+  EXPECT_FALSE((*gone)->read_line(line, 10000));  // its end: it has exited
+  EXPECT_FALSE((*gone)->send(std::string(1 << 20, 'x')));
 
-  auto silent = start_coprocess({"/bin/sleep", "30"}, err);
-  ASSERT_TRUE(silent) << err;
-  EXPECT_FALSE(silent->read_line(line, 50));  // times out; destroying it ends it
+  auto silent = start_coprocess({"/bin/sleep", "30"});
+  ASSERT_TRUE(silent) << silent.error();
+  EXPECT_FALSE((*silent)->read_line(line, 50));  // times out; destroying it ends it
 
-  EXPECT_FALSE(start_coprocess({"/nonexistent/python3.11"}, err));
-  EXPECT_EQ(err, ENOENT);
+  auto missing = start_coprocess({"/nonexistent/python3.11"});
+  EXPECT_FALSE(missing);
+  EXPECT_EQ(missing.error(), ENOENT);
 }
 
 // Interpreters come from absolute PATH entries (never "" or "." : the tree

@@ -144,17 +144,17 @@ class FaultyFs final : public FsOps {
   }
   int calls(Op op) const { return m_calls[static_cast<int>(op)]; }
 
-  Handle open_root(const std::string& path, int& err) override {
-    if (int e = check(Op::open_root, path)) return err = e, k_no_handle;
-    return real_fs().open_root(path, err);
+  Result<Handle> open_root(const std::string& path) override {
+    if (int e = check(Op::open_root, path)) return Failed{e};
+    return real_fs().open_root(path);
   }
-  Handle open_dir(Handle parent, const char* name, int& err) override {
-    if (int e = check(Op::open_dir, name)) return err = e, k_no_handle;
-    return real_fs().open_dir(parent, name, err);
+  Result<Handle> open_dir(Handle parent, const char* name) override {
+    if (int e = check(Op::open_dir, name)) return Failed{e};
+    return real_fs().open_dir(parent, name);
   }
-  Handle open_dir_same_mount(Handle parent, const char* name, int& err) override {
-    if (int e = check(Op::open_dir, name)) return err = e, k_no_handle;
-    return real_fs().open_dir_same_mount(parent, name, err);
+  Result<Handle> open_dir_same_mount(Handle parent, const char* name) override {
+    if (int e = check(Op::open_dir, name)) return Failed{e};
+    return real_fs().open_dir_same_mount(parent, name);
   }
   void close(Handle h) override { real_fs().close(h); }
   int read_dir(Handle dir, DirListing& out) override {

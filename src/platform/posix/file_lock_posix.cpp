@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "util/log.hpp"
+#include "util/result.hpp"
 
 namespace pycache_clean {
 
@@ -98,9 +99,9 @@ namespace {
 
 // Opens `path` for a lock: created (O_EXCL) when missing and `how` allows,
 // else the existing file, read-only where it may not be written (as
-// flock(1) does). Returns the descriptor, or -1 with `err`; `created` says
-// whether this call made the file.
-int open_lock_path(const std::string& path, const LockFileOpen& how, bool& created, int& err) {
+// flock(1) does). Returns the descriptor, or why there is none; `created`
+// says whether this call made the file.
+Result<int> open_lock_path(const std::string& path, const LockFileOpen& how, bool& created) {
   int base = O_NOCTTY | O_CLOEXEC | O_NONBLOCK | (how.follow_links ? 0 : O_NOFOLLOW);
   // A file the user names is created as flock(1) creates it; one of ours,
   // for its owner alone.
@@ -115,7 +116,7 @@ int open_lock_path(const std::string& path, const LockFileOpen& how, bool& creat
         return fd;
       }
       if (errno != EEXIST) {
-        if (errno != EACCES && errno != EROFS) return err = errno, -1;
+        if (errno != EACCES && errno != EROFS) return Failed{errno};
         create_err = errno;  // may not create here; an existing file still locks
       }
     }
@@ -123,10 +124,10 @@ int open_lock_path(const std::string& path, const LockFileOpen& how, bool& creat
     if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EISDIR))
       fd = ::open(path.c_str(), base | O_RDONLY);  // a read-only descriptor locks the same
     if (fd >= 0) return fd;
-    if (!(errno == ENOENT && how.create)) return err = errno, -1;
+    if (!(errno == ENOENT && how.create)) return Failed{errno};
     // ENOENT after a refused create: missing and not creatable, or a removal raced us.
   }
-  return err = create_err, -1;
+  return Failed{create_err};
 }
 
 // Whether the lock file `fd` (at `path`, as `st` shows it, `created` by
@@ -166,9 +167,10 @@ int FileLock::open(const std::string& path, const LockFileOpen& how) {
     if (int err = check_type(before, how, m_refused_kind)) return err;
   }
   bool created = false;
+  Result<int> opened = open_lock_path(path, how, created);
+  if (!opened) return opened.error();
+  int fd = *opened;
   int err = 0;
-  int fd = open_lock_path(path, how, created, err);
-  if (fd < 0) return err;
   struct stat st;
   if (::fstat(fd, &st) != 0 || (err = check_type(st, how, m_refused_kind)) != 0) {
     err = err != 0 ? err : errno;

@@ -89,19 +89,19 @@ FileSystemKind kind_of_magic(std::uint32_t magic) {
 
 class PosixFs final : public FsOps {
  public:
-  Handle open_root(const std::string& path, int& err) override {
+  Result<Handle> open_root(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) err = errno;
-    return fd < 0 ? k_no_handle : fd;
+    if (fd < 0) return Failed{errno};
+    return Handle{fd};
   }
 
-  Handle open_dir(Handle parent, const char* name, int& err) override {
+  Result<Handle> open_dir(Handle parent, const char* name) override {
     int fd = ::openat(fd_of(parent), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) err = errno;
-    return fd < 0 ? k_no_handle : fd;
+    if (fd < 0) return Failed{errno};
+    return Handle{fd};
   }
 
-  Handle open_dir_same_mount(Handle parent, const char* name, int& err) override {
+  Result<Handle> open_dir_same_mount(Handle parent, const char* name) override {
 #if defined(__linux__) && defined(SYS_openat2)
     static std::atomic<bool> no_openat2{false};
     if (!no_openat2.load(std::memory_order_relaxed)) {
@@ -110,26 +110,18 @@ class PosixFs final : public FsOps {
       how.resolve = RESOLVE_NO_XDEV;
       long fd = ::syscall(SYS_openat2, fd_of(parent), name, &how, sizeof how);
       if (fd >= 0) return static_cast<Handle>(fd);
-      if (errno == EXDEV) {
-        err = k_err_mount_point;
-        return k_no_handle;
-      }
-      if (errno != ENOSYS && errno != EPERM && errno != EINVAL) {
-        err = errno;
-        return k_no_handle;
-      }
+      if (errno == EXDEV) return Failed{k_err_mount_point};
+      if (errno != ENOSYS && errno != EPERM && errno != EINVAL) return Failed{errno};
       no_openat2 = true;  // an older kernel, or a sandbox that forbids it
     }
 #endif
-    Handle h = open_dir(parent, name, err);
-    if (h == k_no_handle) return h;
-    int status = mount_root_status(fd_of(parent), fd_of(h));
-    if (status != 0) {
-      close(h);
-      err = status;
-      return k_no_handle;
+    Result<Handle> dir = open_dir(parent, name);
+    if (!dir) return dir;
+    if (int status = mount_root_status(fd_of(parent), fd_of(*dir))) {
+      close(*dir);
+      return Failed{status};
     }
-    return h;
+    return dir;
   }
 
   void close(Handle h) override {

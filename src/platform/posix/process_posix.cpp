@@ -340,10 +340,10 @@ class PosixCoprocess final : public Coprocess {
 
 }  // namespace
 
-std::unique_ptr<Coprocess> start_coprocess(const std::vector<std::string>& argv, int& err) {
+Result<std::unique_ptr<Coprocess>> start_coprocess(const std::vector<std::string>& argv) {
   int fds[2];
-  if (argv.empty()) return err = ENOENT, nullptr;
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return err = errno, nullptr;
+  if (argv.empty()) return Failed{ENOENT};
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return Failed{errno};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 0);
@@ -358,15 +358,15 @@ std::unique_ptr<Coprocess> start_coprocess(const std::vector<std::string>& argv,
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   ChildArgs args = c_strings(argv);
   pid_t pid = 0;
-  err = ::posix_spawn(&pid, args.pointers[0], &actions, &attr, args.pointers.data(), environ);
+  int err = ::posix_spawn(&pid, args.pointers[0], &actions, &attr, args.pointers.data(), environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   ::close(fds[1]);
   if (err != 0) {
     ::close(fds[0]);
-    return nullptr;
+    return Failed{err};
   }
-  return std::make_unique<PosixCoprocess>(pid, fds[0]);
+  return std::unique_ptr<Coprocess>(std::make_unique<PosixCoprocess>(pid, fds[0]));
 }
 
 }  // namespace pycache_clean

@@ -160,44 +160,36 @@ int delete_by_handle(HANDLE h) {
 
 class WindowsFs final : public FsOps {
  public:
-  Handle open_root(const std::string& path, int& err) override {
+  Result<Handle> open_root(const std::string& path) override {
     // A root named by the user is followed if it is a link, like `find -H`.
     std::wstring wide = win::long_path(path);
     HANDLE h =
         CreateFileW(wide.c_str(), FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
                     k_share_all, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
-    if (h == INVALID_HANDLE_VALUE) {
-      err = win::errno_from_win32(GetLastError());
-      return k_no_handle;
-    }
+    if (h == INVALID_HANDLE_VALUE) return Failed{win::errno_from_win32(GetLastError())};
     FILE_BASIC_INFO basic{};
     if (!GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic) ||
         !(basic.FileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
       CloseHandle(h);
-      err = ENOTDIR;
-      return k_no_handle;
+      return Failed{ENOTDIR};
     }
     return to_handle(h);
   }
 
-  Handle open_dir(Handle parent, const char* name, int& err) override {
+  Result<Handle> open_dir(Handle parent, const char* name) override {
     HANDLE h;
     NTSTATUS status = open_relative(parent, name, FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES,
                                     FILE_DIRECTORY_FILE, h);
-    if (status < 0) {
-      err = win::errno_from_status(status);
-      return k_no_handle;
-    }
+    if (status < 0) return Failed{win::errno_from_status(status)};
     FILE_BASIC_INFO basic{};
     if (!GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic)) {
-      err = win::errno_from_win32(GetLastError());
+      int err = win::errno_from_win32(GetLastError());
       CloseHandle(h);
-      return k_no_handle;
+      return Failed{err};
     }
     if ((basic.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) || !opened_itself(h, name)) {
       CloseHandle(h);  // a junction or symbolic link: never walked into
-      err = ELOOP;
-      return k_no_handle;
+      return Failed{ELOOP};
     }
     return to_handle(h);
   }
@@ -208,8 +200,8 @@ class WindowsFs final : public FsOps {
 
   // A volume mounted in a folder is a reparse point, which open_dir never
   // enters: no other mount can be reached from here.
-  Handle open_dir_same_mount(Handle parent, const char* name, int& err) override {
-    return open_dir(parent, name, err);
+  Result<Handle> open_dir_same_mount(Handle parent, const char* name) override {
+    return open_dir(parent, name);
   }
 
   // A source reached through a link is rare here; it is stat'ed as itself.

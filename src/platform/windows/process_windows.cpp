@@ -403,8 +403,8 @@ class WindowsCoprocess final : public Coprocess {
 
 }  // namespace
 
-std::unique_ptr<Coprocess> start_coprocess(const std::vector<std::string>& argv, int& err) {
-  if (argv.empty()) return err = ENOENT, nullptr;
+Result<std::unique_ptr<Coprocess>> start_coprocess(const std::vector<std::string>& argv) {
+  if (argv.empty()) return Failed{ENOENT};
   std::wstring line;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     if (i > 0) line.push_back(L' ');
@@ -412,11 +412,11 @@ std::unique_ptr<Coprocess> start_coprocess(const std::vector<std::string>& argv,
   }
   SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
   HANDLE child_in = nullptr, our_in = nullptr, our_out = nullptr, child_out = nullptr;
-  if (!CreatePipe(&child_in, &our_in, &inherit, 0)) return err = EIO, nullptr;
+  if (!CreatePipe(&child_in, &our_in, &inherit, 0)) return Failed{EIO};
   if (!CreatePipe(&our_out, &child_out, &inherit, 0)) {
     CloseHandle(child_in);
     CloseHandle(our_in);
-    return err = EIO, nullptr;
+    return Failed{EIO};
   }
   SetHandleInformation(our_in, HANDLE_FLAG_INHERIT, 0);
   SetHandleInformation(our_out, HANDLE_FLAG_INHERIT, 0);
@@ -439,10 +439,11 @@ std::unique_ptr<Coprocess> start_coprocess(const std::vector<std::string>& argv,
   if (!started) {
     CloseHandle(our_in);
     CloseHandle(our_out);
-    return err = win::errno_from_win32(error), nullptr;
+    return Failed{win::errno_from_win32(error)};
   }
   CloseHandle(pi.hThread);
-  return std::make_unique<WindowsCoprocess>(pi.hProcess, our_in, our_out);
+  return std::unique_ptr<Coprocess>(
+      std::make_unique<WindowsCoprocess>(pi.hProcess, our_in, our_out));
 }
 
 }  // namespace pycache_clean
