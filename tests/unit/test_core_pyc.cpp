@@ -1,6 +1,7 @@
 // The pyc header parser, cache names, the magic table and SipHash, plus a
 // bounded random-input property test of the parsers (no crash, no out-of-range
 // read under ASan, consistent results).
+#include "check/rules.hpp"
 #include "check/stale_check.hpp"
 #include "pyc/marshal_check.hpp"
 #include "pyc/pyc.hpp"
