@@ -13,9 +13,9 @@
 #include <fmt/format.h>
 
 #include "check/rules.hpp"
+#include "pyc/cache_name.hpp"
 #include "pyc/marshal_check.hpp"
 #include "pyc/pyc.hpp"
-#include "sweep/walker.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 

@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 
 #include "platform/process.hpp"
+#include "pyc/cache_name.hpp"
 #include "pyc/pyc.hpp"
 #include "sweep/cache_tag.hpp"
 #include "sweep/remove.hpp"

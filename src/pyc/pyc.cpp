@@ -1,13 +1,10 @@
 // The pyc format in one place: the magic-number table of CPython 3.6-3.14
 // (ranges from the comment table in CPython's
 // Include/internal/pycore_magic_number.h, formerly
-// Lib/importlib/_bootstrap_external.py), the PEP 552 header, and the PEP 3147
-// / PEP 488 cache file names, plus pytest's assertion-rewrite names.
+// Lib/importlib/_bootstrap_external.py), the PEP 552 header and the source
+// hash of hash-based caches. Cache file names: cache_name.cpp.
 #include "pyc/pyc.hpp"
 
-#include <cctype>
-
-#include <cstdlib>
 #include "util/siphash.hpp"
 
 namespace pycache_clean {
@@ -24,13 +21,6 @@ std::uint32_t le32(const char* p) {
   std::uint32_t v = 0;
   for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
-}
-
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  return true;
 }
 
 }  // namespace
@@ -90,42 +80,6 @@ PycParse parse_pyc_header(std::string_view bytes, PycHeader& out) {
     out.size = le32(bytes.data() + 12);
   }
   return PycParse::ok;
-}
-
-std::optional<CacheName> parse_cache_name(std::string_view name) {
-  constexpr std::string_view suffix = ".pyc";
-  if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix)
-    return std::nullopt;
-  std::string_view stem = name.substr(0, name.size() - suffix.size());
-  auto dot = stem.find('.');
-  if (dot == 0 || dot == std::string_view::npos) return std::nullopt;
-  CacheName out;
-  out.module = std::string(stem.substr(0, dot));
-  std::string_view rest = stem.substr(dot + 1);
-  auto pytest = rest.find("-pytest-");
-  if (pytest != std::string_view::npos) {
-    out.pytest = true;
-    out.tag = std::string(rest.substr(0, pytest));
-  } else {
-    auto opt = rest.find('.');
-    out.tag = std::string(rest.substr(0, opt));
-    if (opt != std::string_view::npos) {
-      std::string_view level = rest.substr(opt + 1);  // PEP 488: opt-1, opt-2
-      if (level.substr(0, 4) != "opt-" || level.size() == 4 || level.find('.') != level.npos)
-        return std::nullopt;
-      out.opt = level == "opt-1" ? 1 : level == "opt-2" ? 2 : -1;
-    }
-  }
-  if (out.tag.empty()) return std::nullopt;
-  constexpr std::string_view cpython = "cpython-";
-  std::string_view tag(out.tag);
-  if (tag.substr(0, cpython.size()) == cpython && all_digits(tag.substr(cpython.size())) &&
-      tag.size() > cpython.size() + 1) {
-    std::string_view digits = tag.substr(cpython.size());
-    out.tag_major = digits[0] - '0';
-    out.tag_minor = std::atoi(std::string(digits.substr(1)).c_str());
-  }
-  return out;
 }
 
 }  // namespace pycache_clean

@@ -47,16 +47,4 @@ enum class PycParse { ok, too_short, bad_magic, unknown_flags };
 // Parses the first bytes of a .pyc (`bytes`, at least 16 if the file has them).
 PycParse parse_pyc_header(std::string_view bytes, PycHeader& out);
 
-// What a cache file name says: `NAME.TAG[.opt-N].pyc` in __pycache__, or
-// pytest's `NAME.TAG-pytest-X.Y.Z.pyc`.
-struct CacheName {
-  std::string module;   // NAME
-  std::string tag;      // cpython-311 (pytest's suffix removed)
-  bool pytest = false;  // an assertion-rewrite cache
-  int tag_major = 0;    // 3, from cpython-3XX
-  int tag_minor = -1;   // 11; -1 when the tag is not CPython's
-  int opt = 0;          // N of `.opt-N` (PEP 488): the -O level, 0-2; -1 for another N
-};
-std::optional<CacheName> parse_cache_name(std::string_view file_name);
-
 }  // namespace pycache_clean

@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "pyc/cache_name.hpp"
 #include "sweep/walker.hpp"
 
 namespace pycache_clean {

@@ -37,6 +37,7 @@
 #include <thread>
 
 #include "platform/process.hpp"
+#include "pyc/cache_name.hpp"
 #include "pyc/pyc.hpp"
 #include "sweep/cache_tag.hpp"
 #include "sweep/remove.hpp"
@@ -483,17 +484,6 @@ WalkWidth start_walk(FsOps& fs, const WalkOptions& options, WalkVisitor& visitor
   return WalkWidth{jobs, kind.latency_bound};
 }
 
-bool is_implementation_tag(std::string_view tag) {
-  // cpython-311, pypy39: letters, an optional '-', digits.
-  std::size_t i = 0;
-  while (i < tag.size() && tag[i] >= 'a' && tag[i] <= 'z') ++i;
-  if (i == 0) return false;
-  if (i < tag.size() && tag[i] == '-') ++i;
-  std::size_t digits = i;
-  while (i < tag.size() && tag[i] >= '0' && tag[i] <= '9') ++i;
-  return i == tag.size() && i > digits;
-}
-
 }  // namespace
 
 bool WalkVisitor::wants_stray() const {
@@ -544,17 +534,6 @@ std::string join_path(const std::string& dir, std::string_view name) {
   if (out.empty() || !is_path_separator(out.back())) out.push_back(separator);
   out.append(name.data(), name.size());
   return out;
-}
-
-bool is_bytecode_name(std::string_view name) {
-  if (name.size() < 5) return false;
-  auto ext = name.substr(name.size() - 4);
-  return ext == ".pyc" || ext == ".pyo";
-}
-
-bool is_cache_file_name(std::string_view name) {
-  auto parsed = parse_cache_name(name);
-  return parsed && is_implementation_tag(parsed->tag);
 }
 
 void walk(FsOps& fs, const std::vector<std::string>& roots, const WalkOptions& options,

@@ -170,15 +170,7 @@ inline constexpr int k_mirror_cascade = 64;
 // joined with "/", to everything under it).
 std::string mirror_path(const std::string& prefix, const std::string& relative);
 
-// Whether `name` is one CPython gives a cache: `NAME.TAG[.opt-N].pyc` or
-// pytest's `NAME.TAG-pytest-X.Y.Z.pyc`, TAG an implementation and version
-// (`cpython-311`, `pypy39`). A sourceless `blob.pyc` is not.
-bool is_cache_file_name(std::string_view name);
-
 // `dir` + "/" + `name`, without doubling a trailing slash.
 std::string join_path(const std::string& dir, std::string_view name);
-
-// True for `*.pyc` and `*.pyo`.
-bool is_bytecode_name(std::string_view name);
 
 }  // namespace pycache_clean

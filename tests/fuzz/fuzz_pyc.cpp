@@ -1,5 +1,6 @@
 // libFuzzer target: the pyc header and cache-name parsers never crash, read
 // out of bounds or contradict themselves on any input.
+#include "pyc/cache_name.hpp"
 #include "pyc/pyc.hpp"
 #include "sweep/walker.hpp"
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <random>
 
+#include "pyc/cache_name.hpp"
 #include "test_support.hpp"
 
 namespace pycache_clean::test {

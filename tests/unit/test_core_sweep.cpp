@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "pyc/cache_name.hpp"
 #include "test_support.hpp"
 
 namespace pycache_clean::test {
