@@ -28,6 +28,7 @@
 #include "pyc/cache_name.hpp"
 #include "pyc/pyc.hpp"
 #include "sweep/cache_tag.hpp"
+#include "sweep/mirror.hpp"
 #include "sweep/remove.hpp"
 #include "sweep/sweep.hpp"
 #include "util/error.hpp"
@@ -38,12 +39,6 @@ namespace pycache_clean {
 
 namespace {
 
-// A mirror root below PYTHONPYCACHEPREFIX and the directory it mirrors.
-struct MirrorRoot {
-  std::string mirror;  // as walk_mirror names it
-  std::string source;  // the root as the user named it
-};
-
 class CheckVisitor final : public WalkVisitor {
  public:
   CheckVisitor(FsOps& fs, const CheckOptions& options, JudgeOptions judge, CheckReport& report)
@@ -53,7 +48,7 @@ class CheckVisitor final : public WalkVisitor {
         m_report(report),
         m_jobs(options.walk.jobs == 0 ? default_jobs() : options.walk.jobs) {}
 
-  void set_mirror_roots(std::vector<MirrorRoot> roots) { m_mirror_roots = std::move(roots); }
+  void set_mirrors(const MirrorMap* mirrors) { m_mirrors = mirrors; }
 
   void on_walk_start(unsigned jobs, const FileSystemKind& kind) override {
     m_latency_width.start(jobs, kind);
@@ -165,7 +160,7 @@ class CheckVisitor final : public WalkVisitor {
   // directory it mirrors (importlib's source_from_cache), opened by path and
   // followed through links as CPython's own lookup is.
   bool on_mirror_file(Handle dir, const char* name, const std::string& path) override {
-    std::string source_dir = mirrored_directory(path);
+    std::string source_dir = m_mirrors ? m_mirrors->source_dir_of(path) : std::string();
     ScopedHandle source(
         m_fs, source_dir.empty() ? Result<Handle>(k_no_handle) : m_fs.open_root(source_dir));
     CacheSite site{source.get(), dir, name, CacheFileKind::mirror, path, source_dir};
@@ -191,21 +186,6 @@ class CheckVisitor final : public WalkVisitor {
                        : kind == ProblemKind::link       ? m_report.links
                                                          : m_report.bad_roots;
     list.push_back(std::move(problem));
-  }
-
-  // The source directory of mirror file `path`: its root's, joined with
-  // the directories between the mirror root and the file.
-  std::string mirrored_directory(const std::string& path) const {
-    for (const auto& root : m_mirror_roots) {
-      if (path.size() <= root.mirror.size() + 1 ||
-          path.compare(0, root.mirror.size(), root.mirror) != 0 || path[root.mirror.size()] != '/')
-        continue;
-      std::string rest = path.substr(root.mirror.size() + 1);
-      auto slash = rest.rfind('/');
-      return slash == std::string::npos ? root.source
-                                        : join_path(root.source, rest.substr(0, slash));
-    }
-    return {};
   }
 
   // Counts `v`; removes the file when asked and it is not ok. True if removed.
@@ -257,9 +237,9 @@ class CheckVisitor final : public WalkVisitor {
   const CheckOptions& m_options;
   JudgeOptions m_judge;
   CheckReport& m_report;
-  std::vector<MirrorRoot> m_mirror_roots;
-  unsigned m_jobs;             // threads a large batch is judged on, with --verify all
-  WidthShare m_latency_width;  // or where each read is a round trip
+  const MirrorMap* m_mirrors = nullptr;  // with a pycache prefix
+  unsigned m_jobs;                       // threads a large batch is judged on, with --verify all
+  WidthShare m_latency_width;            // or where each read is a round trip
   std::mutex m_mutex;
 };
 
@@ -284,15 +264,12 @@ CheckReport check_caches(FsOps& fs, const std::vector<std::string>& roots,
   const WalkOptions& walk_options = options.walk;
   walk(fs, roots, walk_options, visitor);
   if (!options.pycache_prefix.empty()) {
-    std::vector<std::string> relatives = pycache_prefix_relatives(roots);
-    std::vector<MirrorRoot> mirror_roots;
-    for (std::size_t i = 0; i < roots.size(); ++i)
-      mirror_roots.push_back({mirror_path(options.pycache_prefix, relatives[i]), roots[i]});
-    visitor.set_mirror_roots(std::move(mirror_roots));
+    MirrorMap mirrors(options.pycache_prefix, roots);
+    visitor.set_mirrors(&mirrors);
     // A dry run unless removing: walk_mirror removes only directories that
     // on_mirror_file's removals left empty.
-    walk_mirror(fs, options.pycache_prefix, relatives, walk_options, !options.remove_not_ok,
-                visitor);
+    walk_mirror(fs, options.pycache_prefix, mirrors.relatives(), walk_options,
+                !options.remove_not_ok, visitor);
   }
   report.interpreters = verifier.interpreters();
   report.elapsed_ms =

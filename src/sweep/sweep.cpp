@@ -22,10 +22,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
 #include <mutex>
 #include <utility>
 
+#include "sweep/mirror.hpp"
 #include "sweep/remove.hpp"
 #include "util/log.hpp"
 
@@ -157,70 +157,7 @@ class SweepVisitor final : public WalkVisitor {
   WidthShare m_width;  // threads a large cache is emptied on
 };
 
-// "/a/./b/../c" as "/a/c": the directory CPython's sys.path entries name
-// (os.getcwd() and realpath'd script directories hold no dot components).
-std::string lexically_normal(const std::string& path) {
-  std::vector<std::string_view> parts;
-  std::string_view rest(path);
-  while (!rest.empty()) {
-    auto slash = std::find_if(rest.begin(), rest.end(), is_path_separator) - rest.begin();
-    std::string_view part = rest.substr(0, slash);
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    if (static_cast<std::size_t>(slash) == rest.size()) break;
-    rest.remove_prefix(static_cast<std::size_t>(slash) + 1);
-  }
-  std::string out;
-  for (auto p : parts) {
-    out.push_back('/');
-    out.append(p.data(), p.size());
-  }
-  return out.empty() ? "/" : out;
-}
-
-// Removes and returns a leading drive ("C:"), which only Windows paths have.
-std::string strip_drive(std::string& path) {
-  if (path.size() < 2 || path[1] != ':' || is_path_separator(path[0])) return {};
-  std::string drive = path.substr(0, 2);
-  path.erase(0, 2);
-  return drive;
-}
-
 }  // namespace
-
-std::string pycache_prefix_relative(const std::string& root, const std::string& cwd) {
-  std::string abs_root = is_absolute_path(root) ? root : cwd + "/" + root;
-  strip_drive(abs_root);
-  return lexically_normal(abs_root).substr(1);
-}
-
-std::vector<std::string> pycache_prefix_relatives(const std::vector<std::string>& roots) {
-  std::error_code ec;
-  std::string cwd = std::filesystem::current_path(ec).u8string();
-  if (ec) cwd = "/";
-  std::vector<std::string> relatives;
-  relatives.reserve(roots.size());
-  for (const auto& root : roots) relatives.push_back(pycache_prefix_relative(root, cwd));
-  return relatives;
-}
-
-std::string pycache_prefix_mirror(const std::string& prefix, const std::string& root,
-                                  const std::string& cwd) {
-  // importlib._bootstrap_external.cache_from_source: a relative head is joined
-  // to os.getcwd(), a drive ("C:") is stripped, then the leading separators,
-  // and the result is joined to sys.pycache_prefix. No symlink resolution.
-  std::string abs_root = is_absolute_path(root) ? root : cwd + "/" + root;
-  std::string abs_prefix = is_absolute_path(prefix) ? prefix : cwd + "/" + prefix;
-  strip_drive(abs_root);
-  std::string drive = strip_drive(abs_prefix);
-  std::string normal_root = lexically_normal(abs_root);
-  std::string normal_prefix = lexically_normal(abs_prefix);
-  if (normal_root == "/") return drive + normal_prefix;
-  return drive + (normal_prefix == "/" ? normal_root : normal_prefix + normal_root);
-}
 
 SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepOptions& options,
                   SweepListener* listener) {

@@ -48,16 +48,4 @@ class SweepListener {
 SweepReport sweep(FsOps& fs, const std::vector<std::string>& roots, const SweepOptions& options,
                   SweepListener* listener);
 
-// Where CPython puts the caches of directory `root` under `prefix`
-// (`<prefix>/<absolute root without its anchor>`), with `cwd` making a relative
-// `root` absolute. Lexical only, as importlib's cache_from_source does.
-std::string pycache_prefix_mirror(const std::string& prefix, const std::string& root,
-                                  const std::string& cwd);
-// The part of that below the prefix: `root` made absolute with `cwd`, its
-// drive and leading separators dropped, `.` and `..` resolved ("home/u/proj").
-std::string pycache_prefix_relative(const std::string& root, const std::string& cwd);
-// pycache_prefix_relative of each of `roots`, with this process's working
-// directory ("/" when it cannot be read, as when it was removed).
-std::vector<std::string> pycache_prefix_relatives(const std::vector<std::string>& roots);
-
 }  // namespace pycache_clean

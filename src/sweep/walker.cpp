@@ -609,16 +609,4 @@ void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::st
   ParallelWalk(fs, options, visitor, std::move(ids), true, dry_run, width).run(std::move(tasks));
 }
 
-std::string mirror_path(const std::string& prefix, const std::string& relative) {
-  std::string path = prefix;
-  std::string_view rest(relative);
-  while (!rest.empty()) {
-    auto cut = std::find_if(rest.begin(), rest.end(), is_path_separator) - rest.begin();
-    std::string_view part = rest.substr(0, static_cast<std::size_t>(cut));
-    rest.remove_prefix(std::min(rest.size(), static_cast<std::size_t>(cut) + 1));
-    if (!part.empty()) path = join_path(path, part);
-  }
-  return path;
-}
-
 }  // namespace pycache_clean

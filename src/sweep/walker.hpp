@@ -166,9 +166,6 @@ unsigned walk_jobs(unsigned requested, const FileSystemKind& kind, std::uint64_t
 void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::string>& relatives,
                  const WalkOptions& options, bool dry_run, WalkVisitor& visitor);
 inline constexpr int k_mirror_cascade = 64;
-// The path walk_mirror gives the mirror of `relative` below `prefix` (and,
-// joined with "/", to everything under it).
-std::string mirror_path(const std::string& prefix, const std::string& relative);
 
 // `dir` + "/" + `name`, without doubling a trailing slash.
 std::string join_path(const std::string& dir, std::string_view name);

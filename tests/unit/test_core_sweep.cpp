@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "pyc/cache_name.hpp"
+#include "sweep/mirror.hpp"
 #include "test_support.hpp"
 
 namespace pycache_clean::test {
