@@ -5,19 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "guard/pytest_argv.hpp"
 #include "platform/process_table.hpp"
 
 namespace pycache_clean {
-
-// True when `argv` is, structurally, a pytest run: the basename of argv[0]
-// (or of argv[1] after a Python interpreter) is pytest/py.test (optionally
-// -X.Y, .exe); or the arguments hold `-m pytest`/`-mpytest`; or argv[1] is an
-// IDE's runner script. Never a substring match over the whole line.
-bool is_pytest_command(const std::vector<std::string>& argv);
-
-// True for a Python interpreter's basename: python, python3, python3.11, py,
-// pypy3, each optionally with .exe.
-bool is_python_interpreter(const std::string& argv0);
 
 enum class PytestScope { repo, user, all };
 

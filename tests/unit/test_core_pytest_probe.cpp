@@ -1,3 +1,4 @@
+#include "guard/pytest_argv.hpp"
 #include "guard/pytest_probe.hpp"
 #include "platform/file_lock.hpp"
 #include "platform/process.hpp"
@@ -58,6 +59,15 @@ TEST(PytestMatch, Interpreters) {
   EXPECT_TRUE(is_python_interpreter("py"));
   EXPECT_FALSE(is_python_interpreter("pythonista"));
   EXPECT_FALSE(is_python_interpreter("bash"));
+}
+
+TEST(PytestMatch, ThisProgramAndItsArguments) {
+  EXPECT_TRUE(is_pycache_clean_command({"/usr/local/bin/pycache-clean", "test"}));
+  EXPECT_TRUE(is_pycache_clean_command({"C:\\tools\\pycache-clean.exe"}));
+  EXPECT_FALSE(is_pycache_clean_command({"pycache-cleaner"}));
+  EXPECT_FALSE(is_pycache_clean_command({}));
+  EXPECT_TRUE(has_argument({"pytest", "-p", "pycache_clean"}, "pycache_clean"));
+  EXPECT_FALSE(has_argument({"pytest", "--", "pycache_clean"}, "pycache_clean"));
 }
 
 // The probe judges what it is handed: a process table, an environment, its
