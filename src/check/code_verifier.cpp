@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 
 #include "fs/fs_ops.hpp"
+#include "platform/path.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 

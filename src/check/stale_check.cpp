@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "platform/path.hpp"
 #include "platform/process.hpp"
 #include "pyc/cache_name.hpp"
 #include "pyc/pyc.hpp"

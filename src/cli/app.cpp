@@ -15,6 +15,7 @@
 #include "cli/help.hpp"
 #include "cli/version.hpp"
 #include "fs/fs_ops.hpp"
+#include "platform/path.hpp"
 #include "platform/process.hpp"
 #include "platform/terminal.hpp"
 #include "report/logging.hpp"

@@ -7,6 +7,7 @@
 #include "cli/command.hpp"
 #include "cli/exit_status.hpp"
 #include "fs/fs_ops.hpp"
+#include "platform/path.hpp"
 #include "platform/terminal.hpp"
 #include "report/logging.hpp"
 #include "util/error.hpp"

@@ -180,17 +180,10 @@ FsOps& real_fs();
 // made. For spilling what must not be held in memory.
 std::FILE* open_anonymous_temp_file();
 
-// Path syntax of this platform: '/' on POSIX; '/' and '\\' on Windows.
-bool is_path_separator(char c);
-// Whether `path` is absolute: "/x"; on Windows also "C:\\x" and "\\\\server\\share".
-bool is_absolute_path(const std::string& path);
-
 // CPython's importlib SOURCE_SUFFIXES on this platform: {".py"} on POSIX,
 // {".py", ".pyw"} on Windows.
 const std::vector<std::string>& source_suffixes();
 
-// The separator of path lists such as $GIT_CEILING_DIRECTORIES: ':' on POSIX, ';' on Windows.
-char path_list_separator();
 // The device (file system) holding `path`, without following a final symlink;
 // empty when unknown (Windows) or when `path` cannot be looked at.
 std::optional<std::uint64_t> path_device(const std::string& path);

@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "fs/fs_ops.hpp"
+#include "platform/path.hpp"
 #include "platform/process.hpp"
 #include "util/error.hpp"
 

@@ -9,36 +9,11 @@
 #include <string_view>
 #include <system_error>
 
-#include "fs/fs_ops.hpp"
-#include "sweep/walker.hpp"
+#include "platform/path.hpp"
 
 namespace pycache_clean {
 
 namespace {
-
-// "/a/./b/../c" as "/a/c": the directory CPython's sys.path entries name
-// (os.getcwd() and realpath'd script directories hold no dot components).
-std::string lexically_normal(const std::string& path) {
-  std::vector<std::string_view> parts;
-  std::string_view rest(path);
-  while (!rest.empty()) {
-    auto slash = std::find_if(rest.begin(), rest.end(), is_path_separator) - rest.begin();
-    std::string_view part = rest.substr(0, slash);
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    if (static_cast<std::size_t>(slash) == rest.size()) break;
-    rest.remove_prefix(static_cast<std::size_t>(slash) + 1);
-  }
-  std::string out;
-  for (auto p : parts) {
-    out.push_back('/');
-    out.append(p.data(), p.size());
-  }
-  return out.empty() ? "/" : out;
-}
 
 // Removes and returns a leading drive ("C:"), which only Windows paths have.
 std::string strip_drive(std::string& path) {
@@ -83,13 +58,7 @@ std::string pycache_prefix_mirror(const std::string& prefix, const std::string& 
 
 std::string mirror_path(const std::string& prefix, const std::string& relative) {
   std::string path = prefix;
-  std::string_view rest(relative);
-  while (!rest.empty()) {
-    auto cut = std::find_if(rest.begin(), rest.end(), is_path_separator) - rest.begin();
-    std::string_view part = rest.substr(0, static_cast<std::size_t>(cut));
-    rest.remove_prefix(std::min(rest.size(), static_cast<std::size_t>(cut) + 1));
-    if (!part.empty()) path = join_path(path, part);
-  }
+  for (std::string_view part : path_parts(relative)) path = join_path(path, part);
   return path;
 }
 

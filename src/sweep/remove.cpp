@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "platform/path.hpp"
 #include "pyc/cache_name.hpp"
 #include "sweep/walker.hpp"
 

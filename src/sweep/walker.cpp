@@ -36,6 +36,7 @@
 #include <mutex>
 #include <thread>
 
+#include "platform/path.hpp"
 #include "platform/process.hpp"
 #include "pyc/cache_name.hpp"
 #include "pyc/pyc.hpp"
@@ -391,17 +392,6 @@ DirNode::~DirNode() {
   if (m_handle != k_no_handle) m_fs.close(m_handle);
 }
 
-// Splits "a/b/__pycache__/" into ("a/b", "__pycache__"); "__pycache__" into (".", ...).
-// Windows: "C:\\x\\__pycache__" into ("C:\\x", ...), "C:\\__pycache__" into ("C:\\", ...).
-std::pair<std::string, std::string> split_last(std::string path) {
-  while (path.size() > 1 && is_path_separator(path.back())) path.pop_back();
-  auto it = std::find_if(path.rbegin(), path.rend(), is_path_separator);
-  if (it == path.rend()) return {".", path};
-  std::size_t slash = static_cast<std::size_t>(path.rend() - it) - 1;
-  bool at_root = slash == 0 || (slash == 2 && path[1] == ':' && is_absolute_path(path));
-  return {path.substr(0, at_root ? slash + 1 : slash), path.substr(slash + 1)};
-}
-
 // Opens each root, drops a root met before, and returns the tasks with their
 // identities. A named `__pycache__` goes to the visitor once every root was
 // opened: a missing PATH is said before anything is removed.
@@ -525,17 +515,6 @@ const std::vector<std::string>& default_excludes() {
   return names;
 }
 
-std::string join_path(const std::string& dir, std::string_view name) {
-  std::string out;
-  out.reserve(dir.size() + 1 + name.size());
-  out = dir;
-  // Windows: continue a path the way it was typed, "C:\\src" + "pkg" -> "C:\\src\\pkg".
-  char separator = is_path_separator('\\') && dir.find('\\') != std::string::npos ? '\\' : '/';
-  if (out.empty() || !is_path_separator(out.back())) out.push_back(separator);
-  out.append(name.data(), name.size());
-  return out;
-}
-
 void walk(FsOps& fs, const std::vector<std::string>& roots, const WalkOptions& options,
           WalkVisitor& visitor) {
   raise_open_file_limit();
@@ -568,12 +547,9 @@ void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::st
     int err = opened.error();
     Handle h = opened.value_or(k_no_handle);
     std::string path = prefix;
-    std::string_view rest(relative);
-    while (h != k_no_handle && !rest.empty()) {
-      auto cut = std::find_if(rest.begin(), rest.end(), is_path_separator) - rest.begin();
-      std::string part(rest.substr(0, static_cast<std::size_t>(cut)));
-      rest.remove_prefix(std::min(rest.size(), static_cast<std::size_t>(cut) + 1));
-      if (part.empty()) continue;
+    for (std::string_view component : path_parts(relative)) {
+      if (h == k_no_handle) break;
+      std::string part(component);
       path = join_path(path, part);
       Result<Handle> next = fs.open_dir(h, part.c_str());
       err = next.error();

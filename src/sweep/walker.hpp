@@ -167,7 +167,4 @@ void walk_mirror(FsOps& fs, const std::string& prefix, const std::vector<std::st
                  const WalkOptions& options, bool dry_run, WalkVisitor& visitor);
 inline constexpr int k_mirror_cascade = 64;
 
-// `dir` + "/" + `name`, without doubling a trailing slash.
-std::string join_path(const std::string& dir, std::string_view name);
-
 }  // namespace pycache_clean

@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "platform/path.hpp"
 #include "pyc/cache_name.hpp"
 #include "sweep/mirror.hpp"
 #include "test_support.hpp"
@@ -437,6 +438,24 @@ TEST(Walk, ManyThreadsFindEachCacheOnce) {
     SweepReport r = sweep(real_fs(), {t.path()}, options, nullptr);
     EXPECT_EQ(r.found, 300u) << "jobs=" << jobs;
   }
+}
+
+// Paths as text: the walks name what they open with these, never resolve them.
+TEST(Paths, SplitJoinAndNormaliseLexically) {
+  EXPECT_EQ(split_last("a/b/__pycache__/"),
+            std::make_pair(std::string("a/b"), std::string("__pycache__")));
+  EXPECT_EQ(split_last("__pycache__"),
+            std::make_pair(std::string("."), std::string("__pycache__")));
+  EXPECT_EQ(split_last("/__pycache__"),
+            std::make_pair(std::string("/"), std::string("__pycache__")));
+  EXPECT_EQ(join_path("a/", "b"), "a/b");
+  EXPECT_EQ(join_path("a", "b"), "a/b");
+  std::vector<std::string_view> parts = path_parts("/a//b/");
+  EXPECT_EQ(parts, (std::vector<std::string_view>{"a", "b"}));
+  EXPECT_TRUE(path_parts("//").empty());
+  EXPECT_EQ(lexically_normal("/a/./b/../c/"), "/a/c");
+  EXPECT_EQ(lexically_normal("/../.."), "/");
+  EXPECT_EQ(lexically_normal("a/b"), "/a/b");
 }
 
 }  // namespace

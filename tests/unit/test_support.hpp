@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "fs/fs_ops.hpp"
+#include "platform/path.hpp"
 #include "sweep/sweep.hpp"
 
 namespace pycache_clean::test {

@@ -7,6 +7,7 @@
 // glibc's readdir buffer: fewer system calls on large directories, and no DIR
 // allocation per directory); elsewhere through fdopendir/readdir on a dup.
 #include "fs/fs_ops.hpp"
+#include "platform/path.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 

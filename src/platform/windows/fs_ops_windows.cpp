@@ -24,6 +24,7 @@
 #include <cstring>
 #include <thread>
 
+#include "platform/path.hpp"
 #include "win32.hpp"
 
 #include <aclapi.h>

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "platform/path.hpp"
 #include "util/error.hpp"
 
 namespace pycache_clean {
