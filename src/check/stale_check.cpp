@@ -28,7 +28,7 @@
 #include "platform/process.hpp"
 #include "pyc/cache_name.hpp"
 #include "pyc/pyc.hpp"
-#include "sweep/cache_tag.hpp"
+#include "sweep/cachedir_tag.hpp"
 #include "sweep/mirror.hpp"
 #include "sweep/remove.hpp"
 #include "sweep/sweep.hpp"

@@ -12,7 +12,7 @@
 
 #include "check/stale_check.hpp"
 #include "platform/process.hpp"
-#include "sweep/cache_tag.hpp"
+#include "sweep/cachedir_tag.hpp"
 #include "sweep/sweep.hpp"
 #include "sweep/walker.hpp"
 #include "util/error.hpp"

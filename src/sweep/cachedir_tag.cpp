@@ -1,8 +1,8 @@
-// The CACHEDIR.TAG rule (see cache_tag.hpp) and the size of a tagged tree.
+// The CACHEDIR.TAG rule (see cachedir_tag.hpp) and the size of a tagged tree.
 // The tag is read with read_head: one open that follows no link and never
 // blocks on a FIFO, a regular file only; both owners are asked of the entry
 // itself, never through a link.
-#include "sweep/cache_tag.hpp"
+#include "sweep/cachedir_tag.hpp"
 
 #include <cerrno>
 #include <vector>
