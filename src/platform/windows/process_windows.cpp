@@ -209,6 +209,35 @@ std::vector<std::string> process_arguments(int argc, char** argv) {
   return out;
 }
 
+namespace {
+
+// Runs a child started suspended to its end inside a job that kills what is
+// left of it if we die, then lets what it started in the background live on.
+ChildResult finish_child(PROCESS_INFORMATION& pi) {
+  HANDLE job = kill_on_close_job();
+  if (job && !AssignProcessToJobObject(job, pi.hProcess)) {
+    CloseHandle(job);  // best effort: an enclosing job may forbid it
+    job = nullptr;
+  }
+  ResumeThread(pi.hThread);
+  CloseHandle(pi.hThread);
+  WaitForSingleObject(pi.hProcess, INFINITE);
+  DWORD code = 0;
+  bool known = GetExitCodeProcess(pi.hProcess, &code);
+  CloseHandle(pi.hProcess);
+  SetConsoleCtrlHandler(ignore_console_event, FALSE);
+  if (job) {
+    // The command is done; what it left running in the background stays alive.
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION none{};
+    SetInformationJobObject(job, JobObjectExtendedLimitInformation, &none, sizeof none);
+    CloseHandle(job);
+  }
+  if (!known) return {ChildResult::End::lost};
+  return {ChildResult::End::exited, static_cast<int>(code)};
+}
+
+}  // namespace
+
 ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& env) {
   if (argv.empty()) return {ChildResult::End::not_found, 0, ENOENT};
   std::wstring program = resolve_program(win::widen(argv[0]));
@@ -251,26 +280,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const EnvChanges& en
     int err = win::errno_from_win32(error);
     return {err == ENOENT ? ChildResult::End::not_found : ChildResult::End::cannot_execute, 0, err};
   }
-  HANDLE job = kill_on_close_job();
-  if (job && !AssignProcessToJobObject(job, pi.hProcess)) {
-    CloseHandle(job);  // best effort: an enclosing job may forbid it
-    job = nullptr;
-  }
-  ResumeThread(pi.hThread);
-  CloseHandle(pi.hThread);
-  WaitForSingleObject(pi.hProcess, INFINITE);
-  DWORD code = 0;
-  bool known = GetExitCodeProcess(pi.hProcess, &code);
-  CloseHandle(pi.hProcess);
-  SetConsoleCtrlHandler(ignore_console_event, FALSE);
-  if (job) {
-    // The command is done; what it left running in the background stays alive.
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION none{};
-    SetInformationJobObject(job, JobObjectExtendedLimitInformation, &none, sizeof none);
-    CloseHandle(job);
-  }
-  if (!known) return {ChildResult::End::lost};
-  return {ChildResult::End::exited, static_cast<int>(code)};
+  return finish_child(pi);
 }
 
 long current_pid() {
