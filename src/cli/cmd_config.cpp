@@ -46,7 +46,7 @@ int run_config(const CLI::App& sub, const ConfigCliOptions& o) {
     if (value.empty()) value = default_text(o.get);
     if (o.get == "pytest-clean" && value != "off" && value != "stale" && value != "all")
       throw Error(f->path + ": 'pytest-clean': '" + value + "' is not one of off, stale, all",
-                  ErrorKind::bad_input);
+                  ErrorKind::bad_setting);
     print_line(value);
     return k_exit_ok;
   }

@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "cli/exit_status.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -59,7 +58,7 @@ std::optional<ConfigFile> load_config(const CLI::App& sub) {
     if (has_path) {
       std::string given = path->as<std::string>();
       file = read_config_file(given);
-      if (!file) throw Error(given + ": has no [tool.pycache-clean] table", ErrorKind::bad_input);
+      if (!file) throw Error(given + ": has no [tool.pycache-clean] table", ErrorKind::bad_setting);
     } else {
       std::error_code ec;
       file = discover_config(std::filesystem::current_path(ec).u8string());
@@ -70,7 +69,7 @@ std::optional<ConfigFile> load_config(const CLI::App& sub) {
       log_debug("no pycache-clean.toml or [tool.pycache-clean] up to the repository's root");
     return file;
   } catch (const ConfigError& e) {
-    throw Error(e.what(), ErrorKind::bad_input);
+    throw Error(e.what(), ErrorKind::bad_setting);
   }
 }
 
@@ -87,7 +86,7 @@ void apply_config(CLI::App& sub, const ConfigFile& file) {
       std::string why = e.what();
       std::string name = option->get_name();
       if (why.compare(0, name.size() + 2, name + ": ") == 0) why.erase(0, name.size() + 2);
-      throw Error(fmt::format("{}: '{}': {}", file.path, key, why), ErrorKind::bad_input);
+      throw Error(fmt::format("{}: '{}': {}", file.path, key, why), ErrorKind::bad_setting);
     }
   }
 }

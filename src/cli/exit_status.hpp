@@ -23,7 +23,14 @@ inline constexpr int k_exit_signal_base = 128;
 
 // The one table from what happened to the exit status: a stopped run,
 inline int exit_status_for(ErrorKind kind) {
-  return kind == ErrorKind::bad_input ? k_exit_usage : k_exit_failure;
+  switch (kind) {
+    case ErrorKind::bad_input:
+    case ErrorKind::bad_setting:
+      return k_exit_usage;
+    case ErrorKind::failure:
+      break;
+  }
+  return k_exit_failure;
 }
 
 // and a command run for the user, reported as a shell would.

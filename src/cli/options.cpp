@@ -42,6 +42,24 @@ CLI::Validator one_of(const std::vector<std::string>& words) {
       list);
 }
 
+namespace {
+
+// Excludes match one directory name, as `fd --exclude NAME` without a glob:
+// the same rule for --exclude and the settings file's exclude keys.
+CLI::Validator exclude_name() {
+  return CLI::Validator(
+      [](std::string& name) -> std::string {
+        if (!name.empty() && std::none_of(name.begin(), name.end(), is_path_separator) &&
+            name != "." && name != "..")
+          return "";
+        return "'" + name + "' is not a directory NAME (such as build): excludes match names, " +
+               "never paths";
+      },
+      "NAME");
+}
+
+}  // namespace
+
 void start_command(const CommonOptions& options) {
   if (options.quiet && options.verbose > 0)
     throw Error("-q and -v ask for opposite things; give one of them", ErrorKind::bad_input);
@@ -112,15 +130,9 @@ WalkOptions WalkCliOptions::walk_options() const {
   if (has_configured_excludes) walk.excludes = configured_excludes;
   if (no_default_excludes) walk.excludes.clear();
   walk.skip_virtualenvs = !no_default_excludes;
-  std::vector<std::string> added = extend_excludes;
-  added.insert(added.end(), excludes.begin(), excludes.end());
-  for (const auto& e : added) {
-    // Excludes match one directory name, as `fd --exclude NAME` without a glob.
-    if (e.empty() || std::any_of(e.begin(), e.end(), is_path_separator) || e == "." || e == "..")
-      throw Error("--exclude '" + e + "': takes a directory NAME (such as build), not a path",
-                  ErrorKind::bad_input);
-    walk.excludes.push_back(e);
-  }
+  // Each name was checked as it was given (exclude_name).
+  walk.excludes.insert(walk.excludes.end(), extend_excludes.begin(), extend_excludes.end());
+  walk.excludes.insert(walk.excludes.end(), excludes.begin(), excludes.end());
   walk.one_file_system = one_file_system;
   walk.jobs = jobs;
   return walk;
@@ -131,7 +143,8 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
   sub.add_option("--exclude", options.excludes, "Also skip directories with this NAME (repeatable)")
       ->type_name("NAME")
       ->allow_extra_args(false)
-      ->take_all();
+      ->take_all()
+      ->check(exclude_name());
   // Set from the settings file only (exclude, extend-exclude): hidden.
   sub.add_option_function<std::vector<std::string>>(
          "--config-exclude",
@@ -139,8 +152,11 @@ void add_walk_options(CLI::App& sub, WalkCliOptions& options) {
            options.configured_excludes = names;
            options.has_configured_excludes = true;
          })
+      ->check(exclude_name())
       ->group("");
-  sub.add_option("--config-extend-exclude", options.extend_excludes)->group("");
+  sub.add_option("--config-extend-exclude", options.extend_excludes)
+      ->check(exclude_name())
+      ->group("");
   sub.add_flag("--no-default-excludes", options.no_default_excludes,
                "Walk into .git .hg .svn .tox .nox node_modules and virtualenvs too");
   sub.add_flag("-x,--one-file-system", options.one_file_system,

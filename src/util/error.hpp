@@ -8,9 +8,11 @@ namespace pycache_clean {
 // What stopped a run. The command line alone turns a kind into an exit
 // status and the words around the message (cli/exit_status.hpp).
 enum class ErrorKind {
-  failure,    // the run could not do what was asked (a PATH vanished, a read failed)
-  bad_input,  // what the user gave is wrong or unusable: an option, a setting, a
-              // lock file, a repository
+  failure,      // the run could not do what was asked (a PATH vanished, a read failed)
+  bad_input,    // what the user gave is wrong or unusable: an option, a lock file,
+                // a repository
+  bad_setting,  // a settings file says something wrong (the message names the file
+                // and the key)
 };
 
 // "Tell the user and stop": caught once in run(), printed as

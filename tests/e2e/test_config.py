@@ -100,6 +100,8 @@ def test_lock_wait_from_the_file(repo):
     ("jobs = 99\n", "'jobs': '99' is out of range"),
     ("wait = \"soon\"\n", "'wait' takes a number"),
     ("exclude = \"build\"\n", "'exclude' takes an array of strings"),
+    ("exclude = [\"build/gen\"]\n", "'exclude': 'build/gen' is not a directory NAME"),
+    ("extend-exclude = [\"..\"]\n", "'extend-exclude': '..' is not a directory NAME"),
     ("[oops\n", "not valid TOML"),
 ])
 def test_bad_settings_name_the_file_and_the_key(repo, body, named):
@@ -111,6 +113,7 @@ def test_bad_settings_name_the_file_and_the_key(repo, body, named):
         where = repo / "pyproject.toml"
     r = expect(run("check", cwd=repo / "src"), rc=2)
     assert str(where) in r.err and named in r.err, r.err
+    assert "--help" not in r.err, r.err  # the file is what to fix, not the command line
     expect(run("--isolated", "check", cwd=repo / "src"), rc=0)  # ignored whole
 
 
