@@ -86,9 +86,7 @@ MemFs::Node& MemFs::other(const std::string& path) {
 
 MemFs::Node* MemFs::find(const std::string& path) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
-  int err = 0;
-  NodePtr n = resolve(path, false, err);
-  return n.get();
+  return resolve(path, false).value_or(nullptr).get();
 }
 
 void MemFs::swap_for_symlink(const std::string& path, const std::string& target) {
@@ -99,9 +97,8 @@ void MemFs::swap_for_symlink(const std::string& path, const std::string& target)
 
 void MemFs::rename_onto(const std::string& from, const std::string& to) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
-  int err = 0;
-  NodePtr moving = resolve(from, false, err);
-  NodePtr old = resolve(to, false, err);
+  NodePtr moving = resolve(from, false).value_or(nullptr);
+  NodePtr old = resolve(to, false).value_or(nullptr);
   if (!moving || !old)
     throw std::logic_error("MemFs: rename_onto needs both " + from + " and " + to);
   NodePtr from_parent = moving->parent.lock();
@@ -170,51 +167,39 @@ std::string MemFs::path_in(Handle parent, const char* name) {
   return (base == "/" ? "" : base) + "/" + name;
 }
 
-MemFs::NodePtr MemFs::follow(NodePtr node, int& err, int depth) {
-  while (node && node->type == EntryType::symlink) {
-    if (++depth > k_max_links) {
-      err = ELOOP;
-      return nullptr;
-    }
-    node = resolve(node->data, false, err);
+Result<MemFs::NodePtr> MemFs::follow(NodePtr node, int depth) {
+  while (node->type == EntryType::symlink) {
+    if (++depth > k_max_links) return Failed{ELOOP};
+    Result<NodePtr> target = resolve(node->data, false);
+    if (!target) return target;
+    node = *target;
   }
   return node;
 }
 
-MemFs::NodePtr MemFs::resolve(const std::string& path, bool follow_last, int& err) {
+Result<MemFs::NodePtr> MemFs::resolve(const std::string& path, bool follow_last) {
   auto parts = components(path);
   NodePtr at = m_root;
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (at->type != EntryType::directory) {
-      err = ENOTDIR;
-      return nullptr;
-    }
+    if (at->type != EntryType::directory) return Failed{ENOTDIR};
     auto it = at->children.find(parts[i]);
-    if (it == at->children.end()) {
-      err = ENOENT;
-      return nullptr;
-    }
+    if (it == at->children.end()) return Failed{ENOENT};
     at = it->second;
     if (i + 1 < parts.size() || follow_last) {
-      at = follow(at, err);
-      if (!at) return nullptr;
+      Result<NodePtr> followed = follow(at);
+      if (!followed) return followed;
+      at = *followed;
     }
   }
   return at;
 }
 
-MemFs::NodePtr MemFs::child(Handle parent, const char* name, int& err) {
+Result<MemFs::NodePtr> MemFs::child(Handle parent, const char* name) {
   auto it = m_open.find(parent);
-  if (it == m_open.end()) {
-    err = EBADF;
-    return nullptr;
-  }
+  if (it == m_open.end()) return Failed{EBADF};
   auto& children = it->second.node->children;
   auto found = children.find(name);
-  if (found == children.end()) {
-    err = ENOENT;
-    return nullptr;
-  }
+  if (found == children.end()) return Failed{ENOENT};
   return found->second;
 }
 
@@ -229,9 +214,9 @@ void MemFs::fill(const Node& node, FileStat& st) {
 
 Result<Handle> MemFs::open_root(const std::string& path) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
-  int err = 0;
-  NodePtr n = resolve(path, true, err);  // a link named by the user is followed
-  if (!n) return Failed{err};
+  Result<NodePtr> found = resolve(path, true);  // a link named by the user is followed
+  if (!found) return Failed{found.error()};
+  NodePtr n = *found;
   if (n->type != EntryType::directory) return Failed{ENOTDIR};
   if (n->deny_open) return Failed{n->deny_open};
   m_open[m_next_handle] = OpenDir{n, "", false, false};
@@ -241,9 +226,9 @@ Result<Handle> MemFs::open_root(const std::string& path) {
 Result<Handle> MemFs::open_child(Handle parent, const char* name, bool same_mount) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
   fire(Event::open_dir, path_in(parent, name));
-  int err = 0;
-  NodePtr n = child(parent, name, err);
-  if (!n) return Failed{err};
+  Result<NodePtr> found = child(parent, name);
+  if (!found) return Failed{found.error()};
+  NodePtr n = *found;
   if (n->type == EntryType::symlink) return Failed{ELOOP};  // O_NOFOLLOW
   if (n->type != EntryType::directory) return Failed{ENOTDIR};
   if (same_mount && (n->device != m_open[parent].node->device || n->mount_root))
@@ -302,9 +287,9 @@ int MemFs::remove(Handle parent, const char* name, bool directory) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
   std::string path = path_in(parent, name);
   fire(Event::remove, path);
-  int err = 0;
-  NodePtr n = child(parent, name, err);
-  if (!n) return err;
+  Result<NodePtr> found = child(parent, name);
+  if (!found) return found.error();
+  NodePtr n = *found;
   if (n->deny_remove) return n->deny_remove;
   Node& dir = *m_open[parent].node;
   if (n->mount_root) return EBUSY;  // a file or directory something is mounted on
@@ -324,9 +309,9 @@ int MemFs::remove(Handle parent, const char* name, bool directory) {
 int MemFs::stat(Handle parent, const char* name, FileStat& out) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
   fire(Event::stat, path_in(parent, name));
-  int err = 0;
-  NodePtr n = child(parent, name, err);
-  if (!n) return err;
+  Result<NodePtr> found = child(parent, name);
+  if (!found) return found.error();
+  NodePtr n = *found;
   fill(*n, out);
   return 0;
 }
@@ -334,19 +319,20 @@ int MemFs::stat(Handle parent, const char* name, FileStat& out) {
 int MemFs::stat_follow(Handle parent, const char* name, FileStat& out) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
   fire(Event::stat, path_in(parent, name));
-  int err = 0;
-  NodePtr n = follow(child(parent, name, err), err);
-  if (!n) return err;
+  Result<NodePtr> found = child(parent, name);
+  if (found) found = follow(*found);
+  if (!found) return found.error();
+  NodePtr n = *found;
   fill(*n, out);
   return 0;
 }
 
 int MemFs::open_file(Handle parent, const char* name, bool follow_link, NodePtr& out) {
   fire(Event::read, path_in(parent, name));
-  int err = 0;
-  out = child(parent, name, err);
-  if (out && follow_link) out = follow(out, err);
-  if (!out) return err;
+  Result<NodePtr> found = child(parent, name);
+  if (found && follow_link) found = follow(*found);
+  if (!found) return found.error();
+  out = *found;
   if (out->type == EntryType::symlink) return ELOOP;  // O_NOFOLLOW
   if (out->deny_open) return out->deny_open;
   return out->type == EntryType::file ? 0 : EINVAL;  // opened, but not a regular file
@@ -395,9 +381,9 @@ int MemFs::read_source(Handle parent, const char* name, const ChunkSink& sink) {
 int MemFs::owned_by_caller(Handle parent, const char* name, bool& mine) {
   std::lock_guard<std::recursive_mutex> lock(m_mutex);
   fire(Event::stat, path_in(parent, name));
-  int err = 0;
-  NodePtr n = child(parent, name, err);
-  if (!n) return err;
+  Result<NodePtr> found = child(parent, name);
+  if (!found) return found.error();
+  NodePtr n = *found;
   mine = !n->foreign_owner;
   return 0;
 }

@@ -132,9 +132,9 @@ class MemFs final : public FsOps {
     std::function<void()> run;
   };
   Node& make(const std::string& path, EntryType type);
-  NodePtr resolve(const std::string& path, bool follow_last, int& err);
-  NodePtr follow(NodePtr node, int& err, int depth = 0);
-  NodePtr child(Handle parent, const char* name, int& err);
+  Result<NodePtr> resolve(const std::string& path, bool follow_last);
+  Result<NodePtr> follow(NodePtr node, int depth = 0);
+  Result<NodePtr> child(Handle parent, const char* name);
   Result<Handle> open_child(Handle parent, const char* name, bool same_mount);
   int open_file(Handle parent, const char* name, bool follow_link, NodePtr& out);
   std::string path_of(const Node& node) const;
