@@ -101,6 +101,12 @@ void reject_mistyped_subcommand(const std::string& word, const std::vector<Comma
 // directory here is taken as the subcommand, and said so.
 std::vector<std::string> normalise_arguments(std::vector<std::string> args,
                                              const std::vector<Command>& commands) {
+  // The hidden options that carry a settings file's exclude keys are set
+  // from the file alone (cli/config.cpp), never typed.
+  for (auto a = args.begin(); a != args.end() && *a != "--"; ++a)
+    for (const char* hidden : {"--config-exclude", "--config-extend-exclude"})
+      if (a->rfind(hidden, 0) == 0)
+        throw Error(fmt::format("unexpected argument '{}'", hidden), ErrorKind::bad_input);
   std::size_t lead = 0;
   while (lead < args.size()) {
     if ((args[lead] == "--color" || args[lead] == "--config") && lead + 1 < args.size())

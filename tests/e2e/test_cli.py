@@ -282,6 +282,7 @@ BAD_VALUES = {
     "clean": [(["--jobs", "abc"], "--jobs: 'abc' is not a number"),
               (["-j", "0"], "'0' is out of range"), ([""], "an empty PATH"),
               (["--exclude", "a/b"], "--exclude: 'a/b' is not a directory NAME"),
+              (["--config-exclude", "build"], "unexpected argument '--config-exclude'"),
               (["--verify", "all"], "--verify, --verify-timeout and --written-since apply to --stale-only"),
               (["--stale-only", "--dry"], "did you mean --dry-run?")],
     "check": [(["--jobs", "abc"], "--jobs: 'abc' is not a number"), ([""], "an empty PATH"),
