@@ -3,9 +3,11 @@
 #include "platform/process.hpp"
 #include "util/error.hpp"
 
-// Process exit statuses of every subcommand, in one place so that --help, the
-// docs and the code cannot disagree.
 namespace pycache_clean {
+
+// Process exit statuses of every subcommand, in one place so that --help, the
+// docs and the code cannot disagree; and the one table from what happened (a
+// run stopped by an Error, a command run for the user) to a status.
 
 inline constexpr int k_exit_ok = 0;
 // clean: --strict and something was kept, or a runtime error (missing PATH).
@@ -21,7 +23,7 @@ inline constexpr int k_exit_command_not_found = 127;
 // A child killed by signal N is reported as 128 + N, as a shell does.
 inline constexpr int k_exit_signal_base = 128;
 
-// The one table from what happened to the exit status: a stopped run,
+// A run stopped by an Error of `kind`,
 inline int exit_status_for(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::bad_input:
