@@ -100,8 +100,6 @@ bool takes_part(const ProcessInfo& p, const std::map<long, const ProcessInfo*>& 
   });
 }
 
-
-
 // Evidence 1: this process's environment says it runs inside pytest.
 bool environment_says_inside(const std::map<std::string, std::string>& environment) {
   auto set = [&](const char* name) {
