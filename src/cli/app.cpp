@@ -181,6 +181,30 @@ std::string suggest_option(const std::vector<std::string>& args,
   return {};
 }
 
+// A bad value an option took from its environment variable is the
+// variable's fault: `PYCACHE_CLEAN_OUTPUT_FORMAT: 'yaml' is not one of ...`
+// rather than naming an option nobody typed.
+std::string blame_environment(std::string text, const std::vector<std::string>& args,
+                              const std::vector<Command>& commands) {
+  if (args.empty()) return text;
+  auto end = std::find(args.begin(), args.end(), "--");
+  for (const auto& c : commands) {
+    if (c.app->get_name() != args.front()) continue;
+    for (const CLI::Option* opt : c.app->get_options()) {
+      if (opt->get_envname().empty()) continue;
+      for (const auto& lname : opt->get_lnames()) {
+        std::string name = "--" + lname;
+        if (text.compare(0, name.size() + 1, name + ":") != 0) continue;
+        bool typed = std::any_of(args.begin() + 1, end, [&](const std::string& a) {
+          return a == name || a.compare(0, name.size() + 1, name + "=") == 0;
+        });
+        if (!typed) return opt->get_envname() + text.substr(name.size());
+      }
+    }
+  }
+  return text;
+}
+
 // CLI11's words in the tool's style: lowercase, the culprit quoted
 // (`unexpected argument '--verfy'`).
 std::string parse_error_text(const CLI::ParseError& e) {
@@ -236,7 +260,8 @@ std::optional<int> parse(CLI::App& app, const std::vector<std::string>& args,
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    log_error("{}{}", parse_error_text(e), suggest_option(args, commands));
+    log_error("{}{}", blame_environment(parse_error_text(e), args, commands),
+              suggest_option(args, commands));
     std::fprintf(stderr, "Run 'pycache-clean %s--help' for usage.\n",
                  is_subcommand(args.front(), commands) ? (args.front() + " ").c_str() : "");
     return k_exit_usage;

@@ -157,4 +157,8 @@ def test_environment_variable_exit_zero_and_bad_input(project):
     r = check(project, "--json", "--output-format", "sarif", rc=2)
     assert "--json" in r.err and "sarif" in r.err
     r = expect(run("check", "--exit-zero", project / "missing"), rc=1)  # an error stays one
-    expect(run("check", cwd=project, env=base_env(PYCACHE_CLEAN_OUTPUT_FORMAT="yaml")), rc=2)
+    r = expect(run("check", cwd=project, env=base_env(PYCACHE_CLEAN_OUTPUT_FORMAT="yaml")), rc=2)
+    # The value came from the environment: the message names the variable,
+    # not an option nobody typed.
+    assert "PYCACHE_CLEAN_OUTPUT_FORMAT: 'yaml' is not one of" in r.err, r.err
+    assert "--output-format" not in r.err, r.err
