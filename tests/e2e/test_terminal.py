@@ -111,6 +111,17 @@ def test_parser_messages_read_as_the_tools_own(tmp_path):
         err = expect(run(*args, cwd=tmp_path), rc=2).err
         message = err.split("error: ", 1)[1]
         assert not message[0].isupper(), err
+    # A missing value and a number out of range, in the words the tool's own
+    # checks use (`'99999' is out of range: 1 to 64 threads`), not the
+    # parser's type names (`1 required TEXT:auto, always, never missing`).
+    for args, said in ((["check", "--verify"], "--verify: a value is required\n"),
+                       (["--color"], "--color: a value is required: auto, always, never\n"),
+                       (["clean", "--exclude"], "--exclude: a value is required\n"),
+                       (["unless-pytest", "--skip-exit-code", "300", "--", "true"],
+                        "--skip-exit-code: '300' is out of range: 0 to 255\n"),
+                       (["lock", "--conflict-exit-code", "0", "--", "true"],
+                        "--conflict-exit-code: '0' is out of range: 1 to 255\n")):
+        expect(run(*args, cwd=tmp_path), rc=2, err_has="pycache-clean: error: " + said)
 
 
 def test_verbose_explanations_are_information_not_debug(tmp_path):
