@@ -68,6 +68,15 @@ bool is_subcommand(const std::string& word, const std::vector<Command>& commands
                      [&](const Command& c) { return c.app->get_name() == word; });
 }
 
+// The subcommand `args` (normalised) chose, or null.
+const CLI::App* chosen_subcommand(const std::vector<std::string>& args,
+                                  const std::vector<Command>& commands) {
+  if (args.empty()) return nullptr;
+  for (const auto& c : commands)
+    if (c.app->get_name() == args.front()) return c.app;
+  return nullptr;
+}
+
 // `help exit-status`: the topic that prints every exit status.
 const char* const k_exit_status_topic = "exit-status";
 
@@ -156,27 +165,25 @@ std::vector<std::string> normalise_arguments(std::vector<std::string> args,
 // "did you mean --strict?" for an unknown --option of the chosen subcommand.
 std::string suggest_option(const std::vector<std::string>& args,
                            const std::vector<Command>& commands) {
-  if (args.empty()) return {};
-  for (const auto& c : commands) {
-    if (c.app->get_name() != args.front()) continue;
-    std::vector<std::string> known;
-    for (const CLI::Option* opt : c.app->get_options())
-      for (const auto& name : opt->get_lnames()) known.push_back("--" + name);
-    for (std::size_t i = 1; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (a == "--") break;
-      if (a.size() < 3 || a.compare(0, 2, "--") != 0) continue;
-      std::string word = a.substr(0, a.find('='));
-      if (std::find(known.begin(), known.end(), word) != known.end()) continue;
-      std::string guess = closest_match(word, known);
-      if (guess.empty()) {  // `--dry` for `--dry-run`: the one option it begins
-        std::vector<std::string> longer;
-        std::copy_if(known.begin(), known.end(), std::back_inserter(longer),
-                     [&](const std::string& k) { return k.compare(0, word.size(), word) == 0; });
-        if (longer.size() == 1) guess = longer.front();
-      }
-      if (!guess.empty()) return "; did you mean " + guess + "?";
+  const CLI::App* sub = chosen_subcommand(args, commands);
+  if (!sub) return {};
+  std::vector<std::string> known;
+  for (const CLI::Option* opt : sub->get_options())
+    for (const auto& name : opt->get_lnames()) known.push_back("--" + name);
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") break;
+    if (a.size() < 3 || a.compare(0, 2, "--") != 0) continue;
+    std::string word = a.substr(0, a.find('='));
+    if (std::find(known.begin(), known.end(), word) != known.end()) continue;
+    std::string guess = closest_match(word, known);
+    if (guess.empty()) {  // `--dry` for `--dry-run`: the one option it begins
+      std::vector<std::string> longer;
+      std::copy_if(known.begin(), known.end(), std::back_inserter(longer),
+                   [&](const std::string& k) { return k.compare(0, word.size(), word) == 0; });
+      if (longer.size() == 1) guess = longer.front();
     }
+    if (!guess.empty()) return "; did you mean " + guess + "?";
   }
   return {};
 }
@@ -186,20 +193,18 @@ std::string suggest_option(const std::vector<std::string>& args,
 // rather than naming an option nobody typed.
 std::string blame_environment(std::string text, const std::vector<std::string>& args,
                               const std::vector<Command>& commands) {
-  if (args.empty()) return text;
+  const CLI::App* sub = chosen_subcommand(args, commands);
+  if (!sub) return text;
   auto end = std::find(args.begin(), args.end(), "--");
-  for (const auto& c : commands) {
-    if (c.app->get_name() != args.front()) continue;
-    for (const CLI::Option* opt : c.app->get_options()) {
-      if (opt->get_envname().empty()) continue;
-      for (const auto& lname : opt->get_lnames()) {
-        std::string name = "--" + lname;
-        if (text.compare(0, name.size() + 1, name + ":") != 0) continue;
-        bool typed = std::any_of(args.begin() + 1, end, [&](const std::string& a) {
-          return a == name || a.compare(0, name.size() + 1, name + "=") == 0;
-        });
-        if (!typed) return opt->get_envname() + text.substr(name.size());
-      }
+  for (const CLI::Option* opt : sub->get_options()) {
+    if (opt->get_envname().empty()) continue;
+    for (const auto& lname : opt->get_lnames()) {
+      std::string name = "--" + lname;
+      if (text.compare(0, name.size() + 1, name + ":") != 0) continue;
+      bool typed = std::any_of(args.begin() + 1, end, [&](const std::string& a) {
+        return a == name || a.compare(0, name.size() + 1, name + "=") == 0;
+      });
+      if (!typed) return opt->get_envname() + text.substr(name.size());
     }
   }
   return text;
